@@ -1,0 +1,3 @@
+"""Wire protocol between mrbot and the motor-controller firmware: bytes in, messages out, no I/O."""
+
+__all__: list[str] = []
