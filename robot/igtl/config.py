@@ -1,0 +1,90 @@
+"""Configuration of the OpenIGTLink server: bind address, peer allow-list, limits, time-outs."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+
+from robot.igtl.limits import BodyLimits
+
+__all__ = ["PeerNetwork", "ServerConfig"]
+
+PeerNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServerConfig:
+    """How the server listens and guards its connections.
+
+    Attributes:
+        host: IP literal to bind; loopback by default. Any other address needs ``allowed_peers``.
+        port: TCP port; 0 picks a free one (see ``IgtlServer.port``).
+        allowed_peers: networks peers must come from; empty = any peer of a loopback bind.
+        limits: BODY_SIZE limits per type.
+        max_connections: connections served at once; more are refused and logged.
+        frame_timeout_s: time allowed for the rest of a frame once its first byte arrived.
+        send_timeout_s: time a peer may take no bytes while we have some queued for it.
+        max_pending_frames: frames queued for one peer before it is disconnected.
+        max_pending_bytes: bytes queued for one peer before it is disconnected.
+        tcp_user_timeout_s: TCP_USER_TIMEOUT (unacknowledged data) where the OS has it.
+        keepalive_idle_s: idle time before the first TCP keep-alive probe.
+        keepalive_interval_s: time between keep-alive probes.
+        keepalive_count: unanswered probes before the kernel reports the peer gone.
+        header_version: header version we send (1 unless every peer speaks protocol 3).
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 18944
+    allowed_peers: tuple[PeerNetwork, ...] = field(default=())
+    limits: BodyLimits = field(default_factory=BodyLimits)
+    max_connections: int = 64
+    frame_timeout_s: float = 5.0
+    send_timeout_s: float = 2.0
+    max_pending_frames: int = 4096
+    max_pending_bytes: int = 256 << 20
+    tcp_user_timeout_s: float = 2.0
+    keepalive_idle_s: int = 1
+    keepalive_interval_s: int = 1
+    keepalive_count: int = 2
+    header_version: int = 1
+
+    def __post_init__(self) -> None:
+        try:
+            address = ipaddress.ip_address(self.host)
+        except ValueError as err:
+            raise ValueError(f"ServerConfig.host {self.host!r} must be an IP literal") from err
+        for network in self.allowed_peers:
+            if not isinstance(network, ipaddress.IPv4Network | ipaddress.IPv6Network):
+                raise TypeError(f"ServerConfig.allowed_peers holds {network!r}, not a network")
+        if not address.is_loopback and not self.allowed_peers:
+            raise ValueError(
+                f"binding {self.host} exposes the robot beyond this machine: give "
+                "ServerConfig.allowed_peers (e.g. ipaddress.ip_network('10.0.0.0/24'))"
+            )
+        if not 0 <= self.port <= 0xFFFF:  # noqa: PLR2004 - TCP port range
+            raise ValueError(f"ServerConfig.port {self.port} is outside 0..65535")
+        if self.header_version not in (1, 2):
+            raise ValueError(f"ServerConfig.header_version {self.header_version} is not 1 or 2")
+        positive = {
+            "max_connections": self.max_connections,
+            "frame_timeout_s": self.frame_timeout_s,
+            "send_timeout_s": self.send_timeout_s,
+            "max_pending_frames": self.max_pending_frames,
+            "max_pending_bytes": self.max_pending_bytes,
+            "tcp_user_timeout_s": self.tcp_user_timeout_s,
+            "keepalive_idle_s": self.keepalive_idle_s,
+            "keepalive_interval_s": self.keepalive_interval_s,
+            "keepalive_count": self.keepalive_count,
+        }
+        for name, value in positive.items():
+            if not value > 0:
+                raise ValueError(f"ServerConfig.{name} = {value} must be > 0")
+
+    def peer_allowed(self, peer_host: str) -> bool:
+        """Whether a peer address may connect (always true without an allow-list)."""
+        if not self.allowed_peers:
+            return True
+        address = ipaddress.ip_address(peer_host.split("%", 1)[0])
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        return any(address in network for network in self.allowed_peers)
