@@ -2,6 +2,7 @@
 
 from robot.igtl.ack import MAX_COMMAND_ID_LENGTH, AckHandler, parse_command_id
 from robot.igtl.authority import Authority
+from robot.igtl.client import IgtlClient
 from robot.igtl.codec import decode_body, decode_frame, encode, encode_content
 from robot.igtl.config import PeerNetwork, ServerConfig
 from robot.igtl.connection import IgtlConnection
@@ -12,6 +13,8 @@ from robot.igtl.errors import (
     IgtlError,
     IgtlHeaderError,
     IgtlMetadataError,
+    IgtlPeerClosedError,
+    IgtlReceiveTimeoutError,
     IgtlSendError,
     IgtlSendTimeoutError,
     IgtlSizeLimitError,
@@ -63,6 +66,7 @@ __all__ = [
     "ConnectionId",
     "ConnectionStats",
     "Header",
+    "IgtlClient",
     "IgtlConnection",
     "IgtlConnectionClosedError",
     "IgtlCrcError",
@@ -72,6 +76,8 @@ __all__ = [
     "IgtlHeaderError",
     "IgtlMessage",
     "IgtlMetadataError",
+    "IgtlPeerClosedError",
+    "IgtlReceiveTimeoutError",
     "IgtlSendError",
     "IgtlSendTimeoutError",
     "IgtlServer",

@@ -11,6 +11,8 @@ __all__ = [
     "IgtlError",
     "IgtlHeaderError",
     "IgtlMetadataError",
+    "IgtlPeerClosedError",
+    "IgtlReceiveTimeoutError",
     "IgtlSendError",
     "IgtlSendTimeoutError",
     "IgtlSizeLimitError",
@@ -108,3 +110,19 @@ class IgtlSendTimeoutError(IgtlSendError, TimeoutError):
 
 class IgtlConnectionClosedError(IgtlSendError):
     """The connection is closed; nothing more can be sent on it."""
+
+
+class IgtlReceiveTimeoutError(IgtlError, TimeoutError):
+    """No complete message arrived within the time-out (partial bytes are kept, not lost).
+
+    Attributes:
+        timeout_s: the time-out that expired, in seconds.
+    """
+
+    def __init__(self, timeout_s: float) -> None:
+        super().__init__(f"no complete OpenIGTLink message within {timeout_s} s")
+        self.timeout_s = timeout_s
+
+
+class IgtlPeerClosedError(IgtlError):
+    """The peer closed the connection (EOF or reset)."""
