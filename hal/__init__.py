@@ -1,3 +1,73 @@
 """Hardware abstraction: serial transport, controller driver, axes and the firmware emulator."""
 
-__all__: list[str] = []
+from hal.axes import Axis, AxisCheck, ImagingInterlockError, PiezoAxis, PneumaticStepperAxis
+from hal.clock import Clock, MonotonicClock
+from hal.config import (
+    DEFAULT_NEEDLE_GUIDE,
+    AxisConfig,
+    ControllerConfig,
+    JointKind,
+    PiezoConfig,
+    PneumaticStepperConfig,
+    from_wire_um,
+    to_wire_um,
+)
+from hal.controller import ControllerDriver
+from hal.errors import (
+    AxisFaultError,
+    HalError,
+    HalTimeoutError,
+    HandshakeError,
+    LifecycleError,
+    LinkDownError,
+    MotionBusyError,
+    NackError,
+    RequestTimeoutError,
+    TransportError,
+    VersionMismatchError,
+)
+from hal.events import FaultEvent, HalFaultKind, LinkCounters, RecordedFrame, TelemetrySample
+from hal.status import CallbackReturn, HalStatus, LifecycleState
+from hal.transport import SerialTransport, Transport, TransportOpener, serial_opener
+
+__all__ = [
+    "DEFAULT_NEEDLE_GUIDE",
+    "Axis",
+    "AxisCheck",
+    "AxisConfig",
+    "AxisFaultError",
+    "CallbackReturn",
+    "Clock",
+    "ControllerConfig",
+    "ControllerDriver",
+    "FaultEvent",
+    "HalError",
+    "HalFaultKind",
+    "HalStatus",
+    "HalTimeoutError",
+    "HandshakeError",
+    "ImagingInterlockError",
+    "JointKind",
+    "LifecycleError",
+    "LifecycleState",
+    "LinkCounters",
+    "LinkDownError",
+    "MonotonicClock",
+    "MotionBusyError",
+    "NackError",
+    "PiezoAxis",
+    "PiezoConfig",
+    "PneumaticStepperAxis",
+    "PneumaticStepperConfig",
+    "RecordedFrame",
+    "RequestTimeoutError",
+    "SerialTransport",
+    "TelemetrySample",
+    "Transport",
+    "TransportError",
+    "TransportOpener",
+    "VersionMismatchError",
+    "from_wire_um",
+    "serial_opener",
+    "to_wire_um",
+]

@@ -1,0 +1,616 @@
+"""The controller driver: lifecycle, handshake, heartbeats, motion with permits, stop and e-stop.
+
+Lifecycle (ros2_control): ``configure`` (open, handshake, read limits; UNCONFIGURED -> INACTIVE),
+``activate`` (enable drives; -> ACTIVE), ``deactivate``, ``cleanup``; each returns a
+:class:`CallbackReturn` and never raises, the error is kept in :attr:`last_error`. ``read(now)``
+returns a frozen :class:`HalStatus` and never raises. Motion (``home``, ``move``, ``jog``) needs
+ACTIVE and a valid :class:`~safety.permits.MotionPermit` for every axis that moves, and raises
+from the :class:`~hal.errors.HalError` tree (or ``PermitError``). ``stop`` and ``estop`` may be
+called from any thread, are idempotent, never raise, write ahead of any pending request and are
+repeated by the heartbeat thread until the firmware acknowledges them and the axes stand still.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import queue
+import secrets
+import threading
+from typing import TYPE_CHECKING, Final
+
+from firmware_interfaces import (
+    Ack,
+    AxisStatus,
+    ClearFault,
+    Disable,
+    Enable,
+    EStop,
+    FirmwareState,
+    Heartbeat,
+    Home,
+    Jog,
+    MessageType,
+    Move,
+    Stop,
+    StopCategory,
+)
+from hal.axes import make_axis
+from hal.config import to_wire_um
+from hal.errors import (
+    HalError,
+    HandshakeError,
+    LifecycleError,
+    LinkDownError,
+    MotionBusyError,
+    NackError,
+)
+from hal.events import FaultEvent, HalFaultKind, LinkCounters, TelemetrySample
+from hal.handshake import handshake
+from hal.link import Link
+from hal.status import CallbackReturn, HalStatus, LifecycleState
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+    from firmware_interfaces import AxisTelemetry, Ident, Message
+    from hal.axes import Axis
+    from hal.clock import Clock
+    from hal.config import ControllerConfig
+    from hal.transport import TransportOpener
+    from safety.permits import PermitVerifier
+
+__all__ = ["ControllerDriver"]
+
+logger = logging.getLogger(__name__)
+
+_JOIN_TIMEOUT_S: Final = 2.0
+_STOPPING_FAULTS: Final = frozenset(
+    {
+        HalFaultKind.TRANSPORT_LOST,
+        HalFaultKind.LINK_TIMEOUT,
+        HalFaultKind.FIRMWARE_FAULT,
+        HalFaultKind.FOLLOWING_ERROR,
+        HalFaultKind.PRESSURE_LOW,
+        HalFaultKind.LIMIT_HIT,
+        HalFaultKind.ESTOP,
+        HalFaultKind.READER_DIED,
+    }
+)
+
+
+class ControllerDriver:
+    """Drives one motor controller over one link.
+
+    Args:
+        config: axes and timing.
+        opener: opens the transport (serial URL, pty, TCP, in-process emulator).
+        clock: injected monotonic clock (timestamps, liveness).
+        verifier: checks motion permits; only the supervisor can issue them.
+        on_fault: optional callback for every fault event (called from a driver thread).
+        nonce: source of handshake nonces (default: ``secrets``).
+    """
+
+    def __init__(
+        self,
+        config: ControllerConfig,
+        opener: TransportOpener,
+        clock: Clock,
+        verifier: PermitVerifier,
+        *,
+        on_fault: Callable[[FaultEvent], None] | None = None,
+        nonce: Callable[[], int] | None = None,
+    ) -> None:
+        self.config = config
+        self._clock = clock
+        self._verifier = verifier
+        self._on_fault_cb = on_fault
+        self._nonce = nonce or (lambda: secrets.randbits(32))
+        self.faults: queue.Queue[FaultEvent] = queue.Queue(maxsize=config.fault_queue_size)
+        self.link = Link(
+            opener,
+            clock,
+            on_fault=self._on_fault,
+            on_telemetry=self._on_telemetry,
+            recorder_s=config.recorder_s,
+            axis_names=tuple(a.name for a in config.axes),
+        )
+        self.link.set_reply_hook(self._on_reply)
+        self.axes: Mapping[str, Axis] = {a.name: make_axis(a, self) for a in config.axes}
+        self._lock = threading.Lock()  # guards _state, _stop_pending, _estop_pending, _findings
+        self._state = LifecycleState.UNCONFIGURED
+        self._stop_pending: StopCategory | None = None
+        self._estop_pending = False
+        self._findings: set[tuple[str, HalFaultKind]] = set()
+        self._link_timed_out = False
+        self._motion_lock = threading.Lock()
+        self._refused_motions = 0
+        self._command_id = 0
+        self._heartbeat_counter = 0
+        self._heartbeat: threading.Thread | None = None
+        self._heartbeat_stop = threading.Event()
+        self.ident: Ident | None = None
+        self.last_error: BaseException | None = None
+        self.dropped_faults = 0
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    @property
+    def state(self) -> LifecycleState:
+        """Current lifecycle state."""
+        with self._lock:
+            return self._state
+
+    def _set_state(self, state: LifecycleState) -> None:
+        with self._lock:
+            if self._state is not state:
+                logger.info("controller %s -> %s", self._state.value, state.value)
+            self._state = state
+
+    def _fail(self, err: BaseException) -> CallbackReturn:
+        self.last_error = err
+        logger.error("lifecycle transition failed: %s", err)
+        refused = isinstance(err, HandshakeError | NackError | LifecycleError)
+        return CallbackReturn.FAILURE if refused else CallbackReturn.ERROR
+
+    def configure(self) -> CallbackReturn:
+        """Open the link, handshake, compare limits, start heartbeats (-> INACTIVE)."""
+        if self.state is not LifecycleState.UNCONFIGURED:
+            return self._fail(
+                LifecycleError(
+                    operation="configure", state=self.state.value, allowed="unconfigured"
+                )
+            )
+        try:
+            self.link.open()
+            self.ident = handshake(self.link, self.config, nonce=self._nonce() & 0xFFFF_FFFF)
+        except HalError as err:
+            self._shutdown()
+            return self._fail(err)
+        with self._lock:
+            self._findings.clear()
+            self._link_timed_out = False
+        self._start_heartbeat()
+        self._set_state(LifecycleState.INACTIVE)
+        self.last_error = None
+        return CallbackReturn.SUCCESS
+
+    def activate(self) -> CallbackReturn:
+        """Enable every axis (-> ACTIVE). A latched firmware fault must be cleared first."""
+        if self.state is not LifecycleState.INACTIVE:
+            return self._fail(
+                LifecycleError(operation="activate", state=self.state.value, allowed="inactive")
+            )
+        try:
+            self.link.request(
+                Enable(axis_mask=self._all_mask()),
+                timeout_s=self.config.ack_timeout_s,
+                retries=self.config.retries,
+            )
+        except HalError as err:
+            return self._fail(err)
+        with self._lock:
+            self._findings.clear()
+        self._set_state(LifecycleState.ACTIVE)
+        return CallbackReturn.SUCCESS
+
+    def deactivate(self) -> CallbackReturn:
+        """Stop (Cat 2) and disable every axis (-> INACTIVE)."""
+        if self.state is not LifecycleState.ACTIVE:
+            return self._fail(
+                LifecycleError(operation="deactivate", state=self.state.value, allowed="active")
+            )
+        self._set_state(LifecycleState.INACTIVE)
+        try:
+            self.link.request(
+                Stop(category=StopCategory.CAT2),
+                timeout_s=self.config.ack_timeout_s,
+                retries=self.config.retries,
+            )
+            self.link.request(
+                Disable(axis_mask=self._all_mask()),
+                timeout_s=self.config.ack_timeout_s,
+                retries=self.config.retries,
+            )
+        except HalError as err:
+            return self._fail(err)
+        return CallbackReturn.SUCCESS
+
+    def cleanup(self) -> CallbackReturn:
+        """Stop heartbeats and close the link (-> UNCONFIGURED)."""
+        if self.state is LifecycleState.ACTIVE:
+            self.stop(StopCategory.CAT1)
+        self._shutdown()
+        return CallbackReturn.SUCCESS
+
+    def reconnect(self) -> CallbackReturn:
+        """Close and reopen the link, then handshake again (-> INACTIVE); re-read state first."""
+        self._shutdown()
+        return self.configure()
+
+    def close(self) -> None:
+        """Stop every thread and close the link; idempotent, never raises."""
+        self.cleanup()
+
+    def __enter__(self) -> ControllerDriver:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _shutdown(self) -> None:
+        self._stop_heartbeat()
+        self.link.close()
+        self._set_state(LifecycleState.UNCONFIGURED)
+
+    # --- threads ------------------------------------------------------------------------------
+
+    def _start_heartbeat(self) -> None:
+        self._heartbeat_stop.clear()
+        self._heartbeat = threading.Thread(
+            target=self._heartbeat_loop, name="hal-heartbeat", daemon=True
+        )
+        self._heartbeat.start()
+
+    def _stop_heartbeat(self) -> None:
+        thread, self._heartbeat = self._heartbeat, None
+        self._heartbeat_stop.set()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(_JOIN_TIMEOUT_S)
+            if thread.is_alive():
+                logger.error("heartbeat thread did not stop within %.1f s", _JOIN_TIMEOUT_S)
+
+    def _heartbeat_loop(self) -> None:
+        period_s = 1.0 / self.config.heartbeat_hz
+        try:
+            while not self._heartbeat_stop.wait(period_s):
+                self.heartbeat_once()
+        except Exception as err:
+            logger.exception("heartbeat thread died")
+            self.link.emit(HalFaultKind.READER_DIED, f"heartbeat thread died: {err!r}")
+
+    def heartbeat_once(self) -> None:
+        """One heartbeat cycle: HEARTBEAT frame, link liveness, repeat pending stops."""
+        if not self.link.is_up:
+            return
+        self._heartbeat_counter = (self._heartbeat_counter + 1) & 0xFFFF_FFFF
+        try:
+            self.link.send(Heartbeat(counter=self._heartbeat_counter))
+            self.link.count("heartbeats_sent")
+        except HalError as err:
+            logger.warning("heartbeat not sent: %s", err)
+        self._check_liveness()
+        with self._lock:
+            estop, category = self._estop_pending, self._stop_pending
+        if estop:
+            self.link.send_urgent(EStop())
+        elif category is not None:
+            self.link.send_urgent(Stop(category=category))
+
+    def _telemetry_period_s(self) -> float:
+        return (self.ident.telemetry_period_ms if self.ident else 10) / 1000.0
+
+    def _check_liveness(self) -> None:
+        age_s = self.telemetry_age_s()
+        limit_s = self.config.link_timeout_periods * self._telemetry_period_s()
+        with self._lock:
+            newly = age_s > limit_s and not self._link_timed_out and math.isfinite(age_s)
+            if age_s <= limit_s:
+                self._link_timed_out = False
+            elif newly:
+                self._link_timed_out = True
+        if newly:
+            self.link.emit(
+                HalFaultKind.LINK_TIMEOUT,
+                f"no telemetry for {age_s * 1000:.0f} ms (limit {limit_s * 1000:.0f} ms)",
+            )
+
+    # --- faults and telemetry (reader thread) -------------------------------------------------
+
+    def _on_fault(self, event: FaultEvent) -> None:
+        logger.error("fault: %s: %s", event.kind.value, event.detail)
+        while True:
+            try:
+                self.faults.put_nowait(event)
+                break
+            except queue.Full:
+                try:
+                    self.faults.get_nowait()
+                    self.dropped_faults += 1
+                except queue.Empty:
+                    continue
+        if event.kind in _STOPPING_FAULTS:
+            if self.state is LifecycleState.ACTIVE:
+                self._set_state(LifecycleState.INACTIVE)
+            if event.kind is not HalFaultKind.TRANSPORT_LOST:
+                self.stop(StopCategory.CAT1)
+        if self._on_fault_cb is not None:
+            self._on_fault_cb(event)
+
+    def _on_reply(self, message: Message) -> None:
+        if isinstance(message, Ack) and message.command_type is MessageType.ESTOP:
+            with self._lock:
+                self._estop_pending = False
+        if isinstance(message, Ack) and message.command_type is MessageType.STOP:
+            sample = self.link.latest
+            still = sample is None or not any(
+                a.status & AxisStatus.MOVING for a in sample.telemetry.axes
+            )
+            if still:
+                with self._lock:
+                    self._stop_pending = None
+
+    def _on_telemetry(self, sample: TelemetrySample) -> None:
+        telemetry = sample.telemetry
+        if telemetry.estop_input:
+            self._finding("-", HalFaultKind.ESTOP, "e-stop input open", active=True)
+        else:
+            self._finding("-", HalFaultKind.ESTOP, "", active=False)
+        homing = telemetry.firmware_state is FirmwareState.HOMING
+        for axis, record in zip(self.axes.values(), telemetry.axes, strict=False):
+            check = axis.check(record)
+            error = abs(record.commanded_um - record.encoder_um)
+            self._finding(
+                axis.name,
+                HalFaultKind.FOLLOWING_ERROR,
+                f"following error {error} um",
+                active=check.following_error,
+            )
+            self._finding(
+                axis.name,
+                HalFaultKind.PRESSURE_LOW,
+                f"supply pressure {record.supply_pressure_hpa} hPa",
+                active=check.pressure_low,
+            )
+            self._finding(
+                axis.name,
+                HalFaultKind.LIMIT_HIT,
+                f"limit switches {record.limit_switches:#04b}",
+                active=check.limit_hit and not homing,
+            )
+
+    def _finding(self, axis: str, kind: HalFaultKind, detail: str, *, active: bool) -> None:
+        key = (axis, kind)
+        with self._lock:
+            new = active and key not in self._findings
+            if active:
+                self._findings.add(key)
+            else:
+                self._findings.discard(key)
+        if new:
+            self.link.emit(
+                kind,
+                f"axis {axis}: {detail}" if axis != "-" else detail,
+                axis=None if axis == "-" else axis,
+            )
+
+    # --- stop ---------------------------------------------------------------------------------
+
+    def stop(self, category: StopCategory = StopCategory.CAT1) -> bool:
+        """Stop every axis now; any thread, idempotent, never raises. True if the frame went out."""
+        with self._lock:
+            current = self._stop_pending
+            if current is None or category < current:
+                self._stop_pending = category
+            category = self._stop_pending if self._stop_pending is not None else category
+        self.link.count("stops_sent")
+        return self.link.send_urgent(Stop(category=category))
+
+    def estop(self) -> bool:
+        """Emergency stop; any thread, idempotent, never raises. True if the frame went out."""
+        with self._lock:
+            self._estop_pending = True
+        if self.state is LifecycleState.ACTIVE:
+            self._set_state(LifecycleState.INACTIVE)
+        self.link.count("estops_sent")
+        return self.link.send_urgent(EStop())
+
+    def clear_fault(self) -> None:
+        """Ask the firmware to clear its latched fault or e-stop (never automatic).
+
+        Raises:
+            NackError: the cause is still present (e.g. e-stop input open).
+            HalError: link errors.
+        """
+        self.link.request(
+            ClearFault(), timeout_s=self.config.ack_timeout_s, retries=self.config.retries
+        )
+        with self._lock:
+            self._estop_pending = False
+            self._stop_pending = None
+            self._findings.clear()
+
+    # --- motion -------------------------------------------------------------------------------
+
+    def _all_mask(self) -> int:
+        return (1 << len(self.config.axes)) - 1
+
+    def _require_active(self, operation: str) -> None:
+        if self.state is not LifecycleState.ACTIVE:
+            self._refused_motions += 1
+            raise LifecycleError(operation=operation, state=self.state.value, allowed="active")
+
+    def _check_permit(self, permit: object, name: str, target: float, speed: float | None) -> None:
+        try:
+            self._verifier.check(permit, joint=name, target=target, speed=speed)
+        except Exception:
+            self._refused_motions += 1
+            raise
+
+    def home(self, names: tuple[str, ...] | None = None, *, permit: object) -> None:
+        """Home the named axes (default: all) towards their lower limit switch.
+
+        Raises:
+            LifecycleError: not ACTIVE.
+            safety.errors.PermitError: the permit does not cover an axis.
+            NackError, RequestTimeoutError, LinkDownError: refused or no answer.
+        """
+        self._require_active("home")
+        selected = names or tuple(self.axes)
+        mask = 0
+        for name in selected:
+            index = self.config.axis_index(name)
+            self._check_permit(permit, name, self.config.axes[index].min_position, None)
+            mask |= 1 << index
+        self.link.request(Home(axis_mask=mask), timeout_s=self.config.ack_timeout_s, retries=0)
+
+    def move(
+        self,
+        targets: Mapping[str, float],
+        *,
+        permit: object,
+        duration_s: float = 0.0,
+        speeds: Mapping[str, float] | None = None,
+    ) -> int:
+        """Synchronised absolute move (one MOVE frame); unlisted axes hold. Returns the command id.
+
+        Args:
+            targets: joint name -> target (mm or rad).
+            permit: motion permit covering every listed joint, target and speed.
+            duration_s: minimum duration (s); the firmware stretches it to respect speeds.
+            speeds: joint name -> speed cap (mm/s or rad/s); default the axis maximum.
+
+        Raises:
+            ValueError: unknown joint, non-finite or out-of-limit target, bad speed or duration.
+            LifecycleError: not ACTIVE.
+            safety.errors.PermitError: the permit does not allow it.
+            MotionBusyError: another motion request is being sent.
+            NackError, RequestTimeoutError, LinkDownError: refused or no answer.
+        """
+        self._require_active("move")
+        if not (math.isfinite(duration_s) and duration_s >= 0):
+            raise ValueError(f"duration_s must be finite and >= 0 s, got {duration_s}")
+        speeds = speeds or {}
+        for name, target in targets.items():
+            if name not in self.axes:
+                raise ValueError(f"unknown joint {name!r}; joints are {list(self.axes)}")
+            axis = self.axes[name]
+            speed = speeds.get(name, axis.max_speed)
+            if not (math.isfinite(target) and math.isfinite(speed) and speed > 0):
+                raise ValueError(
+                    f"joint {name}: target {target} and speed {speed} must be finite, speed > 0"
+                )
+            cfg = axis.config
+            if not cfg.min_position <= target <= cfg.max_position:
+                raise ValueError(
+                    f"joint {name}: target {target:g} outside soft limits "
+                    f"[{cfg.min_position:g}, {cfg.max_position:g}]"
+                )
+            self._check_permit(permit, name, target, speed)
+        if not self._motion_lock.acquire(blocking=False):
+            self._refused_motions += 1
+            raise MotionBusyError("another motion request is in progress (one motion owner)")
+        try:
+            sample = self.link.latest
+            if sample is None:
+                raise LinkDownError("no telemetry yet; cannot hold the unlisted axes")
+            targets_um: list[int] = []
+            speeds_um: list[int] = []
+            for axis, record in zip(self.axes.values(), sample.telemetry.axes, strict=True):
+                kind = axis.config.kind
+                if axis.name in targets:
+                    targets_um.append(to_wire_um(targets[axis.name], kind))
+                    speeds_um.append(to_wire_um(speeds.get(axis.name, axis.max_speed), kind))
+                else:
+                    targets_um.append(record.commanded_um)
+                    speeds_um.append(to_wire_um(axis.max_speed, kind))
+            self._command_id = (self._command_id % 0xFFFF_FFFF) + 1
+            message = Move(
+                command_id=self._command_id,
+                duration_ms=round(duration_s * 1000),
+                targets_um=tuple(targets_um),
+                max_velocity_um_s=tuple(speeds_um),
+            )
+            with self._lock:
+                self._stop_pending = None
+            self.link.request(
+                message, timeout_s=self.config.ack_timeout_s, retries=self.config.retries
+            )
+            return self._command_id
+        finally:
+            self._motion_lock.release()
+
+    def jog(self, name: str, velocity: float, duration_s: float, *, permit: object) -> None:
+        """Jog one axis at ``velocity`` (mm/s or rad/s) for ``duration_s`` (hold-to-run).
+
+        Raises:
+            ValueError, LifecycleError, PermitError, MotionBusyError, NackError, HalError.
+        """
+        self._require_active("jog")
+        axis = self.axes.get(name)
+        if axis is None:
+            raise ValueError(f"unknown joint {name!r}; joints are {list(self.axes)}")
+        if not (math.isfinite(velocity) and math.isfinite(duration_s) and 0 < duration_s <= 60.0):  # noqa: PLR2004
+            raise ValueError(
+                f"jog velocity {velocity} and duration {duration_s} s must be finite, "
+                "0 < duration <= 60 s"
+            )
+        position = axis.commanded() or 0.0
+        cfg = axis.config
+        target = min(cfg.max_position, max(cfg.min_position, position + velocity * duration_s))
+        self._check_permit(permit, name, target, abs(velocity))
+        if not self._motion_lock.acquire(blocking=False):
+            self._refused_motions += 1
+            raise MotionBusyError("another motion request is in progress (one motion owner)")
+        try:
+            message = Jog(
+                axis=self.config.axis_index(name),
+                velocity_um_s=to_wire_um(velocity, cfg.kind),
+                duration_ms=round(duration_s * 1000),
+            )
+            self.link.request(message, timeout_s=self.config.ack_timeout_s, retries=0)
+        finally:
+            self._motion_lock.release()
+
+    # --- state --------------------------------------------------------------------------------
+
+    def axis_telemetry(self, name: str) -> AxisTelemetry | None:
+        """Latest telemetry record of one axis."""
+        sample = self.link.latest
+        if sample is None:
+            return None
+        index = self.config.axis_index(name)
+        axes = sample.telemetry.axes
+        return axes[index] if index < len(axes) else None
+
+    def telemetry_age_s(self) -> float:
+        """Seconds since the latest telemetry (inf if none)."""
+        sample = self.link.latest
+        return math.inf if sample is None else self._clock.now_s() - sample.received_at_s
+
+    def counters(self) -> LinkCounters:
+        """Health counters of the link."""
+        return self.link.counters(refused_motions=self._refused_motions)
+
+    def read(self, now_s: float) -> HalStatus:
+        """Status for one control cycle; never raises."""
+        sample = self.link.latest
+        age_s = math.inf if sample is None else max(0.0, now_s - sample.received_at_s)
+        comm_timeout = age_s > self.config.link_timeout_periods * self._telemetry_period_s()
+        findings = {"following_error": False, "pressure_low": False, "limit_hit": False}
+        estop = firmware_fault = False
+        if sample is not None:
+            telemetry = sample.telemetry
+            estop = telemetry.estop_input or telemetry.firmware_state is FirmwareState.ESTOP
+            firmware_fault = telemetry.firmware_state is FirmwareState.FAULT
+            for axis, record in zip(self.axes.values(), telemetry.axes, strict=False):
+                check = axis.check(record)
+                findings["following_error"] |= check.following_error
+                findings["pressure_low"] |= check.pressure_low
+                findings["limit_hit"] |= (
+                    check.limit_hit and telemetry.firmware_state is not FirmwareState.HOMING
+                )
+        link_down = not self.link.is_up
+        ok = not (link_down or comm_timeout or estop or firmware_fault or any(findings.values()))
+        return HalStatus(
+            ok=ok,
+            state=self.state,
+            link_down=link_down,
+            comm_timeout=comm_timeout,
+            estop_open=estop,
+            firmware_fault=firmware_fault,
+            telemetry_age_s=age_s,
+            counters=self.counters(),
+            duration_s=max(0.0, self._clock.now_s() - now_s),
+            **findings,
+        )

@@ -1,0 +1,26 @@
+"""The firmware emulator: protocol, physics, fault plan; in-process, pty and TCP servers."""
+
+from hal.emulator.config import EmulatorConfig, emulator_config_for
+from hal.emulator.faults import FAULT_NAMES, FaultKind, FaultPlan, FaultSpec, parse_fault
+from hal.emulator.firmware import EmulatedFirmware, FirmwareCounters
+from hal.emulator.inprocess import InProcessPort, RealTimeRunner
+from hal.emulator.pipe import pipe_pair
+from hal.emulator.servers import EmulatorServer, PtyServer, TcpServer
+
+__all__ = [
+    "FAULT_NAMES",
+    "EmulatedFirmware",
+    "EmulatorConfig",
+    "EmulatorServer",
+    "FaultKind",
+    "FaultPlan",
+    "FaultSpec",
+    "FirmwareCounters",
+    "InProcessPort",
+    "PtyServer",
+    "RealTimeRunner",
+    "TcpServer",
+    "emulator_config_for",
+    "parse_fault",
+    "pipe_pair",
+]
