@@ -202,7 +202,8 @@ def _values(codec: _Codec, message: Message) -> tuple[int, list[object]]:
 
 
 def _codec_for(message: Message) -> _Codec:
-    codec = _codecs().get(int(message.TYPE))
+    message_type = getattr(type(message), "TYPE", None)
+    codec = _codecs().get(int(message_type)) if isinstance(message_type, MessageType) else None
     if codec is None or type(message) is not codec.cls:
         raise TypeError(f"{type(message).__name__} is not a catalog message")
     return codec

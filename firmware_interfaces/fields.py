@@ -456,9 +456,8 @@ def validate(obj: object) -> None:
     count = counts[0]
     if any(c != count for c in counts):
         lengths = ", ".join(f"{a}: {c}" for a, c in zip(layout.per_axis_attrs, counts, strict=True))
-        raise MessageValueError(
-            owner, layout.per_axis_attrs[0], counts, f"lengths differ ({lengths})"
-        )
+        reason = f"per-axis tuples differ in length ({lengths})"
+        raise MessageValueError(owner, layout.per_axis_attrs[0], tuple(counts), reason)
     if not layout.min_axes <= count <= MAX_AXES:
         raise MessageValueError(
             owner,
