@@ -47,7 +47,7 @@ class _BenchModule(Protocol):
 
 
 # Benchmark area -> module implementing ``run(*, quick: bool) -> list[BenchResult]``.
-AREAS: Mapping[str, str] = MappingProxyType({})
+AREAS: Mapping[str, str] = MappingProxyType({"kinematics": "robot.bench.kinematics"})
 
 
 def run_area(area: str, *, quick: bool = False) -> list[BenchResult]:
