@@ -1,13 +1,75 @@
 """Safety supervisor: state machine, interlocks, motion permits, watchdogs and the audit log."""
 
-from safety.errors import PermitError, SafetyError
+from safety.audit import AuditRecord, AuditSink, JsonlAuditLog, MemoryAuditSink, run_header
+from safety.audit_read import AuditLogContents, read_audit_log
+from safety.config import JointConfig, SupervisorConfig
+from safety.decision import Decision, Memory, Refusal, Request
+from safety.diagram import generate_mermaid
+from safety.errors import AuditError, PermitError, SafetyError, SupervisorError
+from safety.interlocks import (
+    INTERLOCKS,
+    Interlock,
+    InterlockId,
+    InterlockSnapshot,
+    MotionKind,
+    Scope,
+    TripContext,
+)
 from safety.permits import JointEnvelope, MotionPermit, PermitAuthority, PermitVerifier
+from safety.states import (
+    LATCHED_STATES,
+    MOTION_STATES,
+    WORKPHASE_OF_STATE,
+    Event,
+    State,
+    StatusCode,
+    StopCategory,
+    SubCode,
+    Workphase,
+)
+from safety.supervisor import Supervisor
+from safety.table import TABLE, Row
 
 __all__ = [
+    "INTERLOCKS",
+    "LATCHED_STATES",
+    "MOTION_STATES",
+    "TABLE",
+    "WORKPHASE_OF_STATE",
+    "AuditError",
+    "AuditLogContents",
+    "AuditRecord",
+    "AuditSink",
+    "Decision",
+    "Event",
+    "Interlock",
+    "InterlockId",
+    "InterlockSnapshot",
+    "JointConfig",
     "JointEnvelope",
+    "JsonlAuditLog",
+    "Memory",
+    "MemoryAuditSink",
+    "MotionKind",
     "MotionPermit",
     "PermitAuthority",
     "PermitError",
     "PermitVerifier",
+    "Refusal",
+    "Request",
+    "Row",
     "SafetyError",
+    "Scope",
+    "State",
+    "StatusCode",
+    "StopCategory",
+    "SubCode",
+    "Supervisor",
+    "SupervisorConfig",
+    "SupervisorError",
+    "TripContext",
+    "Workphase",
+    "generate_mermaid",
+    "read_audit_log",
+    "run_header",
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["PermitError", "SafetyError"]
+__all__ = ["AuditError", "PermitError", "SafetyError", "SupervisorError"]
 
 
 class SafetyError(Exception):
@@ -15,3 +15,15 @@ class PermitError(SafetyError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class SupervisorError(SafetyError):
+    """The supervisor itself is broken (a binding failed, a guard raised); latches FAULT."""
+
+
+class AuditError(SafetyError):
+    """The audit log could not be written or read; ``path`` names the file."""
+
+    def __init__(self, message: str, *, path: str) -> None:
+        super().__init__(message)
+        self.path = path

@@ -1,0 +1,233 @@
+"""Guards of the transition table: pure functions of a :class:`GuardInput`.
+
+Each guard returns ``None`` to allow the transition or a :class:`Refusal` with the OpenIGTLink
+code, sub-code and a sentence for the console. No I/O, no clock, no exceptions on any input.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from safety.decision import Refusal
+from safety.interlocks import Interlock, MotionKind, Scope
+from safety.states import State, StatusCode, SubCode
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from safety.config import JointConfig
+    from safety.decision import GuardInput
+
+# A latching interlock that applies in READY (an idle state) must be clear before a reset.
+_IDLE_PROBE = frozenset({State.READY})
+
+__all__ = [
+    "blocking_interlocks",
+    "calibration_accepted",
+    "has_calibration",
+    "homing_allowed",
+    "move_allowed",
+    "needle_out",
+    "needle_out_with_calibration",
+    "needle_out_without_calibration",
+    "reset_allowed",
+    "retract_allowed",
+    "target_accepted",
+]
+
+
+def blocking_interlocks(
+    tripped: Iterable[Interlock], kind: MotionKind, joints: Iterable[JointConfig]
+) -> tuple[Interlock, ...]:
+    """The tripped interlocks that forbid motion of ``kind`` on ``joints``."""
+    joint_list = tuple(joints)
+    return tuple(i for i in tripped if i.scope is not Scope.COMMANDS and i.blocks(kind, joint_list))
+
+
+def _interlock_refusal(blocking: tuple[Interlock, ...]) -> Refusal:
+    first = blocking[0]
+    names = ", ".join(f"{i.id.value} ({i.condition})" for i in blocking)
+    return Refusal(
+        code=StatusCode.NOT_READY,
+        sub_code=first.sub_code,
+        reason=f"{len(blocking)} interlock(s) tripped: {names}",
+    )
+
+
+def _check_envelopes(g: GuardInput, kind: MotionKind) -> tuple[JointConfig, ...] | Refusal:
+    request = g.request
+    if not request.plan_id:
+        return Refusal(
+            code=StatusCode.CONFIGURATION_ERROR,
+            sub_code=SubCode.BAD_VALUE,
+            reason=f"a {kind.value} permit needs a plan_id",
+        )
+    if not request.envelopes:
+        return Refusal(
+            code=StatusCode.CONFIGURATION_ERROR,
+            sub_code=SubCode.BAD_VALUE,
+            reason=f"plan {request.plan_id!r} asks to move no joint",
+        )
+    joints: list[JointConfig] = []
+    seen: set[str] = set()
+    for env in request.envelopes:
+        joint = g.config.joint(env.joint)
+        if joint is None or env.joint in seen:
+            known = ", ".join(j.name for j in g.config.joints)
+            what = "twice" if env.joint in seen else f"but the robot has only {known}"
+            return Refusal(
+                code=StatusCode.CONFIGURATION_ERROR,
+                sub_code=SubCode.BAD_VALUE,
+                reason=f"plan {request.plan_id!r} names joint {env.joint!r} {what}",
+            )
+        seen.add(env.joint)
+        excess = max(joint.min_position - env.min_position, env.max_position - joint.max_position)
+        if excess > 0:
+            return Refusal(
+                code=StatusCode.CONFIGURATION_ERROR,
+                sub_code=SubCode.OUT_OF_RANGE,
+                reason=(
+                    f"joint {env.joint!r} envelope [{env.min_position:g}, {env.max_position:g}] "
+                    f"exceeds its limits [{joint.min_position:g}, {joint.max_position:g}] "
+                    f"by {excess:g}"
+                ),
+            )
+        if env.max_speed > joint.max_speed:
+            return Refusal(
+                code=StatusCode.CONFIGURATION_ERROR,
+                sub_code=SubCode.OUT_OF_RANGE,
+                reason=(
+                    f"joint {env.joint!r} speed cap {env.max_speed:g} exceeds its maximum "
+                    f"{joint.max_speed:g} per second"
+                ),
+            )
+        joints.append(joint)
+    return tuple(joints)
+
+
+def move_allowed(g: GuardInput) -> Refusal | None:
+    """MOVE: a valid plan inside the joint limits, and no interlock blocking its joints."""
+    checked = _check_envelopes(g, MotionKind.TARGET)
+    if isinstance(checked, Refusal):
+        return checked
+    if g.memory.target_id is None:
+        return Refusal(
+            code=StatusCode.NOT_READY, sub_code=SubCode.NO_TARGET, reason="no target is set"
+        )
+    blocking = blocking_interlocks(g.tripped, MotionKind.TARGET, checked)
+    return _interlock_refusal(blocking) if blocking else None
+
+
+def retract_allowed(g: GuardInput) -> Refusal | None:
+    """RETRACT: a plan that moves the insertion axis only, and no interlock blocking it."""
+    checked = _check_envelopes(g, MotionKind.RETRACTION)
+    if isinstance(checked, Refusal):
+        return checked
+    others = [j.name for j in checked if not j.insertion]
+    if others:
+        return Refusal(
+            code=StatusCode.CONFIGURATION_ERROR,
+            sub_code=SubCode.BAD_VALUE,
+            reason=f"a retraction may move the insertion axis only, plan also moves {others}",
+        )
+    blocking = blocking_interlocks(g.tripped, MotionKind.RETRACTION, checked)
+    return _interlock_refusal(blocking) if blocking else None
+
+
+def homing_allowed(g: GuardInput) -> Refusal | None:
+    """START_UP: no interlock blocks homing of every joint."""
+    blocking = blocking_interlocks(g.tripped, MotionKind.HOMING, g.config.joints)
+    return _interlock_refusal(blocking) if blocking else None
+
+
+def reset_allowed(g: GuardInput) -> Refusal | None:
+    """RESET: every latching interlock that applies outside motion is clear (e-stop released)."""
+    blocking = tuple(
+        i for i in g.tripped if i.latch is not None and not i.applies_in.isdisjoint(_IDLE_PROBE)
+    )
+    if not blocking:
+        return None
+    refusal = _interlock_refusal(blocking)
+    return Refusal(
+        code=refusal.code,
+        sub_code=refusal.sub_code,
+        reason=f"cannot reset from {g.state.value}: {refusal.reason}",
+    )
+
+
+def calibration_accepted(g: GuardInput) -> Refusal | None:
+    """CALIBRATE: an identified calibration that passed the robot's rigidity check."""
+    request = g.request
+    if request.rejected is not None:
+        return Refusal(
+            code=StatusCode.CONFIGURATION_ERROR,
+            sub_code=request.rejected,
+            reason=request.reason or f"calibration rejected ({request.rejected.name})",
+        )
+    if not request.calibration_id:
+        return Refusal(
+            code=StatusCode.CONFIGURATION_ERROR,
+            sub_code=SubCode.BAD_VALUE,
+            reason="CALIBRATE needs a calibration_id",
+        )
+    return None
+
+
+def target_accepted(g: GuardInput) -> Refusal | None:
+    """SET_TARGET: an identified target that passed the robot's validity and reach checks."""
+    request = g.request
+    if request.rejected is not None:
+        return Refusal(
+            code=StatusCode.CONFIGURATION_ERROR,
+            sub_code=request.rejected,
+            reason=request.reason or f"target rejected ({request.rejected.name})",
+        )
+    if not request.target_id:
+        return Refusal(
+            code=StatusCode.CONFIGURATION_ERROR,
+            sub_code=SubCode.BAD_VALUE,
+            reason="SET_TARGET needs a target_id",
+        )
+    return None
+
+
+def has_calibration(g: GuardInput) -> Refusal | None:
+    """A calibration has been accepted since the last START_UP."""
+    if g.memory.calibration_id is None:
+        return Refusal(
+            code=StatusCode.NOT_READY,
+            sub_code=SubCode.NOT_CALIBRATED,
+            reason="no calibration has been accepted since START_UP",
+        )
+    return None
+
+
+def needle_out(g: GuardInput) -> Refusal | None:
+    """The needle interlock is clear (the snapshot agrees the needle is out)."""
+    for i in g.tripped:
+        if i.scope is Scope.LATERAL_AXES:
+            return Refusal(
+                code=StatusCode.NOT_READY,
+                sub_code=SubCode.INTERLOCK,
+                reason=f"the needle is still detected ({i.id.value})",
+            )
+    return None
+
+
+def needle_out_with_calibration(g: GuardInput) -> Refusal | None:
+    """Needle out and a calibration held: back to CALIBRATED."""
+    return needle_out(g) or has_calibration(g)
+
+
+def needle_out_without_calibration(g: GuardInput) -> Refusal | None:
+    """Needle out and no calibration held: back to READY."""
+    refusal = needle_out(g)
+    if refusal is not None:
+        return refusal
+    if g.memory.calibration_id is not None:
+        return Refusal(
+            code=StatusCode.NOT_READY,
+            sub_code=SubCode.UNKNOWN,
+            reason="calibration is held (the CALIBRATED row applies)",
+        )
+    return None

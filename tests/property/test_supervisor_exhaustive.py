@@ -1,0 +1,142 @@
+"""Exhaustive check of the real supervisor: every state x every event x every interlock vector.
+
+The interlock vector enumerates the boolean inputs of the snapshot (each either clear or
+tripped). The expected blocking set is computed here from the raw snapshot fields, independently
+of ``safety.interlocks``, so a wrong trip function or a wrong guard both fail the test.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from safety.interlocks import InterlockSnapshot
+from safety.permits import PermitError
+from safety.states import LATCHED_STATES, MOTION_STATES, Event, State
+from tests.unit.safety.helpers import CONFIG, PAYLOADS, force_state, make
+
+# name -> (field, clear value, tripped value); heartbeats are timestamps relative to now.
+_NOW = 1000.0
+_STALE = _NOW - 10.0
+DIMENSIONS: tuple[tuple[str, str, object, object], ...] = (
+    ("estop", "estop_released", True, False),
+    ("emergency", "emergency_requested", False, True),
+    ("imaging", "scanner_imaging", False, True),
+    ("needle", "needle_inserted", False, True),
+    ("limits", "joints_within_limits", True, False),
+    ("velocity", "velocity_within_limit", True, False),
+    ("following", "following_error_ok", True, False),
+    ("limit_switch", "limit_switch_hit", False, True),
+    ("pressure", "supply_pressure_kpa", 600.0, 100.0),
+    ("console", "console_heartbeat_at_s", _NOW, _STALE),
+    ("firmware", "firmware_heartbeat_at_s", _NOW, _STALE),
+    ("calibration", "calibration_valid", True, False),
+    ("authority", "command_authority", True, False),
+)
+_JOINTS = {j.name: j for j in CONFIG.joints}
+
+
+def _snapshot(bits: tuple[bool, ...]) -> InterlockSnapshot:
+    fields = {field: (bad if bit else ok) for (_, field, ok, bad), bit in zip(DIMENSIONS, bits)}
+    return InterlockSnapshot(**fields)  # type: ignore[arg-type]
+
+
+def _blocking(tripped: set[str], state: State) -> set[str]:
+    """Oracle: the tripped inputs that must prevent entering motion state ``state``."""
+    joints = {
+        State.STARTUP: list(_JOINTS.values()),
+        State.MOVING: [_JOINTS[e.joint] for e in PAYLOADS[Event.MOVE]["envelopes"]],  # type: ignore[attr-defined]
+        State.RETRACTING: [_JOINTS[e.joint] for e in PAYLOADS[Event.RETRACT]["envelopes"]],  # type: ignore[attr-defined]
+    }[state]
+    always = {
+        "estop",
+        "emergency",
+        "limits",
+        "velocity",
+        "following",
+        "limit_switch",
+        "pressure",
+        "console",
+        "firmware",
+    }
+    blocking = tripped & always
+    if "imaging" in tripped and any(not j.imaging_safe for j in joints):
+        blocking.add("imaging")
+    if "needle" in tripped and any(j.lateral for j in joints):
+        blocking.add("needle")
+    if "calibration" in tripped and state is State.MOVING:
+        blocking.add("calibration")
+    return blocking
+
+
+@pytest.mark.slow
+@pytest.mark.hazard("H-01", "H-02", "H-03", "H-05", "H-08")
+def test_every_state_event_and_interlock_vector_keeps_the_safety_invariants():
+    sup, clock, _ = make()
+    clock.sleep_until(_NOW)
+    sup._audit = _CountingSink()  # millions of records: count them instead of keeping them
+    vectors = list(itertools.product((False, True), repeat=len(DIMENSIONS)))
+    cases = 0
+    for state in State:
+        for bits in vectors:
+            snapshot = _snapshot(bits)
+            tripped = {name for (name, *_), bit in zip(DIMENSIONS, bits) if bit}
+            force_state(sup, state)
+            for event in Event:
+                before_permit = sup.permit
+                before_memory = sup.memory
+                decision = sup.handle(event, snapshot, **PAYLOADS.get(event, {}))  # type: ignore[arg-type]
+                cases += 1
+                after = sup.state
+                assert decision.state_before is state
+                assert decision.state_after is after
+                if not decision.accepted:
+                    # refused: nothing changes
+                    assert after is state, decision
+                    assert sup.permit is before_permit
+                    assert sup.memory == before_memory
+                    assert decision.code != 1
+                    continue
+                # (a) no entry into a motion state with a blocking interlock tripped
+                if after in MOTION_STATES and after is not state:
+                    assert not _blocking(tripped, after), (state, event, tripped, decision)
+                    assert "authority" not in tripped, decision
+                    assert sup.permit is not None
+                    sup.verifier.check_alive(sup.permit)
+                # (b) STOP and EMERGENCY always accepted and end in a stopped state
+                if event in {Event.STOP, Event.EMERGENCY}:
+                    assert after not in MOTION_STATES, decision
+                    assert decision.stop is not None
+                if event is Event.EMERGENCY:
+                    assert after is State.EMERGENCY_STOP
+                # (c) only RESET with the e-stop released leaves EMERGENCY_STOP, into OFF
+                if state is State.EMERGENCY_STOP and after is not State.EMERGENCY_STOP:
+                    assert event is Event.RESET, decision
+                    assert after is State.OFF
+                    assert not tripped & {"estop", "emergency", "firmware", "authority"}
+                # latched states are left only by RESET
+                if state in LATCHED_STATES and after not in LATCHED_STATES:
+                    assert event is Event.RESET, decision
+                # (d) no live permit outside motion states
+                if after not in MOTION_STATES:
+                    assert sup.permit is None
+                    if before_permit is not None:
+                        with pytest.raises(PermitError):
+                            sup.verifier.check_alive(before_permit)
+                if after is not state or sup.memory != before_memory or sup.permit is not before_permit:
+                    force_state(sup, state)
+    expected = len(State) * len(Event) * 2 ** len(DIMENSIONS)
+    print(f"exhaustive supervisor check: {cases} cases ({len(State)} states x {len(Event)} events x {2 ** len(DIMENSIONS)} interlock vectors)")
+    assert cases == expected
+
+
+class _CountingSink:
+    healthy = True
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def append(self, kind, *, state, payload, snapshot=None) -> int:
+        self.count += 1
+        return self.count

@@ -1,0 +1,154 @@
+"""Builders shared by the safety tests: a config, snapshots, and a way to force a state."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from safety.audit import MemoryAuditSink
+from safety.config import JointConfig, SupervisorConfig
+from safety.decision import Memory
+from safety.interlocks import InterlockSnapshot, MotionKind
+from safety.permits import JointEnvelope
+from safety.states import MOTION_STATES, Event, State
+from safety.supervisor import Supervisor
+from tests.support.clock import FakeClock
+
+LATERAL = JointConfig(
+    name="lateral_x", min_position=-50.0, max_position=50.0, max_speed=5.0, homing_speed=2.0
+)
+IMAGING_SAFE = JointConfig(
+    name="rotate_z",
+    min_position=-1.0,
+    max_position=1.0,
+    max_speed=0.5,
+    homing_speed=0.2,
+    imaging_safe=True,
+)
+INSERTION = JointConfig(
+    name="insert",
+    min_position=0.0,
+    max_position=120.0,
+    max_speed=10.0,
+    homing_speed=2.0,
+    lateral=False,
+    insertion=True,
+)
+CONFIG = SupervisorConfig(
+    joints=(LATERAL, IMAGING_SAFE, INSERTION),
+    lease_s=0.2,
+    console_timeout_s=2.0,
+    firmware_timeout_s=0.25,
+    min_supply_pressure_kpa=400.0,
+    imaging_interlock_required=True,
+)
+
+
+def envelope(joint: JointConfig, *, speed: float | None = None) -> JointEnvelope:
+    return JointEnvelope(
+        joint=joint.name,
+        min_position=joint.min_position,
+        max_position=joint.max_position,
+        max_speed=joint.max_speed if speed is None else speed,
+    )
+
+
+MOVE_ENVELOPES = (envelope(LATERAL), envelope(IMAGING_SAFE))
+RETRACT_ENVELOPES = (envelope(INSERTION),)
+
+#: A valid payload for each event that needs one.
+PAYLOADS: dict[Event, dict[str, object]] = {
+    Event.MOVE: {"plan_id": "plan-1", "envelopes": MOVE_ENVELOPES},
+    Event.RETRACT: {"plan_id": "retract-1", "envelopes": RETRACT_ENVELOPES},
+    Event.CALIBRATE: {"calibration_id": "clb-1"},
+    Event.SET_TARGET: {"target_id": "tgt-1"},
+}
+
+
+def clear(now_s: float, **changes: object) -> InterlockSnapshot:
+    """A snapshot with every interlock clear at ``now_s``, then ``changes`` applied."""
+    snapshot = InterlockSnapshot(
+        estop_released=True,
+        emergency_requested=False,
+        scanner_imaging=False,
+        needle_inserted=False,
+        joints_within_limits=True,
+        velocity_within_limit=True,
+        following_error_ok=True,
+        limit_switch_hit=False,
+        supply_pressure_kpa=600.0,
+        console_heartbeat_at_s=now_s,
+        firmware_heartbeat_at_s=now_s,
+        calibration_valid=True,
+        command_authority=True,
+    )
+    return dataclasses.replace(snapshot, **changes)  # type: ignore[arg-type]
+
+
+def make(config: SupervisorConfig = CONFIG) -> tuple[Supervisor, FakeClock, MemoryAuditSink]:
+    clock = FakeClock()
+    audit = MemoryAuditSink(now=clock)
+    return Supervisor(config, now=clock, audit=audit), clock, audit
+
+
+_MEMORY = {
+    State.CALIBRATED: Memory(calibration_id="clb-0"),
+    State.TARGET_SET: Memory(calibration_id="clb-0", target_id="tgt-0"),
+    State.MOVING: Memory(calibration_id="clb-0", target_id="tgt-0"),
+    State.AT_TARGET: Memory(calibration_id="clb-0", target_id="tgt-0"),
+    State.NEEDLE_INSERTED: Memory(calibration_id="clb-0", target_id="tgt-0"),
+    State.RETRACTING: Memory(calibration_id="clb-0", target_id="tgt-0"),
+}
+
+
+def force_state(sup: Supervisor, state: State) -> None:
+    """Put ``sup`` into ``state`` with consistent memory and permit (tests only: set_state)."""
+    sup._machine.set_state(state)
+    sup._memory = _MEMORY.get(state, Memory())
+    sup._authority.revoke_all()
+    sup._permit = None
+    if state in MOTION_STATES:
+        kind, envelopes = {
+            State.STARTUP: (
+                MotionKind.HOMING,
+                tuple(envelope(j, speed=j.homing_speed) for j in sup._config.joints),
+            ),
+            State.MOVING: (MotionKind.TARGET, MOVE_ENVELOPES),
+            State.RETRACTING: (MotionKind.RETRACTION, RETRACT_ENVELOPES),
+        }[state]
+        permit = sup._authority.issue(
+            plan_id="forced", envelopes=envelopes, lease_s=sup._config.lease_s
+        )
+        sup._permit = permit
+        sup._motion_kind = kind
+        sup._motion_joints = tuple(j for j in sup._config.joints if j.name in permit.joints)
+
+
+def drive_to(sup: Supervisor, clock: FakeClock, state: State) -> None:
+    """Reach ``state`` through real events from OFF (no set_state)."""
+    now = clock()
+    path = {
+        State.OFF: [],
+        State.STARTUP: [Event.START_UP],
+        State.READY: [Event.START_UP, Event.HOMING_DONE],
+        State.CALIBRATED: [Event.START_UP, Event.HOMING_DONE, Event.CALIBRATE],
+        State.TARGET_SET: [Event.START_UP, Event.HOMING_DONE, Event.CALIBRATE, Event.SET_TARGET],
+        State.MOVING: [
+            Event.START_UP,
+            Event.HOMING_DONE,
+            Event.CALIBRATE,
+            Event.SET_TARGET,
+            Event.MOVE,
+        ],
+        State.AT_TARGET: [
+            Event.START_UP,
+            Event.HOMING_DONE,
+            Event.CALIBRATE,
+            Event.SET_TARGET,
+            Event.MOVE,
+            Event.MOTION_DONE,
+        ],
+    }[state]
+    for event in path:
+        decision = sup.handle(event, clear(now), **PAYLOADS.get(event, {}))  # type: ignore[arg-type]
+        assert decision.accepted, decision
+    assert sup.state is state
