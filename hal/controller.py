@@ -89,6 +89,8 @@ class ControllerDriver:
         verifier: checks motion permits; only the supervisor can issue them.
         on_fault: optional callback for every fault event (called from a driver thread).
         nonce: source of handshake nonces (default: ``secrets``).
+        heartbeat_thread: run the heartbeat thread; if false, the owner calls
+            :meth:`heartbeat_once` every heartbeat period (control loop, simulated time).
     """
 
     def __init__(
@@ -100,11 +102,13 @@ class ControllerDriver:
         *,
         on_fault: Callable[[FaultEvent], None] | None = None,
         nonce: Callable[[], int] | None = None,
+        heartbeat_thread: bool = True,
     ) -> None:
         self.config = config
         self._clock = clock
         self._verifier = verifier
         self._on_fault_cb = on_fault
+        self._heartbeat_thread = heartbeat_thread
         self._nonce = nonce or (lambda: secrets.randbits(32))
         self.faults: queue.Queue[FaultEvent] = queue.Queue(maxsize=config.fault_queue_size)
         self.link = Link(
@@ -246,6 +250,8 @@ class ControllerDriver:
     # --- threads ------------------------------------------------------------------------------
 
     def _start_heartbeat(self) -> None:
+        if not self._heartbeat_thread:
+            return
         self._heartbeat_stop.clear()
         self._heartbeat = threading.Thread(
             target=self._heartbeat_loop, name="hal-heartbeat", daemon=True

@@ -83,6 +83,7 @@ class FirmwareCounters:
     def __init__(self) -> None:
         self.frames_rx = 0
         self.frames_tx = 0
+        self.frames_written = 0
         self.frame_faults = 0
         self.duplicates = 0
         self.seq_gaps = 0
@@ -255,6 +256,7 @@ class EmulatedFirmware(CommandHandlers):
 
     def _write(self, wire: bytes) -> None:
         if self._connection is not None:
+            self.counters.frames_written += 1
             self._connection.send(wire)
 
     # --- time ---------------------------------------------------------------------------------

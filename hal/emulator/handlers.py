@@ -26,6 +26,7 @@ from firmware_interfaces import (
     Home,
     Ident,
     Jog,
+    MessageType,
     Move,
     NackReason,
     ParamId,
@@ -37,7 +38,7 @@ from firmware_interfaces import (
 from hal.emulator.physics import AxisModel, PiezoModel, PneumaticModel
 
 if TYPE_CHECKING:
-    from firmware_interfaces import Capability, Frame, Message, MessageType
+    from firmware_interfaces import Capability, Frame, Message
     from hal.emulator.config import EmulatorConfig
 
 __all__ = ["CommandHandlers"]
@@ -104,7 +105,7 @@ class CommandHandlers:
         if isinstance(message, Heartbeat):
             return  # the frame itself kicked the watchdog; never acknowledged
         if isinstance(message, Hello):
-            self._hello(message)
+            self._hello(message, seq)
             return
         if self.fault_latched is FaultCode.STARTUP_FAILURE:
             self.nack(seq, kind, NackReason.FAULT_ACTIVE)
@@ -140,7 +141,7 @@ class CommandHandlers:
 
     # --- handshake and parameters -------------------------------------------------------------
 
-    def _hello(self, hello: Hello) -> None:
+    def _hello(self, hello: Hello, seq: int) -> None:
         major, minor = self.config.protocol_version or (
             PROTOCOL_VERSION_MAJOR,
             PROTOCOL_VERSION_MINOR,
@@ -148,6 +149,7 @@ class CommandHandlers:
         self.session_open = True
         if self.fault_latched is FaultCode.STARTUP_FAILURE:
             self.send(Fault(code=FaultCode.STARTUP_FAILURE, axis=_NO_AXIS, detail=0))
+            self.nack(seq, MessageType.HELLO, NackReason.FAULT_ACTIVE)
             return
         fw_major, fw_minor, fw_patch = self.config.firmware_version
         self.reply(
