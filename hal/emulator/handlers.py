@@ -281,7 +281,7 @@ class CommandHandlers:
             self.nack(seq, kind, NackReason.BAD_STATE)
             return
         for axis in selected:
-            speed = min(float(self.config.homing_velocity_um_s), axis_max_velocity(axis))
+            speed = min(float(self.config.homing_velocity_um_s), axis.max_velocity_um_s)
             axis.start_homing(self.time_s, speed)
         self.state = FirmwareState.HOMING
         self.ack(seq, kind)
@@ -312,7 +312,7 @@ class CommandHandlers:
         for axis, target, cap in zip(
             self.axes, move.targets_um, move.max_velocity_um_s, strict=True
         ):
-            speed = min(float(cap), axis_max_velocity(axis)) if cap > 0 else axis_max_velocity(axis)
+            speed = min(float(cap), axis.max_velocity_um_s) if cap > 0 else axis.max_velocity_um_s
             distance = abs(target - axis.commanded_um)
             if distance > 0:
                 duration_s = max(duration_s, distance / max(speed, 1.0))
@@ -331,7 +331,7 @@ class CommandHandlers:
         if not axis.enabled:
             self.nack(seq, kind, NackReason.BAD_STATE)
             return
-        velocity = max(-axis_max_velocity(axis), min(axis_max_velocity(axis), jog.velocity_um_s))
+        velocity = max(-axis.max_velocity_um_s, min(axis.max_velocity_um_s, jog.velocity_um_s))
         target = axis.commanded_um + velocity * jog.duration_ms / 1000.0
         target = max(axis.soft_min_um, min(axis.soft_max_um, target))
         if math.isclose(target, axis.commanded_um):
@@ -341,10 +341,3 @@ class CommandHandlers:
         self.state = FirmwareState.JOGGING
         self.mark_move_started()
         self.ack(seq, kind)
-
-
-def axis_max_velocity(axis: AxisModel) -> float:
-    """Top speed of an axis model (um/s)."""
-    if isinstance(axis, PneumaticModel | PiezoModel):
-        return axis.max_velocity_um_s
-    return 1.0

@@ -195,6 +195,11 @@ class AxisModel:
         self.start(end_um, t_s, t_s + max(0.0, self.commanded_um - end_um) / speed_um_s)
         self.homing = True
 
+    @property
+    def max_velocity_um_s(self) -> float:
+        """Top speed (um/s)."""
+        raise NotImplementedError
+
     def _advance(self, desired_um: float, dt_s: float) -> None:
         raise NotImplementedError
 
