@@ -47,7 +47,9 @@ class _BenchModule(Protocol):
 
 
 # Benchmark area -> module implementing ``run(*, quick: bool) -> list[BenchResult]``.
-AREAS: Mapping[str, str] = MappingProxyType({"kinematics": "robot.bench.kinematics"})
+AREAS: Mapping[str, str] = MappingProxyType(
+    {"kinematics": "robot.bench.kinematics", "igtl": "robot.bench.igtl"}
+)
 
 
 def run_area(area: str, *, quick: bool = False) -> list[BenchResult]:
