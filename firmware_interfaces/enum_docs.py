@@ -16,12 +16,13 @@ from firmware_interfaces.enums import (
     ParamId,
     StopCategory,
 )
+from firmware_interfaces.errors import FaultKind
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from enum import IntEnum, IntFlag
 
-__all__ = ["ENUM_DOCS", "PARAM_UNITS"]
+__all__ = ["ENUM_DOCS", "FAULT_KIND_DOCS", "PARAM_UNITS"]
 
 _AXIS_KIND: dict[int, str] = {
     AxisKind.PNEUMATIC_STEPPER_LINEAR: "pneumatic stepper on a linear joint; um = micrometres",
@@ -143,3 +144,18 @@ PARAM_UNITS: Mapping[ParamId, str] = MappingProxyType(
     }
 )
 """Unit of the i32 ``value`` of SET_PARAM/PARAM_VALUE for each parameter."""
+
+FAULT_KIND_DOCS: Mapping[FaultKind, str] = MappingProxyType(
+    {
+        FaultKind.OVERSIZE: "more bytes than the largest frame arrived without a 0x00 delimiter",
+        FaultKind.COBS: "the bytes between two delimiters are not valid COBS",
+        FaultKind.SHORT: "the decoded frame is shorter than header plus CRC (9 bytes)",
+        FaultKind.CRC: "the CRC-32 over version..payload does not match the CRC field",
+        FaultKind.BAD_VERSION: "the version byte is not this side's protocol major",
+        FaultKind.BAD_LENGTH: "the len byte disagrees with the frame size or the type's layout",
+        FaultKind.UNKNOWN_TYPE: "the type byte names no message in the catalog",
+        FaultKind.BAD_PAYLOAD: "the payload holds values no message may hold (enum, flag, bool, "
+        "axis count, range)",
+    }
+)
+"""Decoder fault kind -> meaning."""

@@ -14,24 +14,19 @@ __all__ = [
 
 
 class FaultKind(Enum):
-    """Why a received frame was dropped (one decoder counter per kind)."""
+    """Why a received frame was dropped (one decoder counter per kind).
+
+    Meanings: ``firmware_interfaces.enum_docs.FAULT_KIND_DOCS``.
+    """
 
     OVERSIZE = "oversize"
-    """More bytes than a frame can have arrived without a 0x00 delimiter."""
     COBS = "cobs"
-    """The bytes between two delimiters are not valid COBS."""
     SHORT = "short"
-    """The decoded frame is shorter than header plus CRC (9 bytes)."""
     CRC = "crc"
-    """The CRC-32 over version..payload does not match the trailing CRC field."""
     BAD_VERSION = "bad_version"
-    """The frame's version byte is not this host's protocol major."""
     BAD_LENGTH = "bad_length"
-    """The len byte disagrees with the frame size, or with the message type's layout."""
     UNKNOWN_TYPE = "unknown_type"
-    """The type byte names no message in the catalog."""
     BAD_PAYLOAD = "bad_payload"
-    """The payload decodes to values a message may not hold (enum, flag, bool, axis count)."""
 
 
 class ProtocolError(Exception):

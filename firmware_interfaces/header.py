@@ -24,12 +24,12 @@ from firmware_interfaces.fields import FieldKind, FieldSpec
 if TYPE_CHECKING:
     from firmware_interfaces.fields import Layout
 
-__all__ = ["HEADER_PATH", "generate_header", "header_is_current"]
+__all__ = ["C_RESULT_CODES", "HEADER_PATH", "generate_header", "header_is_current"]
 
 HEADER_PATH = Path(__file__).parent / "c" / "mrbot_protocol.h"
 """Where the committed header lives (shipped as package data)."""
 
-_RESULTS: tuple[tuple[str, int, str], ...] = (
+C_RESULT_CODES: tuple[tuple[str, int, str], ...] = (
     ("OK", 0, "frame valid"),
     ("ERR_COBS", -1, f"FaultKind.{FaultKind.COBS.name}: not valid COBS"),
     ("ERR_SHORT", -2, f"FaultKind.{FaultKind.SHORT.name}: shorter than header + CRC"),
@@ -40,6 +40,7 @@ _RESULTS: tuple[tuple[str, int, str], ...] = (
     ("ERR_UNKNOWN_TYPE", -7, f"FaultKind.{FaultKind.UNKNOWN_TYPE.name}: type not in catalog"),
     ("ERR_BAD_PAYLOAD", -8, f"FaultKind.{FaultKind.BAD_PAYLOAD.name}: invalid value"),
 )
+"""``mrbot_result_t``: name (after ``MRBOT_``), value, meaning; one error per ``FaultKind``."""
 
 
 def _snake(name: str) -> str:
@@ -284,7 +285,7 @@ def _constants() -> list[str]:
         f'#define MRBOT_CRC_CHECK_VALUE {k.CRC_CHECK_VALUE:#010x}u /* CRC-32 of "123456789" */'
     )
     out += ["", "typedef enum {"]
-    out += [f"    MRBOT_{name} = {value}, /**< {doc} */" for name, value, doc in _RESULTS]
+    out += [f"    MRBOT_{name} = {value}, /**< {doc} */" for name, value, doc in C_RESULT_CODES]
     out += ["} mrbot_result_t;", ""]
     return out
 
