@@ -338,6 +338,20 @@ class Supervisor:
         permit_problem = self._update_permit(state, after, request, snapshot)
         if permit_problem is not None:
             return self._fault_from_error(event, state, permit_problem, tripped, snapshot)
+        if after in MOTION_STATES and self._permit is None:
+            return self._fire(
+                Event.PAUSE,
+                snapshot,
+                Request(source="supervisor"),
+                tripped,
+                outcome=(
+                    StatusCode.NOT_READY,
+                    SubCode.INTERLOCK,
+                    f"{_EVENT_TEXT[event]} accepted but no permit issued: "
+                    "its audit record was not durable (audit_unavailable)",
+                    StopCategory.CAT2,
+                ),
+            )
         if outcome is None:
             outcome = _accepted_outcome(event, state, after, row.stop)
         code, sub_code, reason, stop = outcome
@@ -407,10 +421,9 @@ class Supervisor:
             )
         except ValueError as err:
             return err
-        self._permit = permit
         self._motion_kind = kind
         self._motion_joints = tuple(j for j in self._config.joints if j.name in permit.joints)
-        self._record(
+        durable = self._record(
             "permit_issued",
             {
                 "permit_id": permit.permit_id,
@@ -424,6 +437,10 @@ class Supervisor:
             },
             snapshot,
         )
+        if durable:
+            self._permit = permit
+        else:  # no permit leaves the supervisor unless its record is durable
+            self._authority.revoke_all()
         return None
 
     def _take_error(self) -> BaseException | None:
@@ -503,7 +520,9 @@ class Supervisor:
             stop=None,
             tripped=tuple(i.id for i in tripped),
         )
-        self._record_decision(decision, request, snapshot, raw_event=event)
+        self._record_decision(
+            decision, request, snapshot, raw_event=None if isinstance(event, Event) else event
+        )
         return decision
 
     def _record_decision(
@@ -539,7 +558,8 @@ class Supervisor:
 
     def _record(
         self, kind: str, payload: Mapping[str, object], snapshot: InterlockSnapshot | None
-    ) -> None:
+    ) -> bool:
+        """Append one audit record; False (logged and counted, never raised) when it failed."""
         try:
             self._audit.append(
                 kind, state=_STATE_TEXT[self._model.state], payload=payload, snapshot=snapshot
@@ -547,6 +567,8 @@ class Supervisor:
         except AuditError as err:
             self.audit_failures += 1
             logger.error("audit record %s lost: %s", kind, err)  # noqa: TRY400 - message suffices
+            return False
+        return True
 
 
 def _accepted_outcome(

@@ -1,0 +1,97 @@
+"""A writer killed with SIGKILL mid-stream loses no record whose ``append()`` had returned."""
+
+from __future__ import annotations
+
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from safety.audit import JsonlAuditLog
+from safety.audit_read import read_audit_log
+from tests.support.clock import FakeClock
+
+_CHILD = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    from safety.audit import JsonlAuditLog
+
+    log = JsonlAuditLog(Path(sys.argv[1]), now=time.monotonic)
+    log.open()
+    for n in range(1_000_000):
+        seq = log.append("transition", state="MOVING", payload={"n": n, "pad": "x" * (n % 300)})
+        sys.stdout.write(f"{seq}\\n")
+        sys.stdout.flush()
+    """
+)
+_WANTED = 150
+
+
+def _read_reported(proc: subprocess.Popen[bytes], *, until: int, timeout_s: float) -> list[int]:
+    """Read the child's reported sequence numbers until ``until`` of them or EOF (deadline)."""
+    assert proc.stdout is not None
+    buffer = b""
+    reported: list[int] = []
+    deadline = time.monotonic() + timeout_s
+    with selectors.DefaultSelector() as selector:
+        selector.register(proc.stdout, selectors.EVENT_READ)
+        while len(reported) < until:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"child reported {len(reported)} records in {timeout_s} s")
+            if not selector.select(timeout=0.05):
+                continue
+            chunk = os.read(proc.stdout.fileno(), 65536)
+            if not chunk:
+                break
+            buffer += chunk
+            *lines, buffer = buffer.split(b"\n")
+            reported.extend(int(line) for line in lines)
+    return reported
+
+
+@pytest.mark.slow
+@pytest.mark.hazard("H-11")
+def test_every_record_reported_before_sigkill_is_intact_and_the_log_reopens(tmp_path):
+    path = tmp_path / "audit.jsonl"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _CHILD, str(path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        reported = _read_reported(proc, until=_WANTED, timeout_s=60.0)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+        reported += _read_reported(proc, until=10**9, timeout_s=10.0)  # lines already in the pipe
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+        assert proc.stdout is not None and proc.stderr is not None
+        stderr = proc.stderr.read()
+        proc.stdout.close()
+        proc.stderr.close()
+    assert proc.returncode == -signal.SIGKILL, stderr.decode()
+    assert len(reported) >= _WANTED
+    assert reported == list(range(2, 2 + len(reported)))  # seq 1 is the run header
+
+    contents = read_audit_log(path)
+    by_seq = {r.seq: r for r in contents.records}
+    for seq in reported:
+        record = by_seq[seq]
+        assert record.kind == "transition" and record.payload["n"] == seq - 2
+        assert record.payload["pad"] == "x" * ((seq - 2) % 300)
+    assert contents.sequence_gaps == ()
+    # the killed writer held the lock; it died with the process, so a new writer opens and goes on
+    with JsonlAuditLog(path, now=FakeClock()) as log:
+        next_seq = log.append("after_crash", state="OFF", payload={})
+    assert next_seq == contents.records[-1].seq + 2  # a new run header, then this record
+    reread = read_audit_log(path)
+    assert reread.torn_tail_bytes == 0
+    assert reread.records[-1].kind == "after_crash"

@@ -1,0 +1,157 @@
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from datetime import UTC, datetime
+
+import pytest
+
+from safety.audit import SOUP_PACKAGES, JsonlAuditLog, run_header
+from safety.audit_read import read_audit_log
+from safety.errors import AuditError
+from safety.states import Event, State
+from tests.support.clock import FakeClock
+from tests.unit.safety.helpers import clear, drive_to, make
+
+
+def _wall():
+    return datetime(2026, 11, 26, 23, 0, 0, tzinfo=UTC)
+
+
+def _log(path, clock=None):
+    return JsonlAuditLog(path, now=clock or FakeClock(), wall=_wall, header_extra={"robot_id": "r1"})
+
+
+@pytest.mark.hazard("H-11")
+def test_records_are_durable_json_lines_with_sequence_and_times(tmp_path):
+    path = tmp_path / "audit.jsonl"
+    clock = FakeClock()
+    with _log(path, clock) as log:
+        clock.advance(0.5)
+        seq = log.append("transition", state="READY", payload={"event": "HOMING_DONE"})
+        snap_seq = log.append("refusal", state="READY", payload={}, snapshot=clear(clock()))
+    assert (seq, snap_seq) == (2, 3)
+    lines = path.read_bytes().splitlines()
+    assert len(lines) == 3
+    header = json.loads(lines[0])
+    assert header["kind"] == "run_header" and header["seq"] == 1
+    assert header["payload"]["robot_id"] == "r1"
+    assert set(header["payload"]["soup"]) == set(SOUP_PACKAGES)
+    assert header["payload"]["soup"]["transitions"] == "0.9.3"
+    record = json.loads(lines[1])
+    assert record["mono_s"] == 1000.5 and record["wall_utc"] == "2026-11-26T23:00:00+00:00"
+    assert json.loads(lines[2])["snapshot"]["estop_released"] is True
+
+
+def test_reopening_continues_the_sequence_with_a_new_run_header(tmp_path):
+    path = tmp_path / "audit.jsonl"
+    with _log(path) as log:
+        log.append("a", state="OFF", payload={})
+    with _log(path) as log:
+        assert log.append("b", state="OFF", payload={}) == 4
+    contents = read_audit_log(path)
+    assert [r.kind for r in contents.records] == ["run_header", "a", "run_header", "b"]
+    assert contents.sequence_gaps == () and contents.torn_tail_bytes == 0
+
+
+@pytest.mark.hazard("H-11")
+def test_a_torn_final_line_is_skipped_by_readers_and_dropped_by_the_next_writer(tmp_path):
+    path = tmp_path / "audit.jsonl"
+    with _log(path) as log:
+        log.append("a", state="OFF", payload={"n": 1})
+    with path.open("ab") as f:
+        f.write(b'{"seq":3,"kind":"tor')
+    contents = read_audit_log(path)
+    assert [r.seq for r in contents.records] == [1, 2] and contents.torn_tail_bytes == 20
+    with _log(path) as log:
+        assert log.append("b", state="OFF", payload={}) == 4
+    contents = read_audit_log(path)
+    assert contents.torn_tail_bytes == 0
+    header = contents.records[2]
+    assert header.kind == "run_header" and header.payload["torn_tail_dropped_bytes"] == 20
+
+
+def test_a_corrupt_line_in_the_middle_is_an_error_not_a_torn_tail(tmp_path):
+    path = tmp_path / "audit.jsonl"
+    path.write_bytes(b'{"seq":1}\nnot json\n')
+    with pytest.raises(AuditError, match="line 1 is corrupt"):
+        read_audit_log(path)
+
+
+def test_a_second_writer_on_the_same_file_is_refused(tmp_path):
+    path = tmp_path / "audit.jsonl"
+    with _log(path), pytest.raises(AuditError, match="held by another writer"):
+        _log(path).open()
+
+
+def test_append_before_open_or_after_close_raises(tmp_path):
+    log = _log(tmp_path / "audit.jsonl")
+    with pytest.raises(AuditError, match="not open"):
+        log.append("a", state="OFF", payload={})
+    log.open()
+    log.close()
+    log.close()
+    assert not log.healthy
+    with pytest.raises(AuditError, match="not open"):
+        log.append("a", state="OFF", payload={})
+
+
+def test_a_record_that_is_not_json_is_refused_without_breaking_the_log(tmp_path):
+    path = tmp_path / "audit.jsonl"
+    with _log(path) as log:
+        with pytest.raises(AuditError, match="not JSON-serialisable"):
+            log.append("a", state="OFF", payload={"x": float("nan")})
+        assert log.append("b", state="OFF", payload={}) == 2
+    assert [r.kind for r in read_audit_log(path).records] == ["run_header", "b"]
+
+
+@pytest.mark.hazard("H-11")
+def test_a_write_error_marks_the_writer_unhealthy_and_a_later_success_heals_it(tmp_path, mocker):
+    path = tmp_path / "audit.jsonl"
+    with _log(path) as log:
+        real_fsync = os.fsync
+        mocker.patch("safety.audit.os.fsync", side_effect=OSError(5, "Input/output error"))
+        with pytest.raises(AuditError, match="not durable.*Input/output error"):
+            log.append("lost", state="OFF", payload={})
+        assert not log.healthy and log.failures == 1
+        mocker.patch("safety.audit.os.fsync", side_effect=real_fsync)
+        assert log.append("kept", state="OFF", payload={}) == 2
+        assert log.healthy
+    assert [r.kind for r in read_audit_log(path).records] == ["run_header", "kept"]
+
+
+def test_a_full_device_fails_at_open_with_an_audit_error():
+    with pytest.raises(AuditError, match="No space left"):
+        JsonlAuditLog(Path("/dev/full"), now=FakeClock()).open()
+
+
+def test_a_missing_folder_fails_at_open(tmp_path):
+    with pytest.raises(AuditError, match="cannot open"):
+        _log(tmp_path / "missing" / "audit.jsonl").open()
+
+
+def test_the_run_header_names_software_and_soup_versions():
+    header = run_header({"config_sha256": "abc"})
+    assert header["software"] == "mrbot" and header["config_sha256"] == "abc"
+    assert isinstance(header["soup"], dict) and header["soup"]["pyserial"] == "3.5"
+
+
+@pytest.mark.hazard("H-11")
+def test_a_supervisor_writes_its_decisions_to_the_durable_log(tmp_path):
+    from safety.supervisor import Supervisor
+    from tests.unit.safety.helpers import CONFIG
+
+    path = tmp_path / "audit.jsonl"
+    clock = FakeClock()
+    with JsonlAuditLog(path, now=clock) as log:
+        sup = Supervisor(CONFIG, now=clock, audit=log)
+        drive_to(sup, clock, State.MOVING)
+        sup.handle(Event.EMERGENCY, clear(clock()))
+    kinds = [r.kind for r in read_audit_log(path).records]
+    assert kinds[0] == "run_header"
+    assert kinds.count("permit_issued") == 2 and kinds.count("permit_revoked") == 2
+    assert kinds[-1] == "transition"
+    assert read_audit_log(path).records[-1].payload["to"] == "EMERGENCY_STOP"
+
+

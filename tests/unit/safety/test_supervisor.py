@@ -1,0 +1,487 @@
+from __future__ import annotations
+
+import pytest
+
+from safety.interlocks import INTERLOCKS, InterlockId
+from safety.permits import JointEnvelope, PermitError
+from safety.states import (
+    LATCHED_STATES,
+    MOTION_STATES,
+    Event,
+    State,
+    StatusCode,
+    StopCategory,
+    SubCode,
+    Workphase,
+)
+from tests.unit.safety.helpers import (
+    CONFIG,
+    IMAGING_SAFE,
+    INSERTION,
+    LATERAL,
+    MOVE_ENVELOPES,
+    PAYLOADS,
+    RETRACT_ENVELOPES,
+    clear,
+    drive_to,
+    envelope,
+    force_state,
+    make,
+)
+
+# One snapshot change per interlock that makes it trip (COMMAND_AUTHORITY is a command gate).
+TRIP = {
+    InterlockId.ESTOP_INPUT: {"estop_released": False},
+    InterlockId.OPERATOR_EMERGENCY: {"emergency_requested": True},
+    InterlockId.FIRMWARE_HEARTBEAT: {"firmware_heartbeat_at_s": None},
+    InterlockId.JOINT_LIMITS: {"joints_within_limits": False},
+    InterlockId.VELOCITY_LIMIT: {"velocity_within_limit": False},
+    InterlockId.LIMIT_SWITCH: {"limit_switch_hit": True},
+    InterlockId.FOLLOWING_ERROR: {"following_error_ok": False},
+    InterlockId.SUPPLY_PRESSURE: {"supply_pressure_kpa": 399.0},
+    InterlockId.CONSOLE_HEARTBEAT: {"console_heartbeat_at_s": None},
+    InterlockId.NEEDLE_INSERTED: {"needle_inserted": True},
+    InterlockId.SCANNER_IMAGING: {"scanner_imaging": True},
+    InterlockId.CALIBRATION: {"calibration_valid": False},
+    InterlockId.COMMAND_AUTHORITY: {"command_authority": False},
+}
+HAZARD_OF = {
+    InterlockId.ESTOP_INPUT: "H-02",
+    InterlockId.OPERATOR_EMERGENCY: "H-02",
+    InterlockId.FIRMWARE_HEARTBEAT: "H-06",
+    InterlockId.JOINT_LIMITS: "H-05",
+    InterlockId.VELOCITY_LIMIT: "H-05",
+    InterlockId.LIMIT_SWITCH: "H-05",
+    InterlockId.FOLLOWING_ERROR: "H-07",
+    InterlockId.SUPPLY_PRESSURE: "H-07",
+    InterlockId.CONSOLE_HEARTBEAT: "H-06",
+    InterlockId.NEEDLE_INSERTED: "H-04",
+    InterlockId.SCANNER_IMAGING: "H-03",
+    InterlockId.CALIBRATION: "H-08",
+    InterlockId.COMMAND_AUTHORITY: "H-09",
+}
+
+
+def test_every_interlock_in_the_table_has_a_tripping_input_here():
+    assert {i.id for i in INTERLOCKS} == set(TRIP) | {InterlockId.AUDIT_UNAVAILABLE}
+
+
+@pytest.mark.hazard("H-01", "H-14")
+def test_a_needle_placement_runs_from_start_up_to_needle_removal():
+    sup, clock, audit = make()
+    now = clock()
+    d = sup.handle(Event.START_UP, clear(now))
+    assert d.accepted and d.state_after is State.STARTUP and d.workphase is Workphase.START_UP
+    assert d.permit is not None and d.permit.plan_id == "homing"
+    assert d.permit.envelope(LATERAL.name).max_speed == LATERAL.homing_speed  # type: ignore[union-attr]
+    assert sup.handle(Event.HOMING_DONE, clear(now)).permit is None
+    assert sup.handle(Event.CALIBRATE, clear(now), calibration_id="clb-1").accepted
+    assert sup.handle(Event.SET_TARGET, clear(now), target_id="tgt-1").state_after is State.TARGET_SET
+    move = sup.request_motion(clear(now), plan_id="plan-1", envelopes=MOVE_ENVELOPES)
+    assert move.accepted and move.state_after is State.MOVING and move.code is StatusCode.OK
+    permit = move.permit
+    assert permit is not None and permit.plan_id == "plan-1"
+    assert permit.joints == {LATERAL.name, IMAGING_SAFE.name}
+    sup.verifier.check(permit, joint=LATERAL.name, target=10.0, speed=4.0)
+    with pytest.raises(PermitError, match="does not cover"):
+        sup.verifier.check(permit, joint=INSERTION.name, target=10.0)
+    done = sup.handle(Event.MOTION_DONE, clear(now))
+    assert done.state_after is State.AT_TARGET and done.permit is None
+    with pytest.raises(PermitError, match="revoked"):
+        sup.verifier.check_alive(permit)
+    assert sup.handle(Event.NEEDLE_INSERTED, clear(now)).state_after is State.NEEDLE_INSERTED
+    inserted = clear(now, needle_inserted=True)
+    retract = sup.handle(Event.RETRACT, inserted, plan_id="r-1", envelopes=RETRACT_ENVELOPES)
+    assert retract.accepted and retract.state_after is State.RETRACTING
+    assert retract.permit is not None and retract.permit.joints == {INSERTION.name}
+    assert sup.handle(Event.MOTION_DONE, inserted).state_after is State.NEEDLE_INSERTED
+    refused = sup.handle(Event.NEEDLE_REMOVED, inserted)
+    assert not refused.accepted and "still detected" in refused.reason
+    removed = sup.handle(Event.NEEDLE_REMOVED, clear(now))
+    assert removed.state_after is State.CALIBRATED
+    assert sup.memory.target_id is None and sup.memory.calibration_id == "clb-1"
+    assert audit.kinds().count("permit_issued") == 3
+
+
+@pytest.mark.parametrize(
+    "interlock",
+    [i for i in TRIP if i is not InterlockId.COMMAND_AUTHORITY],
+    ids=lambda i: i.value,
+)
+def test_move_is_refused_while_any_blocking_interlock_is_tripped(interlock, request):
+    request.node.add_marker(pytest.mark.hazard(HAZARD_OF[interlock]))
+    sup, clock, audit = make()
+    drive_to(sup, clock, State.TARGET_SET)
+    d = sup.request_motion(clear(clock(), **TRIP[interlock]), plan_id="p", envelopes=MOVE_ENVELOPES)
+    assert not d.accepted
+    assert d.state_after is State.TARGET_SET and d.permit is None
+    assert d.code is StatusCode.NOT_READY
+    assert interlock.value in d.reason
+    assert interlock in d.tripped
+    assert audit.records[-1].kind == "refusal"
+    assert audit.records[-1].payload["reason"] == d.reason
+
+
+def test_a_command_from_a_console_without_authority_is_denied_but_stop_is_not():
+    sup, clock, _ = make()
+    drive_to(sup, clock, State.MOVING)
+    other = clear(clock(), command_authority=False)
+    d = sup.handle(Event.SET_TARGET, other, target_id="x")
+    assert (d.accepted, d.code, d.sub_code) == (False, StatusCode.ACCESS_DENIED, SubCode.NOT_IN_CONTROL)
+    stop = sup.handle(Event.STOP, other)
+    assert stop.accepted and stop.state_after is State.TARGET_SET and stop.stop is StopCategory.CAT2
+
+
+@pytest.mark.parametrize(
+    ("interlock", "reaction", "stop"),
+    [
+        (InterlockId.ESTOP_INPUT, State.EMERGENCY_STOP, StopCategory.CAT0),
+        (InterlockId.OPERATOR_EMERGENCY, State.EMERGENCY_STOP, StopCategory.CAT1),
+        (InterlockId.FIRMWARE_HEARTBEAT, State.FAULT, StopCategory.CAT1),
+        (InterlockId.JOINT_LIMITS, State.PROTECTIVE_STOP, StopCategory.CAT0),
+        (InterlockId.VELOCITY_LIMIT, State.PROTECTIVE_STOP, StopCategory.CAT0),
+        (InterlockId.LIMIT_SWITCH, State.PROTECTIVE_STOP, StopCategory.CAT0),
+        (InterlockId.FOLLOWING_ERROR, State.PROTECTIVE_STOP, StopCategory.CAT1),
+        (InterlockId.SUPPLY_PRESSURE, State.PROTECTIVE_STOP, StopCategory.CAT1),
+        (InterlockId.CONSOLE_HEARTBEAT, State.PROTECTIVE_STOP, StopCategory.CAT1),
+        (InterlockId.NEEDLE_INSERTED, State.PROTECTIVE_STOP, StopCategory.CAT1),
+        (InterlockId.SCANNER_IMAGING, State.TARGET_SET, StopCategory.CAT2),
+        (InterlockId.CALIBRATION, State.TARGET_SET, StopCategory.CAT2),
+    ],
+    ids=lambda v: getattr(v, "value", None) if isinstance(v, InterlockId) else None,
+)
+def test_an_interlock_tripping_during_a_move_stops_it_with_its_category(
+    interlock, reaction, stop, request
+):
+    request.node.add_marker(pytest.mark.hazard(HAZARD_OF[interlock]))
+    sup, clock, _ = make()
+    drive_to(sup, clock, State.MOVING)
+    permit = sup.permit
+    assert sup.evaluate(clear(clock())) is None
+    d = sup.evaluate(clear(clock(), **TRIP[interlock]))
+    assert d is not None and d.accepted
+    assert d.state_after is reaction and d.stop is stop
+    assert interlock.value in d.reason
+    assert sup.permit is None
+    with pytest.raises(PermitError, match="revoked"):
+        sup.verifier.check_alive(permit)
+    # no auto-resume: clearing the input changes nothing
+    assert sup.evaluate(clear(clock())) is None
+    assert sup.state is reaction
+
+
+@pytest.mark.hazard("H-03")
+def test_imaging_safe_axes_may_move_while_the_scanner_images_and_others_may_not():
+    sup, clock, _ = make()
+    drive_to(sup, clock, State.TARGET_SET)
+    imaging = clear(clock(), scanner_imaging=True)
+    lateral = sup.request_motion(imaging, plan_id="p", envelopes=[envelope(LATERAL)])
+    assert not lateral.accepted and lateral.sub_code is SubCode.INTERLOCK
+    safe = sup.request_motion(imaging, plan_id="p", envelopes=[envelope(IMAGING_SAFE)])
+    assert safe.accepted and safe.permit is not None
+    assert sup.evaluate(imaging) is None  # the imaging-safe move goes on, lease extended
+    assert sup.state is State.MOVING
+
+
+@pytest.mark.hazard("H-03")
+@pytest.mark.parametrize(("required", "accepted"), [(True, False), (False, True)])
+def test_an_unknown_scanner_state_counts_as_imaging_when_the_interlock_is_required(
+    required, accepted
+):
+    import dataclasses
+
+    from safety.audit import MemoryAuditSink
+    from safety.supervisor import Supervisor
+    from tests.support.clock import FakeClock
+
+    clock = FakeClock()
+    config = dataclasses.replace(CONFIG, imaging_interlock_required=required)
+    sup = Supervisor(config, now=clock, audit=MemoryAuditSink(now=clock))
+    drive_to(sup, clock, State.TARGET_SET)
+    d = sup.request_motion(clear(clock(), scanner_imaging=None), plan_id="p", envelopes=[envelope(LATERAL)])
+    assert d.accepted is accepted
+
+
+@pytest.mark.hazard("H-04")
+def test_with_the_needle_inserted_only_the_insertion_axis_may_retract():
+    sup, clock, _ = make()
+    drive_to(sup, clock, State.AT_TARGET)
+    inserted = clear(clock(), needle_inserted=True)
+    assert sup.handle(Event.NEEDLE_INSERTED, inserted).accepted
+    both = sup.handle(
+        Event.RETRACT, inserted, plan_id="r", envelopes=[envelope(INSERTION), envelope(LATERAL)]
+    )
+    assert not both.accepted and both.sub_code is SubCode.BAD_VALUE
+    assert "insertion axis only" in both.reason
+    move = sup.request_motion(inserted, plan_id="p", envelopes=MOVE_ENVELOPES)
+    assert not move.accepted and move.sub_code is SubCode.INTERLOCK
+    assert "needle inserted" in move.reason
+    assert sup.handle(Event.RETRACT, inserted, plan_id="r", envelopes=RETRACT_ENVELOPES).accepted
+
+
+@pytest.mark.hazard("H-14")
+def test_a_target_may_be_reset_while_set_and_recalibration_discards_it():
+    sup, clock, _ = make()
+    drive_to(sup, clock, State.TARGET_SET)
+    now = clock()
+    again = sup.handle(Event.SET_TARGET, clear(now), target_id="tgt-2")
+    assert again.accepted and sup.memory.target_id == "tgt-2"
+    assert sup.handle(Event.CALIBRATE, clear(now), calibration_id="clb-2").state_after is State.CALIBRATED
+    assert sup.memory.target_id is None
+    move = sup.request_motion(clear(now), plan_id="p", envelopes=MOVE_ENVELOPES)
+    assert (move.accepted, move.sub_code) == (False, SubCode.NO_TARGET)
+    sup.handle(Event.SET_TARGET, clear(now), target_id="tgt-3")
+    assert sup.handle(Event.TARGETING, clear(now)).state_after is State.CALIBRATED
+    assert sup.memory.target_id is None
+
+
+@pytest.mark.parametrize(
+    ("payload", "sub_code", "words"),
+    [
+        ({"envelopes": [JointEnvelope(joint="lateral_x", min_position=-60.0, max_position=0.0, max_speed=1.0)]}, SubCode.OUT_OF_RANGE, "exceeds its limits [-50, 50] by 10"),
+        ({"envelopes": [envelope(LATERAL, speed=6.0)]}, SubCode.OUT_OF_RANGE, "speed cap 6 exceeds its maximum 5"),
+        ({"envelopes": [JointEnvelope(joint="elbow", min_position=0.0, max_position=1.0, max_speed=1.0)]}, SubCode.BAD_VALUE, "names joint 'elbow'"),
+        ({"envelopes": []}, SubCode.BAD_VALUE, "asks to move no joint"),
+        ({"plan_id": "", "envelopes": MOVE_ENVELOPES}, SubCode.BAD_VALUE, "needs a plan_id"),
+    ],
+)
+@pytest.mark.hazard("H-05")
+def test_a_move_outside_the_limits_is_rejected_not_clamped(payload, sub_code, words):
+    sup, clock, _ = make()
+    drive_to(sup, clock, State.TARGET_SET)
+    d = sup.handle(Event.MOVE, clear(clock()), **{"plan_id": "p", **payload})
+    assert (d.accepted, d.code, d.sub_code) == (False, StatusCode.CONFIGURATION_ERROR, sub_code)
+    assert words in d.reason
+    assert sup.state is State.TARGET_SET and sup.permit is None
+
+
+@pytest.mark.parametrize(
+    ("state", "sub_code"),
+    [
+        (State.OFF, SubCode.NOT_READY),
+        (State.READY, SubCode.NOT_CALIBRATED),
+        (State.CALIBRATED, SubCode.NO_TARGET),
+        (State.MANUAL, SubCode.MANUAL_MODE),
+        (State.MOVING, SubCode.BUSY),
+        (State.EMERGENCY_STOP, SubCode.INTERLOCK),
+        (State.NEEDLE_INSERTED, SubCode.INTERLOCK),
+    ],
+)
+def test_a_refused_move_names_the_reason_the_console_shows(state, sub_code):
+    sup, clock, _ = make()
+    force_state(sup, state)
+    d = sup.request_motion(clear(clock()), plan_id="p", envelopes=MOVE_ENVELOPES)
+    assert (d.accepted, d.code, d.sub_code) == (False, StatusCode.NOT_READY, sub_code)
+    assert d.state_after is state and state.value in d.reason
+
+
+def test_a_rejected_calibration_is_a_configuration_error_naming_the_check():
+    sup, clock, _ = make()
+    drive_to(sup, clock, State.READY)
+    d = sup.handle(
+        Event.CALIBRATE,
+        clear(clock()),
+        calibration_id="clb-9",
+        rejected=SubCode.INVALID_MATRIX,
+        reason="det R = 0.000, expected 1 +- 0.001",
+    )
+    assert (d.accepted, d.code, d.sub_code) == (False, StatusCode.CONFIGURATION_ERROR, SubCode.INVALID_MATRIX)
+    assert d.reason == "det R = 0.000, expected 1 +- 0.001"
+    assert sup.state is State.READY
+
+
+def test_an_unknown_event_is_an_unknown_instruction():
+    sup, clock, audit = make()
+    d = sup.handle("JUMP", clear(clock()))  # type: ignore[arg-type]
+    assert (d.accepted, d.code, d.sub_code) == (False, StatusCode.UNKNOWN_INSTRUCTION, SubCode.UNKNOWN)
+    assert audit.records[-1].payload["event"] == "JUMP"
+
+
+@pytest.mark.hazard("H-12")
+@pytest.mark.parametrize("state", list(State), ids=lambda s: s.value)
+def test_stop_and_emergency_are_accepted_in_every_state(state):
+    sup, clock, _ = make()
+    force_state(sup, state)
+    stop = sup.handle(Event.STOP, clear(clock(), command_authority=False))
+    assert stop.accepted and stop.state_after not in MOTION_STATES and stop.stop is StopCategory.CAT2
+    again = sup.handle(Event.STOP, clear(clock()))
+    assert again.accepted and again.state_after is stop.state_after
+    emergency = sup.handle(Event.EMERGENCY, clear(clock(), estop_released=False))
+    assert emergency.accepted and emergency.state_after is State.EMERGENCY_STOP
+    assert sup.handle(Event.EMERGENCY, clear(clock())).accepted
+    assert sup.permit is None
+
+
+@pytest.mark.hazard("H-02")
+def test_the_emergency_stop_latches_until_release_reset_and_re_homing():
+    sup, clock, _ = make()
+    drive_to(sup, clock, State.MOVING)
+    pressed = clear(clock(), estop_released=False)
+    d = sup.evaluate(pressed)
+    assert d is not None and d.state_after is State.EMERGENCY_STOP and d.stop is StopCategory.CAT0
+    for event in Event:
+        if event is not Event.RESET:
+            sup.handle(event, clear(clock()), **PAYLOADS.get(event, {}))  # type: ignore[arg-type]
+            assert sup.state is State.EMERGENCY_STOP, event
+    refused = sup.handle(Event.RESET, pressed)
+    assert not refused.accepted and "estop_input" in refused.reason
+    reset = sup.handle(Event.RESET, clear(clock()))
+    assert reset.accepted and reset.state_after is State.OFF
+    move = sup.request_motion(clear(clock()), plan_id="p", envelopes=MOVE_ENVELOPES)
+    assert not move.accepted and move.sub_code is SubCode.NOT_READY
+    assert sup.handle(Event.START_UP, clear(clock())).state_after is State.STARTUP
+
+
+@pytest.mark.hazard("H-02")
+@pytest.mark.parametrize("state", [s for s in State if s is not State.EMERGENCY_STOP], ids=lambda s: s.value)
+def test_the_e_stop_input_latches_the_emergency_stop_from_every_state(state):
+    sup, clock, _ = make()
+    force_state(sup, state)
+    d = sup.evaluate(clear(clock(), estop_released=False))
+    assert d is not None and d.state_after is State.EMERGENCY_STOP
+    assert sup.permit is None
+
+
+@pytest.mark.hazard("H-06")
+def test_firmware_silence_longer_than_the_timeout_latches_a_fault():
+    sup, clock, _ = make()
+    drive_to(sup, clock, State.AT_TARGET)
+    last = clock()
+    clock.advance(0.25)
+    assert sup.evaluate(clear(clock(), firmware_heartbeat_at_s=last)) is None
+    clock.advance(0.01)
+    d = sup.evaluate(clear(clock(), firmware_heartbeat_at_s=last))
+    assert d is not None and d.state_after is State.FAULT
+    assert (d.code, d.sub_code) == (StatusCode.HARDWARE_FAILURE, SubCode.HARDWARE)
+    assert not sup.handle(Event.RESET, clear(clock(), firmware_heartbeat_at_s=last)).accepted
+    assert sup.handle(Event.RESET, clear(clock())).state_after is State.OFF
+
+
+@pytest.mark.hazard("H-06")
+def test_console_silence_stops_a_move_but_not_a_robot_at_rest():
+    sup, clock, _ = make()
+    drive_to(sup, clock, State.MOVING)
+    heard = clock()
+    for _ in range(19):  # 1.9 s of 0.1 s cycles: silent, but not longer than the 2 s timeout
+        clock.advance(0.1)
+        assert sup.evaluate(clear(clock(), console_heartbeat_at_s=heard)) is None
+    clock.advance(0.2)
+    d = sup.evaluate(clear(clock(), console_heartbeat_at_s=heard))
+    assert d is not None and d.state_after is State.PROTECTIVE_STOP
+    sup2, clock2, _ = make()
+    drive_to(sup2, clock2, State.AT_TARGET)
+    clock2.advance(60.0)
+    assert sup2.evaluate(clear(clock2(), console_heartbeat_at_s=None)) is None
+
+
+@pytest.mark.hazard("H-10")
+def test_a_permit_lapses_when_the_supervisor_stops_extending_it():
+    sup, clock, _ = make()
+    drive_to(sup, clock, State.MOVING)
+    for _ in range(10):
+        clock.advance(0.1)
+        assert sup.evaluate(clear(clock())) is None
+        sup.verifier.check(sup.permit, joint=LATERAL.name, target=0.0)
+    permit = sup.permit
+    clock.advance(0.2)  # one lease without a cycle: a hung control loop
+    with pytest.raises(PermitError, match="expired"):
+        sup.verifier.check(permit, joint=LATERAL.name, target=0.0)
+    d = sup.evaluate(clear(clock()))
+    assert d is not None and d.state_after is State.PROTECTIVE_STOP
+    assert "lease lapsed" in d.reason and d.stop is StopCategory.CAT1
+
+
+@pytest.mark.hazard("H-01")
+def test_stop_during_a_move_revokes_the_permit_and_never_resumes():
+    sup, clock, _ = make()
+    drive_to(sup, clock, State.MOVING)
+    permit = sup.permit
+    d = sup.handle(Event.STOP, clear(clock()))
+    assert d.state_after is State.TARGET_SET and d.permit is None and d.stop is StopCategory.CAT2
+    with pytest.raises(PermitError, match="revoked"):
+        sup.verifier.check(permit, joint=LATERAL.name, target=0.0)
+    assert sup.evaluate(clear(clock())) is None and sup.state is State.TARGET_SET
+    again = sup.request_motion(clear(clock()), plan_id="plan-2", envelopes=MOVE_ENVELOPES)
+    assert again.accepted and again.permit is not None and again.permit.permit_id != permit.permit_id  # type: ignore[union-attr]
+
+
+@pytest.mark.hazard("H-13")
+def test_a_guard_that_raises_latches_a_fault_and_revokes_permits():
+    sup, clock, audit = make()
+    drive_to(sup, clock, State.TARGET_SET)
+    d = sup.handle(Event.MOVE, clear(clock()), plan_id="p", envelopes=[None])  # type: ignore[list-item]
+    assert not d.accepted and d.state_after is State.FAULT
+    assert (d.code, d.sub_code, d.stop) == (StatusCode.HARDWARE_FAILURE, SubCode.HARDWARE, StopCategory.CAT1)
+    assert "AttributeError" in d.reason
+    assert "fault" in audit.kinds()
+    assert sup.permit is None
+
+
+class _Interrupting:
+    @property
+    def joint(self):
+        raise KeyboardInterrupt
+
+
+@pytest.mark.hazard("H-13")
+def test_a_keyboard_interrupt_inside_a_guard_is_not_swallowed():
+    sup, clock, _ = make()
+    drive_to(sup, clock, State.TARGET_SET)
+    with pytest.raises(KeyboardInterrupt):
+        sup.handle(Event.MOVE, clear(clock()), plan_id="p", envelopes=[_Interrupting()])  # type: ignore[list-item]
+
+
+@pytest.mark.hazard("H-11")
+def test_a_failed_audit_writer_blocks_new_permits_and_pauses_motion():
+    sup, clock, audit = make()
+    drive_to(sup, clock, State.MOVING)
+    audit.fail_next = 1
+    d = sup.evaluate(clear(clock(), command_authority=False))  # a harmless change to record
+    assert d is None and sup.audit_failures == 1 and not audit.healthy
+    paused = sup.evaluate(clear(clock()))
+    assert paused is not None and paused.state_after is State.TARGET_SET
+    assert InterlockId.AUDIT_UNAVAILABLE in paused.tripped
+    assert paused.stop is StopCategory.CAT2
+    # the pause record itself was written, so the writer is healthy again
+    assert audit.healthy
+    assert sup.request_motion(clear(clock()), plan_id="p", envelopes=MOVE_ENVELOPES).accepted
+
+
+def test_audit_failures_never_raise_out_of_the_supervisor():
+    sup, clock, audit = make()
+    drive_to(sup, clock, State.TARGET_SET)
+    audit.fail_next = 100
+    d = sup.request_motion(clear(clock()), plan_id="p", envelopes=MOVE_ENVELOPES)
+    # the permit's own record was not durable, so the permit never left the supervisor
+    assert d.event is Event.PAUSE and d.state_after is State.TARGET_SET and d.permit is None
+    assert "no permit issued" in d.reason
+    again = sup.request_motion(clear(clock()), plan_id="p", envelopes=MOVE_ENVELOPES)
+    assert not again.accepted and InterlockId.AUDIT_UNAVAILABLE in again.tripped
+    assert sup.handle(Event.STOP, clear(clock())).accepted
+    assert sup.audit_failures >= 4
+
+
+def test_every_decision_and_interlock_change_is_audited_with_the_snapshot():
+    sup, clock, audit = make()
+    snap = clear(clock(), scanner_imaging=True)
+    sup.handle(Event.START_UP, snap)
+    kinds = audit.kinds()
+    assert kinds == ["interlock", "refusal"]
+    interlock, refusal = audit.records
+    assert interlock.payload["tripped"] == ["scanner_imaging"]
+    assert refusal.snapshot is not None and refusal.snapshot["scanner_imaging"] is True
+    assert refusal.state == "OFF" and refusal.payload["event"] == "START_UP"
+    assert [r.seq for r in audit.records] == [1, 2]
+
+
+@pytest.mark.parametrize("state", sorted(LATCHED_STATES, key=lambda s: s.value), ids=lambda s: s.value)
+def test_latched_states_leave_only_through_reset_into_off(state):
+    sup, clock, _ = make()
+    force_state(sup, state)
+    for event in Event:
+        if event is Event.RESET:
+            continue
+        sup.handle(event, clear(clock()), **PAYLOADS.get(event, {}))  # type: ignore[arg-type]
+        assert sup.state in LATCHED_STATES
+        force_state(sup, state)
+    assert sup.handle(Event.RESET, clear(clock())).state_after is State.OFF
