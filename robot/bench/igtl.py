@@ -1,16 +1,18 @@
 """``mrbot bench igtl``: CMD to ACK round trip through our server, beside pyigtl's own comm layer.
 
 Each sample is one ``STRING(CMD_<id>)`` sent by a blocking client and the wall time until its
-``STRING(ACK_<id>)`` is decoded (CRC checked) on loopback. With 4 clients, four threads run the
-same loop at once and all samples are pooled. The baseline is the same exchange through pyigtl
-0.3.4's ``OpenIGTLinkServer`` and ``OpenIGTLinkClient`` (one client: it serves no more).
+``STRING(ACK_<id>)`` is decoded (CRC checked) on loopback. Clients are separate processes (as
+consoles are); with 4 clients, four processes run the loop at once and all samples are pooled.
+The baseline is the same exchange through pyigtl 0.3.4's ``OpenIGTLinkServer`` and
+``OpenIGTLinkClient`` (one client: it serves no more).
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import queue
-import threading
 import time
+from concurrent.futures import ProcessPoolExecutor
 from typing import TYPE_CHECKING, Final
 
 import numpy as np
@@ -49,29 +51,19 @@ def _ours_ms(port: int, samples: int, client_index: int) -> list[float]:
 
 
 def _ours(clients: int, samples: int) -> list[float]:
-    """Pooled round trips of ``clients`` concurrent clients against our server, in ms."""
+    """Pooled round trips of ``clients`` client processes against our server, in ms.
+
+    Clients run in their own processes, as consoles do, so their Python work does not compete
+    with the server for this process's GIL.
+    """
     events: queue.Queue[IgtlEvent] = queue.Queue()
-    results: list[list[float]] = [[] for _ in range(clients)]
-    errors: list[BaseException] = []
-
-    def worker(index: int) -> None:
-        try:
-            results[index] = _ours_ms(server.port, samples, index)
-        except Exception as err:  # noqa: BLE001 - top of the thread: re-raised by the caller
-            errors.append(err)
-
-    with IgtlServer(ServerConfig(port=0), AckHandler(events)) as server:
-        threads = [
-            threading.Thread(target=worker, args=(i,), name=f"bench-igtl-client{i}")
-            for i in range(clients)
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=120.0)
-    if errors:
-        raise RuntimeError(f"benchmark client failed: {errors[0]!r}") from errors[0]
-    return [sample for per_client in results for sample in per_client]
+    context = multiprocessing.get_context("spawn")
+    with (
+        IgtlServer(ServerConfig(port=0), AckHandler(events)) as server,
+        ProcessPoolExecutor(max_workers=clients, mp_context=context) as pool,
+    ):
+        futures = [pool.submit(_ours_ms, server.port, samples, i) for i in range(clients)]
+        return [sample for future in futures for sample in future.result(timeout=120.0)]
 
 
 def _pyigtl(samples: int) -> list[float]:

@@ -74,19 +74,27 @@ def encode_content(body: Body) -> bytes:
     return body.content
 
 
-def encode(message: IgtlMessage) -> bytes:
+def encode(message: IgtlMessage, *, header_version: int | None = None) -> bytes:
     """The full frame (header and body) of ``message``, CRC included.
 
+    Args:
+        message: the message.
+        header_version: send with this header version instead of ``message.header_version``
+            (the server's configured version).
+
     Raises:
-        ValueError: the message cannot be encoded.
+        ValueError: the message cannot be encoded (e.g. metadata with header version 1).
     """
+    version = message.header_version if header_version is None else header_version
+    if version == 1 and (message.metadata or message.message_id):
+        raise ValueError(f"{message.device_name}: metadata and message id need header version 2")
     content = encode_content(message.body)
-    if message.header_version == 2:  # noqa: PLR2004
+    if version == 2:  # noqa: PLR2004
         body = pack_v2_body(content, message_id=message.message_id, metadata=message.metadata)
     else:
         body = content
     header = pack_header(
-        version=message.header_version,
+        version=version,
         message_type=message.message_type,
         device_name=message.device_name,
         timestamp=message.timestamp,

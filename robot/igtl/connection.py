@@ -128,12 +128,15 @@ class IgtlConnection:
     def send(self, message: IgtlMessage) -> None:
         """Encode ``message`` and send it after everything sent before it; never blocks.
 
+        The header version is the server's (``ServerConfig.header_version``, 1 by default).
+
         Raises:
             ValueError: the message cannot be encoded.
             IgtlSendError: the connection is closed, or just got closed (queue overflow or socket
                 error).
         """
-        self.send_frame(encode(message), what=f"{message.message_type}({message.device_name})")
+        frame = encode(message, header_version=self._config.header_version)
+        self.send_frame(frame, what=f"{message.message_type}({message.device_name})")
 
     def send_frame(self, frame: bytes, *, what: str = "frame") -> None:
         """Send an encoded frame (see :meth:`send`)."""

@@ -167,7 +167,7 @@ class IgtlServer:
         Raises:
             ValueError: the message cannot be encoded.
         """
-        frame = encode(message)
+        frame = encode(message, header_version=self._config.header_version)
         what = f"{message.message_type}({message.device_name})"
         sent = 0
         for conn in self.connections():

@@ -22,6 +22,7 @@ from robot.igtl import (
     IgtlMessage,
     IgtlPeerClosedError,
     IgtlServer,
+    ImageBody,
     PeerDisconnected,
     PoseReceived,
     RawBody,
@@ -361,3 +362,42 @@ def test_broadcast_reaches_every_open_connection(server, connect):
     assert server.broadcast(position) == 4
     for client in clients:
         assert client.receive(timeout_s=2.0) == position
+
+
+def test_server_configured_for_header_v2_answers_in_v2(make_server, connect):
+    server = make_server(header_version=2)
+    client = connect(server)
+    client.send(cmd("0001"))
+    ack = client.receive(timeout_s=2.0)
+    assert (ack.device_name, ack.header_version, ack.metadata) == ("ACK_0001", 2, ())
+
+
+def test_metadata_cannot_go_out_on_a_v1_server(server, connect):
+    connect(server)
+    wait_for(lambda: server.stats().open == 1, timeout_s=2.0, what="connected")
+    message = IgtlMessage(
+        device_name="CURRENT_STATUS",
+        body=StringBody(text="x"),
+        header_version=2,
+        metadata=(("k", "v"),),
+    )
+    with pytest.raises(ValueError, match="need header version 2"):
+        server.broadcast(message)
+
+
+def test_image_within_its_limit_is_delivered_and_one_over_closes(make_server, connect, events):
+    server = make_server(limits=BodyLimits(image_bytes=72 + 64 * 64 * 8))
+    voxels = np.arange(64 * 64 * 8, dtype=np.uint8).reshape(8, 64, 64)
+    image = IgtlMessage(device_name="ZFRAME", body=ImageBody(voxels=voxels, ijk_to_ras=np.eye(4)))
+    client = connect(server)
+    client.send(image)
+    wait_for(lambda: server.stats().traffic.frames_in == 1, timeout_s=2.0, what="image in")
+    big = IgtlMessage(
+        device_name="ZFRAME",
+        body=ImageBody(voxels=np.zeros((9, 64, 64), np.uint8), ijk_to_ras=np.eye(4)),
+    )
+    client.send(big)
+    with pytest.raises(IgtlPeerClosedError):
+        client.receive(timeout_s=2.0)
+    delivered = [e for e in list(events.queue) if getattr(e, "message", None) is not None]
+    assert delivered[0].message.body == image.body
