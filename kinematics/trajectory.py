@@ -158,6 +158,12 @@ def _sample(moves: Sequence[SynchronisedMove], start: FloatArray, rate_hz: float
         p, v, a = move.sample(times[mask] - begin)
         pos[mask], vel[mask], acc[mask], seg[mask] = p, v, a, index
         begin = float(end)
+    if moves:
+        # The last sample is the end of the last move, even if that move is too short to change
+        # the float sum of durations (a move of 1e-100 mm).
+        last = len(moves) - 1
+        p, v, a = moves[last].sample(np.array([moves[last].duration_s]))
+        pos[-1], vel[-1], acc[-1], seg[-1] = p[0], v[0], a[0], last
     return Trajectory(
         times_s=times,
         positions=pos,

@@ -35,6 +35,7 @@ __all__ = ["DetectorSettings", "ZFrameDetection", "detect_zframe"]
 
 _N_RODS: Final = 7
 _MAX_SLICES: Final = 16
+_MIN_HINT_COSINE: Final = 0.5  # the frame z axis must be within 60 degrees of the hint
 Triple = tuple[float, float, float]
 
 
@@ -190,6 +191,7 @@ def _solve_slice(
     basis_u /= np.linalg.norm(basis_u)
     uv = np.column_stack([points @ basis_u, points @ np.cross(normal, basis_u)])
     best: tuple[float, Transform, IntArray, FloatArray] | None = None
+    twin_only = False
     for order in _labellings(uv):
         p = points[order]  # p[r] is the point of rod r under this labelling
         fractions, diag_frame = [], []
@@ -214,14 +216,21 @@ def _solve_slice(
             ).T_fixed_from_moving
         except RegistrationError:
             continue
-        if float(tf0[:3, 2] @ hint) <= 0.0:
-            continue  # the mirror-symmetric twin; the hint rejects it
+        if float(tf0[:3, 2] @ hint) < _MIN_HINT_COSINE:
+            twin_only = True  # the mirror-symmetric twin, or too far from the hint to tell
+            continue
         rods = np.empty(_N_RODS, dtype=np.int64)
         rods[order] = np.arange(_N_RODS)
         tf = _refine(tf0, points, rods, frame)
         rms = float(np.sqrt(np.mean(np.sum(_rod_distances(tf, points, rods, frame) ** 2, axis=1))))
         if best is None or rms < best[0]:
             best = (rms, tf, rods, np.array(fractions))
+    if best is None and twin_only:
+        raise ZFrameDetectionError(
+            "orientation_hint",
+            "the blobs fit the frame only with its z axis more than 60 deg from z_axis_hint_ras: "
+            "the mirror-symmetric poses cannot be told apart; check the hint",
+        )
     if best is None:
         raise ZFrameDetectionError(
             "geometry",
@@ -320,7 +329,7 @@ def _checked(
         )
     z_axis = tf[:3, 2]
     hint = np.asarray(s.z_axis_hint_ras) / np.linalg.norm(s.z_axis_hint_ras)
-    if float(z_axis @ hint) < 0.5:  # noqa: PLR2004 - cos 60 degrees
+    if float(z_axis @ hint) < _MIN_HINT_COSINE:
         angle = math.degrees(math.acos(float(np.clip(z_axis @ hint, -1.0, 1.0))))
         raise ZFrameDetectionError(
             "orientation_hint",

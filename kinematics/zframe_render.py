@@ -30,7 +30,7 @@ __all__ = ["SIGNAL_COUNTS", "RenderedImage", "SliceGeometry", "axial_slices", "r
 SIGNAL_COUNTS: Final = 1000.0
 """Stored value of a voxel completely filled with rod liquid."""
 
-_SUBSAMPLES: Final = 4
+_SUBSAMPLES: Final = 8
 Triple = tuple[float, float, float]
 
 
