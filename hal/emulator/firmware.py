@@ -342,16 +342,16 @@ class EmulatedFirmware(CommandHandlers):
         for index, axis in enumerate(self.axes):
             if not axis.enabled:
                 continue
-            error_um = axis.following_error_um()
-            if error_um > axis.following_error_limit_um:
-                self._fault_stop(FaultCode.FOLLOWING_ERROR, index, round(error_um))
+            switch_hit = axis.upper_switch or (axis.lower_switch and not axis.homing)
+            if axis.moving and switch_hit:
+                self._fault_stop(FaultCode.LIMIT_HIT, index, round(axis.true_um))
                 return
             if isinstance(axis, PneumaticModel) and axis.moving and self._pressure_low(axis):
                 self._fault_stop(FaultCode.PRESSURE_LOW, index, axis.supply_pressure_hpa)
                 return
-            switch_hit = axis.upper_switch or (axis.lower_switch and not axis.homing)
-            if axis.moving and switch_hit:
-                self._fault_stop(FaultCode.LIMIT_HIT, index, round(axis.true_um))
+            error_um = axis.following_error_um()
+            if error_um > axis.following_error_limit_um:
+                self._fault_stop(FaultCode.FOLLOWING_ERROR, index, round(error_um))
                 return
 
     @staticmethod
