@@ -17,6 +17,7 @@ from robot.igtl import (
     AckHandler,
     Authority,
     CommandReceived,
+    IgtlEvent,
     IgtlMessage,
     IgtlServer,
     PoseReceived,
@@ -38,7 +39,7 @@ def cxx_client(tmp_path_factory) -> Path:
         )
     compiler = shutil.which("g++")
     assert compiler is not None, "g++ is missing although the library headers are installed"
-    binary = tmp_path_factory.mktemp("interop") / "igtl_ack_client"
+    binary = Path(tmp_path_factory.mktemp("interop")) / "igtl_ack_client"
     result = subprocess.run(
         [compiler, "-O1", f"-I{INCLUDE_DIR}", str(SOURCE), "-o", str(binary), "-lOpenIGTLink"],
         capture_output=True,
@@ -51,7 +52,7 @@ def cxx_client(tmp_path_factory) -> Path:
 
 
 def test_reference_client_gets_ack_bit_exact_echo_and_decodes_our_status(cxx_client):
-    events: queue.Queue = queue.Queue()
+    events: queue.Queue[IgtlEvent] = queue.Queue()
     with IgtlServer(ServerConfig(port=0), AckHandler(events, authority=Authority())) as server:
         proc = subprocess.Popen(
             [str(cxx_client), "127.0.0.1", str(server.port), "2"],
@@ -60,7 +61,7 @@ def test_reference_client_gets_ack_bit_exact_echo_and_decodes_our_status(cxx_cli
             text=True,
         )
         try:
-            received = []
+            received: list[CommandReceived | PoseReceived] = []
             while len(received) < 2:
                 event = events.get(timeout=10.0)
                 if isinstance(event, CommandReceived | PoseReceived):

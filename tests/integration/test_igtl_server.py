@@ -7,6 +7,7 @@ import queue
 import random
 import socket
 import struct
+from typing import Any
 
 import numpy as np
 import pyigtl
@@ -48,7 +49,7 @@ def make_server(events):
     servers: list[IgtlServer] = []
 
     def make(**overrides) -> IgtlServer:
-        options = {"port": 0, "frame_timeout_s": FRAME_TIMEOUT_S}
+        options: dict[str, Any] = {"port": 0, "frame_timeout_s": FRAME_TIMEOUT_S}
         options.update(overrides)
         server = IgtlServer(ServerConfig(**options), AckHandler(events, authority=Authority()))
         server.start()
@@ -65,24 +66,29 @@ def server(make_server):
     return make_server()
 
 
+class Connector:
+    """Opens clients (ours) and raw sockets to a server; closes them all at teardown."""
+
+    def __init__(self) -> None:
+        self.opened: list[IgtlClient | socket.socket] = []
+
+    def __call__(self, server: IgtlServer) -> IgtlClient:
+        client = IgtlClient("127.0.0.1", server.port)
+        client.open()
+        self.opened.append(client)
+        return client
+
+    def raw(self, server: IgtlServer) -> socket.socket:
+        sock = socket.create_connection(("127.0.0.1", server.port), timeout=5.0)
+        self.opened.append(sock)
+        return sock
+
+
 @pytest.fixture
 def connect():
-    opened: list[IgtlClient | socket.socket] = []
-
-    def client(server: IgtlServer) -> IgtlClient:
-        c = IgtlClient("127.0.0.1", server.port)
-        c.open()
-        opened.append(c)
-        return c
-
-    def raw(server: IgtlServer) -> socket.socket:
-        s = socket.create_connection(("127.0.0.1", server.port), timeout=5.0)
-        opened.append(s)
-        return s
-
-    client.raw = raw
-    yield client
-    for item in opened:
+    connector = Connector()
+    yield connector
+    for item in connector.opened:
         item.close()
 
 
@@ -108,7 +114,15 @@ def wait_closed_by_server(sock: socket.socket, timeout_s: float = 3.0) -> None:
         pytest.fail(f"server did not close the connection within {timeout_s} s")
 
 
-def frame_with(*, version=1, kind=b"STRING", name=b"CMD_1", body=b"", crc=None, size=None) -> bytes:
+def frame_with(
+    *,
+    version: int = 1,
+    kind: bytes = b"STRING",
+    name: bytes = b"CMD_1",
+    body: bytes = b"",
+    crc: int | None = None,
+    size: int | None = None,
+) -> bytes:
     crc = (igtl_adapter.crc64(body) if body else 0) if crc is None else crc
     size = len(body) if size is None else size
     return struct.pack(">H12s20sQQQ", version, kind, name, 0, size, crc) + body
@@ -345,7 +359,7 @@ def test_commands_from_two_consoles_carry_their_authority(server, connect, event
     first, second = connect(server), connect(server)
     assert_round_trip(first, "0001", "START_UP")
     assert_round_trip(second, "0002", "MOVE_TO_TARGET")
-    commands = []
+    commands: list[tuple[str, bool]] = []
     while len(commands) < 2:
         event = events.get(timeout=2.0)
         if isinstance(event, CommandReceived):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from typing import Any
 
 import pytest
 
@@ -22,7 +23,11 @@ def pair():
 
 
 def make(sock, **kwargs):
-    options = {"max_pending_frames": 1000, "max_pending_bytes": 10_000_000, "send_timeout_s": 2.0}
+    options: dict[str, Any] = {
+        "max_pending_frames": 1000,
+        "max_pending_bytes": 10_000_000,
+        "send_timeout_s": 2.0,
+    }
     options.update(kwargs)
     return Outbox(sock, now=time.monotonic, **options)
 
