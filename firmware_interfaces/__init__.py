@@ -22,6 +22,7 @@ from firmware_interfaces.constants import (
     PROTOCOL_VERSION_MINOR,
 )
 from firmware_interfaces.decoder import DecoderStats, FrameDecoder, FrameFault
+from firmware_interfaces.docs import PROTOCOL_MD_NAME, generate_protocol_md
 from firmware_interfaces.enums import (
     AxisKind,
     AxisStatus,
@@ -42,7 +43,9 @@ from firmware_interfaces.errors import (
     ProtocolError,
     ProtocolVersionError,
 )
+from firmware_interfaces.fields import FieldSpec, Layout, layout_of
 from firmware_interfaces.framing import Frame, crc32, decode_frame, encode_frame, encode_raw_frame
+from firmware_interfaces.header import HEADER_PATH, generate_header, header_is_current
 from firmware_interfaces.messages import (
     Ack,
     AxisTelemetry,
@@ -65,16 +68,20 @@ from firmware_interfaces.messages import (
     Stop,
     Telemetry,
 )
+from firmware_interfaces.samples import sample_messages, sample_telemetry
+from firmware_interfaces.selftest import Check, SelftestReport, run_selftest
 from firmware_interfaces.version import check_version
 
 __all__ = [
     "CRC_CHECK_VALUE",
+    "HEADER_PATH",
     "MAX_AXES",
     "MAX_FRAME_BYTES",
     "MAX_PAYLOAD_BYTES",
     "MAX_WIRE_BYTES",
     "MESSAGE_CLASSES",
     "NO_AXIS",
+    "PROTOCOL_MD_NAME",
     "PROTOCOL_VERSION_MAJOR",
     "PROTOCOL_VERSION_MINOR",
     "Ack",
@@ -82,6 +89,7 @@ __all__ = [
     "AxisStatus",
     "AxisTelemetry",
     "Capability",
+    "Check",
     "ClearFault",
     "DecoderStats",
     "Direction",
@@ -91,6 +99,7 @@ __all__ = [
     "Fault",
     "FaultCode",
     "FaultKind",
+    "FieldSpec",
     "FirmwareState",
     "Frame",
     "FrameDecodeError",
@@ -102,6 +111,7 @@ __all__ = [
     "Home",
     "Ident",
     "Jog",
+    "Layout",
     "LimitSwitch",
     "Message",
     "MessageType",
@@ -113,6 +123,7 @@ __all__ = [
     "ParamValue",
     "ProtocolError",
     "ProtocolVersionError",
+    "SelftestReport",
     "SetParam",
     "Stop",
     "StopCategory",
@@ -123,6 +134,13 @@ __all__ = [
     "decode_frame",
     "encode_frame",
     "encode_raw_frame",
+    "generate_header",
+    "generate_protocol_md",
+    "header_is_current",
     "layout_for",
+    "layout_of",
     "max_payload_size",
+    "run_selftest",
+    "sample_messages",
+    "sample_telemetry",
 ]
