@@ -48,7 +48,11 @@ class _BenchModule(Protocol):
 
 # Benchmark area -> module implementing ``run(*, quick: bool) -> list[BenchResult]``.
 AREAS: Mapping[str, str] = MappingProxyType(
-    {"kinematics": "robot.bench.kinematics", "igtl": "robot.bench.igtl"}
+    {
+        "kinematics": "robot.bench.kinematics",
+        "igtl": "robot.bench.igtl",
+        "protocol": "robot.bench.protocol",
+    }
 )
 
 

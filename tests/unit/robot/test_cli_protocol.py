@@ -139,3 +139,19 @@ def test_check_and_write_cannot_be_combined(capsys):
         main(["protocol", "header", "--check", "--write"])
     assert info.value.code == 2
     capsys.readouterr()
+
+
+def test_protocol_bench_reports_throughput_against_both_baselines(capsys):
+    import json
+
+    assert main(["bench", "protocol", "--quick", "--json"]) == 0
+    results = json.loads(capsys.readouterr().out)
+    figures = {r["figure"]: r for r in results}
+    main_figure = figures["TELEMETRY (4 axes) encode + streaming decode"]
+    assert main_figure["unit"] == "frames/s"
+    assert main_figure["value"] > 0
+    assert main_figure["baseline_name"] == "naive per-field struct codec, same run"
+    assert main_figure["target"] == ">= 50,000 frames/s"
+    link = figures["same, against a 1 Mbaud 8N1 serial line"]
+    assert link["baseline"] == pytest.approx(1_000_000 / 10 / 94)
+    assert all(r["area"] == "protocol" for r in results)
