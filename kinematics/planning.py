@@ -171,13 +171,18 @@ def _violations(raw: FloatArray, specs: tuple[JointSpec, ...]) -> tuple[LimitVio
 
 
 def _unreachable(
-    robot: NeedleRobot, code: UnreachableCode, raw: FloatArray, excess: float
+    robot: NeedleRobot,
+    code: UnreachableCode,
+    raw: FloatArray,
+    excess: float,
+    angle_rad: float,
 ) -> Unreachable:
     if code is UnreachableCode.ANGULATION:
         return Unreachable(
             code=code,
             reason=(
-                "needle angulation exceeds what the guide allows by "
+                f"needle angulation {math.degrees(angle_rad):.1f} deg from the insertion axis "
+                f"exceeds the guide's {math.degrees(angle_rad - excess):.1f} deg by "
                 f"{math.degrees(excess):.1f} deg; "
                 "choose an entry point closer to the robot's insertion axis"
             ),
@@ -238,7 +243,14 @@ def plan(
     batch = robot.inverse(t_robot, directions, entries)
     code = UnreachableCode(int(batch.code[0]))
     if code is not UnreachableCode.REACHABLE:
-        return _unreachable(robot, code, batch.raw_joints[0], float(batch.excess[0]))
+        if entries is not None:
+            axis = t_robot[0] - entries[0]
+        elif directions is not None:
+            axis = directions[0]
+        else:
+            axis = np.array([0.0, 0.0, 1.0])
+        angle = math.acos(float(np.clip(axis[2] / np.linalg.norm(axis), -1.0, 1.0)))
+        return _unreachable(robot, code, batch.raw_joints[0], float(batch.excess[0]), angle)
     q = batch.joints[0]
     pose = robot.forward(q)
     tip = transform_points(T_s_r, pose.tip_robot_mm)[0]

@@ -179,10 +179,11 @@ def plan_needle_motion(
 ) -> Trajectory:
     """Plan retract -> lateral -> insert from ``start`` to ``goal`` joint vectors.
 
-    The insertion axis first retracts to ``robot.retracted_insertion_mm`` (if it is deeper), then
-    every lateral axis moves with the insertion axis still, then the insertion axis alone advances
-    to the goal depth. Lateral axes never move while the tool is deeper than the retracted depth.
-    Empty moves are left out.
+    If any lateral axis must move, the insertion axis first retracts to
+    ``robot.retracted_insertion_mm`` (if it is deeper), then every lateral axis moves with the
+    insertion axis still, then the insertion axis alone advances to the goal depth. Lateral axes
+    never move while the tool is deeper than the retracted depth. A pure depth change is one
+    insertion move. Empty moves are left out.
 
     Raises:
         ValueError: bad shapes, non-positive rate, or start/goal outside the joint limits.
@@ -209,6 +210,14 @@ def plan_needle_motion(
     vmax = np.array([s.max_velocity for s in specs])
     amax = np.array([s.max_acceleration for s in specs])
     ins = robot.insertion_index
+    lateral = np.arange(len(specs)) != ins
+    if np.array_equal(q0[lateral], q1[lateral]):
+        # No lateral motion: only the depth changes, no retraction needed.
+        moves = []
+        if q1[ins] != q0[ins]:
+            name = "insert" if q1[ins] > q0[ins] else "retract"
+            moves.append(synchronised_move(name, q0, q1, vmax, amax))
+        return _sample(moves, q0, rate_hz)
     retracted = min(q0[ins], robot.retracted_insertion_mm)
     moves = []
     waypoint = q0.copy()
@@ -217,7 +226,6 @@ def plan_needle_motion(
         if name == "retract":
             nxt[ins] = retracted
         elif name == "lateral":
-            lateral = np.arange(len(specs)) != ins
             nxt[lateral] = q1[lateral]
         else:
             nxt[ins] = q1[ins]

@@ -22,7 +22,7 @@ from scipy.spatial.transform import Rotation
 
 from kinematics.errors import RegistrationError, ZFrameDetectionError
 from kinematics.frames import as_vec3
-from kinematics.registration import register_points
+from kinematics.registration import predicted_tre_mm, register_points
 from kinematics.zframe_blobs import BlobSettings, find_blobs
 from kinematics.zframe_geometry import ZFrameGeometry, default_zframe_geometry
 
@@ -100,6 +100,9 @@ class ZFrameDetection:
         slices_used: indices k of the slices used.
         slices_skipped: (k, reason) of stack slices that were not used.
         tilt_rad: angle between the slice normal and the frame z axis.
+        points_zframe_mm: (P, 3) the foot of each point on its rod axis, Z-frame coordinates.
+        fle_estimate_mm: RMS 3-D localisation error estimated from the residuals, which see only
+            the two components across each rod: ``rms_residual_mm * sqrt(3 / 2)`` (approx.).
     """
 
     T_scanner_from_zframe: Transform
@@ -110,6 +113,21 @@ class ZFrameDetection:
     slices_used: tuple[int, ...]
     slices_skipped: tuple[tuple[int, str], ...]
     tilt_rad: float
+    points_zframe_mm: Points
+    fle_estimate_mm: float
+
+    def predicted_tre_mm(self, target_ras_mm: npt.ArrayLike) -> float:
+        """Predict the RMS registration error at a target (Fitzpatrick 1998, see registration).
+
+        Raises:
+            ValueError: the target is not a finite 3-vector.
+        """
+        target = as_vec3(target_ras_mm, name="target_ras_mm")
+        tf = self.T_scanner_from_zframe
+        target_zframe = (target - tf[:3, 3]) @ tf[:3, :3]
+        return float(
+            predicted_tre_mm(self.points_zframe_mm, target_zframe, self.fle_estimate_mm)[0]
+        )
 
 
 def _validate(image: npt.ArrayLike, ijk_to_ras: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
@@ -252,7 +270,13 @@ def _slice_points(
     blobs = find_blobs(image, pixel_mm, settings)
     if len(blobs) != _N_RODS:
         raise ZFrameDetectionError(
-            "blob_count", f"found {len(blobs)} rod-sized bright blobs, expected {_N_RODS}"
+            "blob_count",
+            f"found {len(blobs)} rod-sized bright blobs, expected {_N_RODS}: "
+            + (
+                "a rod is outside the field of view or slab, or two blobs merged"
+                if len(blobs) < _N_RODS
+                else "a bright structure other than a rod is in the slice"
+            ),
         )
     ij = np.array([b.centroid_ij for b in blobs])
     ijk1 = np.column_stack([ij, np.full(len(ij), float(k)), np.ones(len(ij))])
@@ -353,6 +377,7 @@ def _checked(
             "rod_extent",
             "a blob lies beyond the end of its rod: the slice misses part of the frame",
         )
+    feet = frame.starts_mm()[rods] + along[:, None] * frame.directions()[rods]
     return ZFrameDetection(
         T_scanner_from_zframe=tf,
         points_ras_mm=points,
@@ -362,4 +387,6 @@ def _checked(
         slices_used=used,
         slices_skipped=skipped,
         tilt_rad=tilt,
+        points_zframe_mm=feet,
+        fle_estimate_mm=rms * math.sqrt(1.5),
     )

@@ -47,6 +47,7 @@ __all__ = ["register", "sidecar_path"]
 EXIT_OK: Final = 0
 EXIT_REFUSED: Final = 1
 EXIT_BAD_INPUT: Final = 2
+_TRE_LEVER_MM: Final = 150.0  # typical bone-target distance from the frame (DOMAIN.md 5)
 
 
 def sidecar_path(image_path: Path) -> Path:
@@ -253,6 +254,12 @@ def _register(args: argparse.Namespace) -> int:
         f"{len(found.residuals_mm)} points)"
     )
     print(f"slice_tilt_deg = {math.degrees(found.tilt_rad):.2f}")
+    lever_ras_mm = tf[:3, 3] + _TRE_LEVER_MM * tf[:3, 2]
+    print(
+        f"predicted_tre_mm at {_TRE_LEVER_MM:.0f} mm along the frame z axis = "
+        f"{found.predicted_tre_mm(lever_ras_mm):.3f} (FLE estimate "
+        f"{found.fle_estimate_mm:.3f} mm; approx.)"
+    )
     print(f"slices_used = {list(found.slices_used)}")
     if found.slices_skipped:
         print("slices_skipped = " + ", ".join(f"{k} ({why})" for k, why in found.slices_skipped))
@@ -263,6 +270,7 @@ def _register(args: argparse.Namespace) -> int:
                     "T_scanner_from_zframe": tf.tolist(),
                     "residuals_mm": found.residuals_mm.tolist(),
                     "rms_residual_mm": found.rms_residual_mm,
+                    "fle_estimate_mm": found.fle_estimate_mm,
                 },
                 indent=2,
             ),

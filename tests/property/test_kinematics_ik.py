@@ -64,12 +64,16 @@ def test_ik_never_returns_a_solution_outside_the_joint_limits(name, rows):
     assert np.all(np.isnan(batch.joints[~batch.reachable]))
 
 
-# Default two-plane guide along +z: front stage x, y in [-60, 60] mm, tip z in [-60, 90] mm.
+# Both default robots along +z: lateral x, y in [-60, 60] mm, tip z in [-60, 90] mm.
 _REACH = {0: (-60.0, 60.0), 1: (-60.0, 60.0), 2: (-60.0, 90.0)}
-_JOINT_FOR_AXIS = {0: "front_x_mm", 1: "front_y_mm", 2: "insertion_mm"}
+_JOINT_FOR_AXIS = {
+    "two_plane": {0: "front_x_mm", 1: "front_y_mm", 2: "insertion_mm"},
+    "rcm": {0: "pivot_x_mm", 1: "pivot_y_mm", 2: "insertion_mm"},
+}
 
 
 @given(
+    robot_names,
     st.tuples(st.floats(-50, 50), st.floats(-50, 50), st.floats(-50, 50)),
     st.sampled_from([0, 1, 2]),
     st.booleans(),
@@ -77,9 +81,9 @@ _JOINT_FOR_AXIS = {0: "front_x_mm", 1: "front_y_mm", 2: "insertion_mm"}
     st.tuples(st.floats(-0.5, 0.5), st.floats(-0.5, 0.5), st.floats(-0.5, 0.5)),
 )
 def test_every_target_outside_the_workspace_is_unreachable_with_a_reason(
-    inside, axis, above, beyond_mm, rotvec
+    name, inside, axis, above, beyond_mm, rotvec
 ):
-    robot = ROBOTS["two_plane"]
+    robot = ROBOTS[name]
     target_robot = np.array(inside)
     lo, hi = _REACH[axis]
     target_robot[axis] = hi + beyond_mm if above else lo - beyond_mm
@@ -91,9 +95,10 @@ def test_every_target_outside_the_workspace_is_unreachable_with_a_reason(
     )
     assert isinstance(result, Unreachable)
     assert "outside the workspace" in result.reason
-    violation = next(v for v in result.violations if v.joint == _JOINT_FOR_AXIS[axis])
+    violation = next(v for v in result.violations if v.joint == _JOINT_FOR_AXIS[name][axis])
     assert violation.limit_name == ("upper" if above else "lower")
     assert abs(violation.excess - beyond_mm) <= 1e-6 * max(1.0, beyond_mm)
+    assert violation.describe() in result.reason
 
 
 @given(robot_names, points, tilt, azimuth)

@@ -101,7 +101,8 @@ def test_excess_angulation_says_by_how_many_degrees(guide):
     )
     assert isinstance(result, Unreachable)
     assert result.code is UnreachableCode.ANGULATION
-    assert "by 20.0 deg" in result.reason
+    assert "angulation 45.0 deg from the insertion axis" in result.reason
+    assert "the guide's 25.0 deg by 20.0 deg" in result.reason
 
 
 def test_an_entry_behind_the_guide_says_by_how_many_mm(guide):

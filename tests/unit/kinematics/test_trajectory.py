@@ -127,6 +127,17 @@ def test_lateral_axes_never_move_while_the_needle_is_inserted(guide):
         assert np.all(np.diff(traj.positions[:, :4], axis=0)[both] == 0.0)
 
 
+def test_a_pure_depth_change_does_not_retract_first(guide):
+    start = np.array([5.0, 5.0, 5.0, 5.0, 40.0])
+    step = np.array([0.0, 0.0, 0.0, 0.0, 20.0])
+    deeper = plan_needle_motion(guide, start, start + step, rate_hz=10.0)
+    assert [m.name for m in deeper.moves] == ["insert"]
+    assert deeper.positions[:, 4].min() == 40.0
+    shallower = plan_needle_motion(guide, start, start - step, rate_hz=10.0)
+    assert [m.name for m in shallower.moves] == ["retract"]
+    assert plan_needle_motion(guide, start, start, rate_hz=10.0).moves == ()
+
+
 def test_a_move_without_insertion_change_has_no_insert_segment(guide):
     traj = plan_needle_motion(guide, np.zeros(5), np.array([5.0, 0, 0, 0, 0]), rate_hz=10.0)
     assert [m.name for m in traj.moves] == ["lateral"]

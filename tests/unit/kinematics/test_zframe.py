@@ -142,6 +142,15 @@ def test_a_tilted_frame_in_an_oblique_noisy_slice_is_found():
     assert t_err < 0.3
     assert r_err < 0.3
     assert found.tilt_rad > 0.05
+    near = found.predicted_tre_mm(found.T_scanner_from_zframe[:3, 3])
+    far = found.predicted_tre_mm((found.T_scanner_from_zframe @ [0.0, 0.0, 150.0, 1.0])[:3])
+    assert 0.0 < near < far < 1.0
+    assert found.fle_estimate_mm == pytest.approx(found.rms_residual_mm * math.sqrt(1.5))
+    residual = found.points_zframe_mm - (
+        (found.points_ras_mm - found.T_scanner_from_zframe[:3, 3])
+        @ found.T_scanner_from_zframe[:3, :3]
+    )
+    assert np.allclose(np.linalg.norm(residual, axis=1), found.residuals_mm)
 
 
 def test_the_orientation_hint_picks_the_mirror_symmetric_twin():

@@ -105,6 +105,7 @@ def test_render_then_register_recovers_the_pose(tmp_path, capsys):
     assert main(["kinematics", "register", str(image), "--output", str(result)]) == 0
     out = capsys.readouterr().out
     assert "rms_residual_mm" in out
+    assert "predicted_tre_mm at 150 mm" in out
     found = np.asarray(json.loads(result.read_text())["T_scanner_from_zframe"])
     truth = np.asarray(sidecar["T_scanner_from_zframe_truth"])
     assert np.linalg.norm(found[:3, 3] - truth[:3, 3]) < 0.3
