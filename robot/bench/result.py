@@ -52,6 +52,7 @@ AREAS: Mapping[str, str] = MappingProxyType(
         "kinematics": "robot.bench.kinematics",
         "igtl": "robot.bench.igtl",
         "protocol": "robot.bench.protocol",
+        "hal": "robot.bench.hal",
     }
 )
 

@@ -1,0 +1,160 @@
+"""``mrbot bench hal``: request round trip and e-stop latency over a real pseudo-terminal.
+
+The emulator serves the default needle guide on a pty with telemetry streaming at 200 Hz; the
+driver opens the pty with pyserial as it would a USB adapter. Figures:
+
+* request round trip: ``GetParam`` written -> matching ``ParamValue`` decoded by the driver.
+* e-stop latency: ``driver.estop()`` called -> the ESTOP frame decoded on the emulator side
+  (a raw decoder wrapped around the emulator's input timestamps its arrival).
+
+Emulator and driver share one process (and its GIL), which makes the figures conservative. A
+pty does no baud-rate pacing, so the wire time of the frame at the configured baud rate is
+printed beside it as the physical floor of a real UART.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import TYPE_CHECKING, Final
+
+import numpy as np
+
+from firmware_interfaces import EStop, Frame, FrameDecoder, GetParam, ParamId, encode_frame
+from hal import DEFAULT_NEEDLE_GUIDE, CallbackReturn, ControllerDriver, MonotonicClock
+from hal.emulator import EmulatedFirmware, PtyServer, emulator_config_for
+from hal.transport import DEFAULT_BAUDRATE, serial_opener
+from robot.bench.result import BenchResult
+from safety.permits import PermitAuthority
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+__all__ = ["run"]
+
+_AREA: Final = "hal"
+_TELEMETRY_MS: Final = 5  # 200 Hz
+_TARGET_ESTOP_P99_MS: Final = 2.0
+_BITS_PER_BYTE: Final = 10  # 8N1: start + 8 data + stop
+_WARMUP: Final = 20
+
+
+def _percentiles(samples_ms: list[float]) -> tuple[float, float]:
+    p50, p99 = np.percentile(np.asarray(samples_ms), [50, 99])
+    return float(p50), float(p99)
+
+
+def _wrap_receive(firmware: EmulatedFirmware, on_estop: Callable[[float], None]) -> None:
+    """Timestamp every ESTOP frame as it reaches the emulator (its own reader thread)."""
+    decoder = FrameDecoder()
+    receive = firmware.receive
+
+    def timed_receive(data: bytes) -> None:
+        arrived_s = time.perf_counter()
+        for item in decoder.feed(data):
+            if isinstance(item, Frame) and isinstance(item.message, EStop):
+                on_estop(arrived_s)
+        receive(data)
+
+    firmware.receive = timed_receive  # type: ignore[method-assign]  # bench instrumentation
+
+
+def _round_trips_ms(driver: ControllerDriver, samples: int) -> list[float]:
+    out: list[float] = []
+    request = GetParam(param=ParamId.WATCHDOG_MS, axis=0xFF)
+    for i in range(_WARMUP + samples):
+        t0 = time.perf_counter()
+        driver.link.request(request, timeout_s=0.5, retries=0)
+        if i >= _WARMUP:
+            out.append((time.perf_counter() - t0) * 1000.0)
+    return out
+
+
+def _estop_ms(driver: ControllerDriver, firmware: EmulatedFirmware, samples: int) -> list[float]:
+    arrivals: list[float] = []
+    arrived = threading.Event()
+
+    def on_estop(at_s: float) -> None:
+        arrivals.append(at_s)
+        arrived.set()
+
+    _wrap_receive(firmware, on_estop)
+    pause = threading.Event()
+    out: list[float] = []
+    for i in range(_WARMUP + samples):
+        arrived.clear()
+        pause.wait(0.002 + 0.001 * (i % 5))  # vary the phase against the telemetry stream
+        t0 = time.perf_counter()
+        driver.estop()
+        if not arrived.wait(1.0):
+            raise RuntimeError("ESTOP frame did not arrive within 1 s")
+        if i >= _WARMUP:
+            out.append((arrivals[-1] - t0) * 1000.0)
+        deadline = time.perf_counter() + 1.0
+        while driver._estop_pending and time.perf_counter() < deadline:  # noqa: SLF001 - bench
+            pause.wait(0.0005)  # wait for the ACK so heartbeats stop repeating the ESTOP
+    return out
+
+
+def run(*, quick: bool) -> list[BenchResult]:
+    """Measure over a pty; ``quick`` takes 100 samples per figure instead of 1,000."""
+    samples = 100 if quick else 1000
+    clock = MonotonicClock(time.monotonic)
+    firmware = EmulatedFirmware(
+        emulator_config_for(DEFAULT_NEEDLE_GUIDE, telemetry_period_ms=_TELEMETRY_MS)
+    )
+    authority = PermitAuthority(time.monotonic)
+    with PtyServer(firmware, clock) as server:
+        driver = ControllerDriver(
+            DEFAULT_NEEDLE_GUIDE, serial_opener(server.url), clock, authority.verifier
+        )
+        with driver:
+            if driver.configure() is not CallbackReturn.SUCCESS:
+                raise RuntimeError(f"driver did not configure: {driver.last_error}")
+            rtt_p50, rtt_p99 = _percentiles(_round_trips_ms(driver, samples))
+            estop_p50, estop_p99 = _percentiles(_estop_ms(driver, firmware, samples))
+            telemetry = driver.counters().telemetry_rx
+    frame_bytes = len(encode_frame(EStop(), 0))
+    floor_ms = frame_bytes * _BITS_PER_BYTE / DEFAULT_BAUDRATE * 1000.0
+    note = (
+        f"pty, telemetry 200 Hz ({telemetry} frames during the run), {samples} samples; "
+        "a pty has no baud pacing"
+    )
+    floor = f"wire time of {frame_bytes} B at {DEFAULT_BAUDRATE:,} baud 8N1"
+    met = estop_p99 <= _TARGET_ESTOP_P99_MS
+    return [
+        BenchResult(
+            area=_AREA,
+            figure="request round trip p50 (GetParam)",
+            value=rtt_p50,
+            unit="ms",
+            note=note,
+        ),
+        BenchResult(
+            area=_AREA,
+            figure="request round trip p99 (GetParam)",
+            value=rtt_p99,
+            unit="ms",
+            note=note,
+        ),
+        BenchResult(
+            area=_AREA,
+            figure="estop() to ESTOP frame at firmware p50",
+            value=estop_p50,
+            unit="ms",
+            baseline=floor_ms,
+            baseline_name=floor,
+            note=note,
+        ),
+        BenchResult(
+            area=_AREA,
+            figure="estop() to ESTOP frame at firmware p99",
+            value=estop_p99,
+            unit="ms",
+            target=f"<= {_TARGET_ESTOP_P99_MS:g} ms",
+            met=met,
+            baseline=floor_ms,
+            baseline_name=floor,
+            note=note,
+        ),
+    ]

@@ -1,0 +1,141 @@
+"""``mrbot emulator``: serve the firmware emulator on a pseudo-terminal or a TCP port.
+
+Prints the device path (``--pty``) or the ``socket://`` URL (``--tcp``) on the first line of
+standard output, then serves until Ctrl-C or SIGTERM. Faults are injected with ``--fault``
+(repeatable), e.g. ``--fault drop-frames:probability=0.1`` or ``--fault disconnect@30``; names:
+drop-frames, corrupt-bytes, delay, disconnect, stuck-encoder, pressure-loss, startup-failure,
+hardware-failure-mid-move, limit-hit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+import time
+from typing import TYPE_CHECKING, Final
+
+from hal import DEFAULT_NEEDLE_GUIDE, MonotonicClock, TransportError
+from hal.emulator import (
+    FAULT_NAMES,
+    EmulatedFirmware,
+    EmulatorServer,
+    FaultPlan,
+    PtyServer,
+    TcpServer,
+    emulator_config_for,
+    parse_fault,
+)
+
+if TYPE_CHECKING:
+    from types import FrameType
+
+__all__ = ["register"]
+
+_POLL_S: Final = 0.2
+
+
+def _host_port(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not host:
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
+    try:
+        return host, int(port)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"port must be an integer, got {port!r}") from err
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``emulator`` subcommand."""
+    parser = subparsers.add_parser(
+        "emulator",
+        help="serve the firmware emulator on a pty or TCP port",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--pty", action="store_true", help="serve on a new pseudo-terminal")
+    where.add_argument(
+        "--tcp", type=_host_port, metavar="HOST:PORT", help="serve on TCP (port 0: pick one)"
+    )
+    parser.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="NAME[@AT_S][:key=value,...]",
+        help=f"inject a fault; names: {', '.join(FAULT_NAMES)}",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of random faults and noise")
+    parser.add_argument(
+        "--telemetry-hz", type=float, default=100.0, help="telemetry rate, Hz (default 100)"
+    )
+    parser.add_argument(
+        "--watchdog-ms", type=int, default=250, help="firmware watchdog, ms (default 250)"
+    )
+    parser.add_argument(
+        "--hose-length-m", type=float, default=5.0, help="pneumatic hose length, m (default 5)"
+    )
+    parser.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    if not 1.0 <= args.telemetry_hz <= 1000.0:  # noqa: PLR2004 - 1 ms .. 1 s period
+        print(f"mrbot emulator: --telemetry-hz must be in [1, 1000] Hz, got {args.telemetry_hz}")
+        return 2
+    try:
+        faults = tuple(parse_fault(text) for text in args.fault)
+        config = emulator_config_for(
+            DEFAULT_NEEDLE_GUIDE,
+            hose_length_m=args.hose_length_m,
+            watchdog_ms=args.watchdog_ms,
+            telemetry_period_ms=round(1000.0 / args.telemetry_hz),
+        )
+    except ValueError as err:
+        print(f"mrbot emulator: {err}", file=sys.stderr)
+        return 2
+    firmware = EmulatedFirmware(config, fault_plan=FaultPlan(faults=faults, seed=args.seed))
+    clock = MonotonicClock(time.monotonic)
+    server: EmulatorServer
+    if args.pty:
+        server = PtyServer(firmware, clock)
+    else:
+        host, port = args.tcp
+        server = TcpServer(firmware, clock, host=host, port=port)
+    done = threading.Event()
+
+    def _on_signal(signum: int, frame: FrameType | None) -> None:
+        del signum, frame
+        done.set()
+
+    previous = signal.signal(signal.SIGTERM, _on_signal)
+    try:
+        server.start()
+    except TransportError as err:
+        print(f"mrbot emulator: {err}", file=sys.stderr)
+        signal.signal(signal.SIGTERM, previous)
+        return 1
+    try:
+        print(server.url, flush=True)
+        print(
+            f"emulator: {len(config.axes)} axes, telemetry {args.telemetry_hz:g} Hz, watchdog "
+            f"{args.watchdog_ms} ms, faults: {', '.join(args.fault) or 'none'}; Ctrl-C to stop",
+            file=sys.stderr,
+            flush=True,
+        )
+        while not done.wait(_POLL_S):
+            if server.error is not None:
+                print(f"mrbot emulator: server failed: {server.error!r}", file=sys.stderr)
+                return 1
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+        signal.signal(signal.SIGTERM, previous)
+    counters = firmware.counters
+    print(
+        f"emulator: stopped; frames rx {counters.frames_rx}, tx {counters.frames_tx}, "
+        f"bad {counters.frame_faults}, faults sent {counters.faults_sent}",
+        file=sys.stderr,
+    )
+    return 0
