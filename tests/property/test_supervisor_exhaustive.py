@@ -71,7 +71,7 @@ def _blocking(tripped: set[str], state: State) -> set[str]:
 
 
 @pytest.mark.slow
-@pytest.mark.hazard("H-01", "H-02", "H-03", "H-05", "H-08")
+@pytest.mark.hazard("H-01", "H-02", "H-03", "H-05", "H-08", "H-12")
 def test_every_state_event_and_interlock_vector_keeps_the_safety_invariants():
     sup, clock, _ = make()
     clock.sleep_until(_NOW)

@@ -28,11 +28,13 @@ def test_issued_permit_verifies_for_a_target_inside_its_envelope(authority):
     assert authority.verifier.check(permit, joint="x", target=3.0, speed=2.0) is permit
 
 
+@pytest.mark.hazard("H-01")
 def test_move_is_refused_without_a_permit(authority):
     with pytest.raises(PermitError, match="needs a MotionPermit"):
         authority.verifier.check(None, joint="x", target=0.0)
 
 
+@pytest.mark.hazard("H-01")
 def test_a_permit_built_outside_the_authority_is_rejected(authority, clock):
     forged = MotionPermit(
         permit_id=1,

@@ -76,7 +76,9 @@ def test_a_needle_placement_runs_from_start_up_to_needle_removal():
     assert d.permit.envelope(LATERAL.name).max_speed == LATERAL.homing_speed  # type: ignore[union-attr]
     assert sup.handle(Event.HOMING_DONE, clear(now)).permit is None
     assert sup.handle(Event.CALIBRATE, clear(now), calibration_id="clb-1").accepted
-    assert sup.handle(Event.SET_TARGET, clear(now), target_id="tgt-1").state_after is State.TARGET_SET
+    assert (
+        sup.handle(Event.SET_TARGET, clear(now), target_id="tgt-1").state_after is State.TARGET_SET
+    )
     move = sup.request_motion(clear(now), plan_id="plan-1", envelopes=MOVE_ENVELOPES)
     assert move.accepted and move.state_after is State.MOVING and move.code is StatusCode.OK
     permit = move.permit
@@ -105,11 +107,13 @@ def test_a_needle_placement_runs_from_start_up_to_needle_removal():
 
 @pytest.mark.parametrize(
     "interlock",
-    [i for i in TRIP if i is not InterlockId.COMMAND_AUTHORITY],
-    ids=lambda i: i.value,
+    [
+        pytest.param(i, id=i.value, marks=pytest.mark.hazard(HAZARD_OF[i]))
+        for i in TRIP
+        if i is not InterlockId.COMMAND_AUTHORITY
+    ],
 )
-def test_move_is_refused_while_any_blocking_interlock_is_tripped(interlock, request):
-    request.node.add_marker(pytest.mark.hazard(HAZARD_OF[interlock]))
+def test_move_is_refused_while_any_blocking_interlock_is_tripped(interlock):
     sup, clock, audit = make()
     drive_to(sup, clock, State.TARGET_SET)
     d = sup.request_motion(clear(clock(), **TRIP[interlock]), plan_id="p", envelopes=MOVE_ENVELOPES)
@@ -122,38 +126,45 @@ def test_move_is_refused_while_any_blocking_interlock_is_tripped(interlock, requ
     assert audit.records[-1].payload["reason"] == d.reason
 
 
+@pytest.mark.hazard("H-09")
 def test_a_command_from_a_console_without_authority_is_denied_but_stop_is_not():
     sup, clock, _ = make()
     drive_to(sup, clock, State.MOVING)
     other = clear(clock(), command_authority=False)
     d = sup.handle(Event.SET_TARGET, other, target_id="x")
-    assert (d.accepted, d.code, d.sub_code) == (False, StatusCode.ACCESS_DENIED, SubCode.NOT_IN_CONTROL)
+    assert (d.accepted, d.code, d.sub_code) == (
+        False,
+        StatusCode.ACCESS_DENIED,
+        SubCode.NOT_IN_CONTROL,
+    )
     stop = sup.handle(Event.STOP, other)
     assert stop.accepted and stop.state_after is State.TARGET_SET and stop.stop is StopCategory.CAT2
+
+
+_REACTIONS = [
+    (InterlockId.ESTOP_INPUT, State.EMERGENCY_STOP, StopCategory.CAT0),
+    (InterlockId.OPERATOR_EMERGENCY, State.EMERGENCY_STOP, StopCategory.CAT1),
+    (InterlockId.FIRMWARE_HEARTBEAT, State.FAULT, StopCategory.CAT1),
+    (InterlockId.JOINT_LIMITS, State.PROTECTIVE_STOP, StopCategory.CAT0),
+    (InterlockId.VELOCITY_LIMIT, State.PROTECTIVE_STOP, StopCategory.CAT0),
+    (InterlockId.LIMIT_SWITCH, State.PROTECTIVE_STOP, StopCategory.CAT0),
+    (InterlockId.FOLLOWING_ERROR, State.PROTECTIVE_STOP, StopCategory.CAT1),
+    (InterlockId.SUPPLY_PRESSURE, State.PROTECTIVE_STOP, StopCategory.CAT1),
+    (InterlockId.CONSOLE_HEARTBEAT, State.PROTECTIVE_STOP, StopCategory.CAT1),
+    (InterlockId.NEEDLE_INSERTED, State.PROTECTIVE_STOP, StopCategory.CAT1),
+    (InterlockId.SCANNER_IMAGING, State.TARGET_SET, StopCategory.CAT2),
+    (InterlockId.CALIBRATION, State.TARGET_SET, StopCategory.CAT2),
+]
 
 
 @pytest.mark.parametrize(
     ("interlock", "reaction", "stop"),
     [
-        (InterlockId.ESTOP_INPUT, State.EMERGENCY_STOP, StopCategory.CAT0),
-        (InterlockId.OPERATOR_EMERGENCY, State.EMERGENCY_STOP, StopCategory.CAT1),
-        (InterlockId.FIRMWARE_HEARTBEAT, State.FAULT, StopCategory.CAT1),
-        (InterlockId.JOINT_LIMITS, State.PROTECTIVE_STOP, StopCategory.CAT0),
-        (InterlockId.VELOCITY_LIMIT, State.PROTECTIVE_STOP, StopCategory.CAT0),
-        (InterlockId.LIMIT_SWITCH, State.PROTECTIVE_STOP, StopCategory.CAT0),
-        (InterlockId.FOLLOWING_ERROR, State.PROTECTIVE_STOP, StopCategory.CAT1),
-        (InterlockId.SUPPLY_PRESSURE, State.PROTECTIVE_STOP, StopCategory.CAT1),
-        (InterlockId.CONSOLE_HEARTBEAT, State.PROTECTIVE_STOP, StopCategory.CAT1),
-        (InterlockId.NEEDLE_INSERTED, State.PROTECTIVE_STOP, StopCategory.CAT1),
-        (InterlockId.SCANNER_IMAGING, State.TARGET_SET, StopCategory.CAT2),
-        (InterlockId.CALIBRATION, State.TARGET_SET, StopCategory.CAT2),
+        pytest.param(*r, id=r[0].value, marks=pytest.mark.hazard(HAZARD_OF[r[0]]))
+        for r in _REACTIONS
     ],
-    ids=lambda v: getattr(v, "value", None) if isinstance(v, InterlockId) else None,
 )
-def test_an_interlock_tripping_during_a_move_stops_it_with_its_category(
-    interlock, reaction, stop, request
-):
-    request.node.add_marker(pytest.mark.hazard(HAZARD_OF[interlock]))
+def test_an_interlock_tripping_during_a_move_stops_it_with_its_category(interlock, reaction, stop):
     sup, clock, _ = make()
     drive_to(sup, clock, State.MOVING)
     permit = sup.permit
@@ -198,7 +209,9 @@ def test_an_unknown_scanner_state_counts_as_imaging_when_the_interlock_is_requir
     config = dataclasses.replace(CONFIG, imaging_interlock_required=required)
     sup = Supervisor(config, now=clock, audit=MemoryAuditSink(now=clock))
     drive_to(sup, clock, State.TARGET_SET)
-    d = sup.request_motion(clear(clock(), scanner_imaging=None), plan_id="p", envelopes=[envelope(LATERAL)])
+    d = sup.request_motion(
+        clear(clock(), scanner_imaging=None), plan_id="p", envelopes=[envelope(LATERAL)]
+    )
     assert d.accepted is accepted
 
 
@@ -226,7 +239,10 @@ def test_a_target_may_be_reset_while_set_and_recalibration_discards_it():
     now = clock()
     again = sup.handle(Event.SET_TARGET, clear(now), target_id="tgt-2")
     assert again.accepted and sup.memory.target_id == "tgt-2"
-    assert sup.handle(Event.CALIBRATE, clear(now), calibration_id="clb-2").state_after is State.CALIBRATED
+    assert (
+        sup.handle(Event.CALIBRATE, clear(now), calibration_id="clb-2").state_after
+        is State.CALIBRATED
+    )
     assert sup.memory.target_id is None
     move = sup.request_motion(clear(now), plan_id="p", envelopes=MOVE_ENVELOPES)
     assert (move.accepted, move.sub_code) == (False, SubCode.NO_TARGET)
@@ -238,9 +254,31 @@ def test_a_target_may_be_reset_while_set_and_recalibration_discards_it():
 @pytest.mark.parametrize(
     ("payload", "sub_code", "words"),
     [
-        ({"envelopes": [JointEnvelope(joint="lateral_x", min_position=-60.0, max_position=0.0, max_speed=1.0)]}, SubCode.OUT_OF_RANGE, "exceeds its limits [-50, 50] by 10"),
-        ({"envelopes": [envelope(LATERAL, speed=6.0)]}, SubCode.OUT_OF_RANGE, "speed cap 6 exceeds its maximum 5"),
-        ({"envelopes": [JointEnvelope(joint="elbow", min_position=0.0, max_position=1.0, max_speed=1.0)]}, SubCode.BAD_VALUE, "names joint 'elbow'"),
+        (
+            {
+                "envelopes": [
+                    JointEnvelope(
+                        joint="lateral_x", min_position=-60.0, max_position=0.0, max_speed=1.0
+                    )
+                ]
+            },
+            SubCode.OUT_OF_RANGE,
+            "exceeds its limits [-50, 50] by 10",
+        ),
+        (
+            {"envelopes": [envelope(LATERAL, speed=6.0)]},
+            SubCode.OUT_OF_RANGE,
+            "speed cap 6 exceeds its maximum 5",
+        ),
+        (
+            {
+                "envelopes": [
+                    JointEnvelope(joint="elbow", min_position=0.0, max_position=1.0, max_speed=1.0)
+                ]
+            },
+            SubCode.BAD_VALUE,
+            "names joint 'elbow'",
+        ),
         ({"envelopes": []}, SubCode.BAD_VALUE, "asks to move no joint"),
         ({"plan_id": "", "envelopes": MOVE_ENVELOPES}, SubCode.BAD_VALUE, "needs a plan_id"),
     ],
@@ -285,7 +323,11 @@ def test_a_rejected_calibration_is_a_configuration_error_naming_the_check():
         rejected=SubCode.INVALID_MATRIX,
         reason="det R = 0.000, expected 1 +- 0.001",
     )
-    assert (d.accepted, d.code, d.sub_code) == (False, StatusCode.CONFIGURATION_ERROR, SubCode.INVALID_MATRIX)
+    assert (d.accepted, d.code, d.sub_code) == (
+        False,
+        StatusCode.CONFIGURATION_ERROR,
+        SubCode.INVALID_MATRIX,
+    )
     assert d.reason == "det R = 0.000, expected 1 +- 0.001"
     assert sup.state is State.READY
 
@@ -293,7 +335,11 @@ def test_a_rejected_calibration_is_a_configuration_error_naming_the_check():
 def test_an_unknown_event_is_an_unknown_instruction():
     sup, clock, audit = make()
     d = sup.handle("JUMP", clear(clock()))  # type: ignore[arg-type]
-    assert (d.accepted, d.code, d.sub_code) == (False, StatusCode.UNKNOWN_INSTRUCTION, SubCode.UNKNOWN)
+    assert (d.accepted, d.code, d.sub_code) == (
+        False,
+        StatusCode.UNKNOWN_INSTRUCTION,
+        SubCode.UNKNOWN,
+    )
     assert audit.records[-1].payload["event"] == "JUMP"
 
 
@@ -303,7 +349,9 @@ def test_stop_and_emergency_are_accepted_in_every_state(state):
     sup, clock, _ = make()
     force_state(sup, state)
     stop = sup.handle(Event.STOP, clear(clock(), command_authority=False))
-    assert stop.accepted and stop.state_after not in MOTION_STATES and stop.stop is StopCategory.CAT2
+    assert (
+        stop.accepted and stop.state_after not in MOTION_STATES and stop.stop is StopCategory.CAT2
+    )
     again = sup.handle(Event.STOP, clear(clock()))
     assert again.accepted and again.state_after is stop.state_after
     emergency = sup.handle(Event.EMERGENCY, clear(clock(), estop_released=False))
@@ -333,7 +381,9 @@ def test_the_emergency_stop_latches_until_release_reset_and_re_homing():
 
 
 @pytest.mark.hazard("H-02")
-@pytest.mark.parametrize("state", [s for s in State if s is not State.EMERGENCY_STOP], ids=lambda s: s.value)
+@pytest.mark.parametrize(
+    "state", [s for s in State if s is not State.EMERGENCY_STOP], ids=lambda s: s.value
+)
 def test_the_e_stop_input_latches_the_emergency_stop_from_every_state(state):
     sup, clock, _ = make()
     force_state(sup, state)
@@ -402,7 +452,9 @@ def test_stop_during_a_move_revokes_the_permit_and_never_resumes():
         sup.verifier.check(permit, joint=LATERAL.name, target=0.0)
     assert sup.evaluate(clear(clock())) is None and sup.state is State.TARGET_SET
     again = sup.request_motion(clear(clock()), plan_id="plan-2", envelopes=MOVE_ENVELOPES)
-    assert again.accepted and again.permit is not None and again.permit.permit_id != permit.permit_id  # type: ignore[union-attr]
+    assert (
+        again.accepted and again.permit is not None and again.permit.permit_id != permit.permit_id
+    )  # type: ignore[union-attr]
 
 
 @pytest.mark.hazard("H-13")
@@ -411,7 +463,11 @@ def test_a_guard_that_raises_latches_a_fault_and_revokes_permits():
     drive_to(sup, clock, State.TARGET_SET)
     d = sup.handle(Event.MOVE, clear(clock()), plan_id="p", envelopes=[None])  # type: ignore[list-item]
     assert not d.accepted and d.state_after is State.FAULT
-    assert (d.code, d.sub_code, d.stop) == (StatusCode.HARDWARE_FAILURE, SubCode.HARDWARE, StopCategory.CAT1)
+    assert (d.code, d.sub_code, d.stop) == (
+        StatusCode.HARDWARE_FAILURE,
+        SubCode.HARDWARE,
+        StopCategory.CAT1,
+    )
     assert "AttributeError" in d.reason
     assert "fault" in audit.kinds()
     assert sup.permit is None
@@ -474,7 +530,9 @@ def test_every_decision_and_interlock_change_is_audited_with_the_snapshot():
     assert [r.seq for r in audit.records] == [1, 2]
 
 
-@pytest.mark.parametrize("state", sorted(LATCHED_STATES, key=lambda s: s.value), ids=lambda s: s.value)
+@pytest.mark.parametrize(
+    "state", sorted(LATCHED_STATES, key=lambda s: s.value), ids=lambda s: s.value
+)
 def test_latched_states_leave_only_through_reset_into_off(state):
     sup, clock, _ = make()
     force_state(sup, state)
