@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from firmware_interfaces.checks import validate
 from firmware_interfaces.enums import (
     AxisKind,
     AxisStatus,
@@ -36,7 +37,6 @@ from firmware_interfaces.fields import (
     flag_field,
     integer,
     records,
-    validate,
 )
 
 __all__ = [
