@@ -3,7 +3,8 @@
 ``STRING(CMD_<id>, text)`` is answered ``STRING(ACK_<id>, text)`` (the request's content bytes
 echoed), ``TRANSFORM(CLB_|TGT_|NPOS_<id>)`` with ``TRANSFORM(ACK_<id>)`` carrying the same 48
 content bytes (bit-exact, no float round trip). Then an event goes to the workphase layer's queue;
-every other message is posted as :class:`MessageReceived`. Unknown phase text is ACKed and posted
+every other message is posted as :class:`MessageReceived`. An ACK echoes its request, timestamp
+included. Unknown phase text is ACKed and posted
 with ``phase=None`` (the workphase layer answers STATUS 12). OPENIGTLINK.md sections 4.3 and 4.4.
 """
 

@@ -22,7 +22,8 @@ class ServerConfig:
         allowed_peers: networks peers must come from; empty = any peer of a loopback bind.
         limits: BODY_SIZE limits per type.
         max_connections: connections served at once; more are refused and logged.
-        frame_timeout_s: time allowed for the rest of a frame once its first byte arrived.
+        frame_timeout_s: longest silence allowed inside a started frame (a pause, not a total,
+            so large IMAGEs on slow links pass while a stalled sender is cut).
         send_timeout_s: time a peer may take no bytes while we have some queued for it.
         max_pending_frames: frames queued for one peer before it is disconnected.
         max_pending_bytes: bytes queued for one peer before it is disconnected.

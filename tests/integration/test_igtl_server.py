@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import array
+import fcntl
 import logging
 import queue
 import random
 import socket
 import struct
+import termios
+import time
 from typing import Any
 
 import numpy as np
@@ -32,6 +36,7 @@ from robot.igtl import (
     TransformBody,
     encode,
 )
+from tests.support.clock import FakeClock
 from tests.support.polling import wait_for
 
 pytestmark = pytest.mark.slow  # integration tests are marked slow (STYLE.md 16); ~1.5 s
@@ -48,10 +53,11 @@ def events():
 def make_server(events):
     servers: list[IgtlServer] = []
 
-    def make(**overrides) -> IgtlServer:
+    def make(now=time.monotonic, **overrides) -> IgtlServer:
         options: dict[str, Any] = {"port": 0, "frame_timeout_s": FRAME_TIMEOUT_S}
         options.update(overrides)
-        server = IgtlServer(ServerConfig(**options), AckHandler(events, authority=Authority()))
+        handler = AckHandler(events, authority=Authority())
+        server = IgtlServer(ServerConfig(**options), handler, now=now)
         server.start()
         servers.append(server)
         return server
@@ -415,3 +421,39 @@ def test_image_within_its_limit_is_delivered_and_one_over_closes(make_server, co
         client.receive(timeout_s=2.0)
     delivered = [e for e in list(events.queue) if getattr(e, "message", None) is not None]
     assert delivered[0].message.body == image.body
+
+
+def test_accepted_sockets_get_nodelay_keepalive_and_user_timeout(server, connect):
+    connect(server)
+    wait_for(lambda: server.stats().open == 1, timeout_s=2.0, what="connected")
+    sock = server.connections()[0]._sock
+    assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+    assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
+    assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT) == 2000
+
+
+def unread_bytes(sock: socket.socket) -> int:
+    """Bytes waiting in the kernel's receive queue of ``sock`` (FIONREAD)."""
+    count = array.array("i", [0])
+    fcntl.ioctl(sock.fileno(), termios.FIONREAD, count)
+    return count[0]
+
+
+def test_slow_frame_with_short_pauses_is_served_and_a_long_pause_cuts_it(make_server, connect):
+    clock = FakeClock()
+    server = make_server(now=clock, frame_timeout_s=1.0)
+    slow = connect(server)
+    wait_for(lambda: server.stats().open == 1, timeout_s=2.0, what="slow peer connected")
+    server_side = server.connections()[0]._sock
+    frame = encode(cmd("0001"))
+    for start in range(0, len(frame) - 10, 10):  # 7 pieces, 0.9 s apart: 5.4 s in all
+        slow.send_bytes(frame[start : start + 10])
+        wait_for(lambda: unread_bytes(server_side) == 0, timeout_s=2.0, what="piece read")
+        clock.advance(0.9)
+    slow.send_bytes(frame[60:])
+    assert slow.receive(timeout_s=2.0).device_name == "ACK_0001"
+    stalled = connect.raw(server)
+    stalled.sendall(frame[:10])
+    wait_for(lambda: server.stats().open == 2, timeout_s=2.0, what="stalled peer connected")
+    clock.advance(1.01)
+    wait_closed_by_server(stalled)
