@@ -53,6 +53,7 @@ AREAS: Mapping[str, str] = MappingProxyType(
         "igtl": "robot.bench.igtl",
         "protocol": "robot.bench.protocol",
         "hal": "robot.bench.hal",
+        "safety": "robot.bench.safety",
     }
 )
 
