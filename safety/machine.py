@@ -10,6 +10,7 @@ callbacks: the only callbacks are the guards, wrapped by :class:`RowCondition`.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
     from safety.decision import Refusal
 
 __all__ = ["RowCondition", "SupervisorModel", "Verdict", "build_machine"]
+
+logger = logging.getLogger(__name__)
 
 
 def _unbound(name: str) -> SupervisorError:
@@ -156,6 +159,24 @@ class RowCondition:
         return False
 
 
+class _QuietOverrideMachine(Machine):
+    """``Machine`` that skips undeclared convenience names (``is_*``, ``may_*``) silently.
+
+    With ``model_override=True``, transitions 0.9.3 logs one WARNING per undeclared name it
+    does not bind (about 40 per supervisor). Not binding them is what we want (SAFETY.md 4), so
+    they are skipped at DEBUG level; declared names go through the library's own check. Relies
+    on ``Machine._checked_assignment`` of the pinned version (``transitions==0.9.3``).
+    """
+
+    def _checked_assignment(
+        self, model: object, name: str, func: Callable[..., bool | None]
+    ) -> None:
+        if self.model_override and getattr(model, name, None) is None:
+            logger.debug("not binding undeclared %r to the supervisor model", name)
+            return
+        super()._checked_assignment(model, name, func)
+
+
 def build_machine(
     model: SupervisorModel, *, on_exception: Callable[[EventData], None] | None = None
 ) -> Machine:
@@ -169,7 +190,7 @@ def build_machine(
         }
         for row in TABLE
     ]
-    return Machine(
+    return _QuietOverrideMachine(
         model=model,
         states=State,
         initial=State.OFF,

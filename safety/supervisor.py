@@ -347,8 +347,10 @@ class Supervisor:
                 outcome=(
                     StatusCode.NOT_READY,
                     SubCode.INTERLOCK,
-                    f"{_EVENT_TEXT[event]} accepted but no permit issued: "
-                    "its audit record was not durable (audit_unavailable)",
+                    (
+                        f"{_EVENT_TEXT[event]} accepted but no permit issued: "
+                        "its audit record was not durable (audit_unavailable)"
+                    ),
                     StopCategory.CAT2,
                 ),
             )

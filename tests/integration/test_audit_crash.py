@@ -73,7 +73,8 @@ def test_every_record_reported_before_sigkill_is_intact_and_the_log_reopens(tmp_
         if proc.poll() is None:
             proc.kill()
             proc.wait(timeout=10)
-        assert proc.stdout is not None and proc.stderr is not None
+        assert proc.stdout is not None
+        assert proc.stderr is not None
         stderr = proc.stderr.read()
         proc.stdout.close()
         proc.stderr.close()
@@ -85,7 +86,8 @@ def test_every_record_reported_before_sigkill_is_intact_and_the_log_reopens(tmp_
     by_seq = {r.seq: r for r in contents.records}
     for seq in reported:
         record = by_seq[seq]
-        assert record.kind == "transition" and record.payload["n"] == seq - 2
+        assert record.kind == "transition"
+        assert record.payload["n"] == seq - 2
         assert record.payload["pad"] == "x" * ((seq - 2) % 300)
     assert contents.sequence_gaps == ()
     # the killed writer held the lock; it died with the process, so a new writer opens and goes on

@@ -11,8 +11,8 @@ import itertools
 
 import pytest
 
+from safety.errors import PermitError
 from safety.interlocks import InterlockSnapshot
-from safety.permits import PermitError
 from safety.states import LATCHED_STATES, MOTION_STATES, Event, State
 from tests.unit.safety.helpers import CONFIG, PAYLOADS, force_state, make
 
@@ -38,7 +38,10 @@ _JOINTS = {j.name: j for j in CONFIG.joints}
 
 
 def _snapshot(bits: tuple[bool, ...]) -> InterlockSnapshot:
-    fields = {field: (bad if bit else ok) for (_, field, ok, bad), bit in zip(DIMENSIONS, bits)}
+    fields = {
+        field: (bad if bit else ok)
+        for (_, field, ok, bad), bit in zip(DIMENSIONS, bits, strict=False)
+    }
     return InterlockSnapshot(**fields)  # type: ignore[arg-type]
 
 
@@ -81,7 +84,7 @@ def test_every_state_event_and_interlock_vector_keeps_the_safety_invariants():
     for state in State:
         for bits in vectors:
             snapshot = _snapshot(bits)
-            tripped = {name for (name, *_), bit in zip(DIMENSIONS, bits) if bit}
+            tripped = {name for (name, *_), bit in zip(DIMENSIONS, bits, strict=False) if bit}
             force_state(sup, state)
             for event in Event:
                 before_permit = sup.permit
@@ -124,10 +127,13 @@ def test_every_state_event_and_interlock_vector_keeps_the_safety_invariants():
                     if before_permit is not None:
                         with pytest.raises(PermitError):
                             sup.verifier.check_alive(before_permit)
-                if after is not state or sup.memory != before_memory or sup.permit is not before_permit:
+                if (
+                    after is not state
+                    or sup.memory != before_memory
+                    or sup.permit is not before_permit
+                ):
                     force_state(sup, state)
     expected = len(State) * len(Event) * 2 ** len(DIMENSIONS)
-    print(f"exhaustive supervisor check: {cases} cases ({len(State)} states x {len(Event)} events x {2 ** len(DIMENSIONS)} interlock vectors)")
     assert cases == expected
 
 

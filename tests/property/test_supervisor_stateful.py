@@ -6,8 +6,9 @@ import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
+from safety.errors import PermitError
 from safety.interlocks import InterlockSnapshot
-from safety.permits import JointEnvelope, MotionPermit, PermitError
+from safety.permits import JointEnvelope, MotionPermit
 from safety.states import LATCHED_STATES, MOTION_STATES, Event, State
 from tests.unit.safety.helpers import CONFIG, PAYLOADS, make
 
@@ -78,7 +79,9 @@ class SupervisorMachine(RuleBasedStateMachine):
             reasons.append("firmware")
         if now - (snap.console_heartbeat_at_s or -1e9) > CONFIG.console_timeout_s:
             reasons.append("console")
-        if not (snap.joints_within_limits and snap.velocity_within_limit and snap.following_error_ok):
+        if not (
+            snap.joints_within_limits and snap.velocity_within_limit and snap.following_error_ok
+        ):
             reasons.append("limits/velocity/following")
         if snap.limit_switch_hit or (snap.supply_pressure_kpa or 0.0) < 400.0:
             reasons.append("switch/pressure")
@@ -93,11 +96,13 @@ class SupervisorMachine(RuleBasedStateMachine):
     def _note(self, decision) -> None:
         before, after = decision.state_before, decision.state_after
         if before is State.EMERGENCY_STOP and after is not State.EMERGENCY_STOP:
-            assert decision.event is Event.RESET and after is State.OFF, decision
+            assert decision.event is Event.RESET, decision
+            assert after is State.OFF, decision
         if before in LATCHED_STATES and after not in LATCHED_STATES:
             assert decision.event is Event.RESET, decision
         if decision.event in {Event.STOP, Event.EMERGENCY}:
-            assert decision.accepted and after not in MOTION_STATES, decision
+            assert decision.accepted, decision
+            assert after not in MOTION_STATES, decision
         if not decision.accepted:
             assert after is before
         if decision.permit is not None:
@@ -145,7 +150,13 @@ class SupervisorMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.sup.state not in MOTION_STATES)
     @rule()
     def happy_path_to_target(self):
-        for event in (Event.START_UP, Event.HOMING_DONE, Event.CALIBRATE, Event.SET_TARGET, Event.MOVE):
+        for event in (
+            Event.START_UP,
+            Event.HOMING_DONE,
+            Event.CALIBRATE,
+            Event.SET_TARGET,
+            Event.MOVE,
+        ):
             self._note(self.sup.handle(event, self.snapshot(), **PAYLOADS.get(event, {})))  # type: ignore[arg-type]
 
     @invariant()

@@ -58,7 +58,8 @@ def test_log_prints_every_record_as_a_table(log_path, capsys):
     out = capsys.readouterr().out
     assert "4 of 4 records" in out
     assert "MOVE READY->READY [13/NOT_CALIBRATED] no calibration accepted" in out
-    assert "run_header" in out and "estop_input" in out
+    assert "run_header" in out
+    assert "estop_input" in out
 
 
 def test_log_filters_by_kind_state_and_wall_time_as_json(log_path, capsys):
@@ -85,7 +86,8 @@ def test_log_filters_by_kind_state_and_wall_time_as_json(log_path, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 1
     record = json.loads(lines[0])
-    assert record["kind"] == "refusal" and record["seq"] == 3
+    assert record["kind"] == "refusal"
+    assert record["seq"] == 3
 
 
 def test_log_reports_a_torn_final_line_and_prints_the_rest(log_path, capsys):

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -12,7 +12,7 @@ from safety.audit_read import read_audit_log
 from safety.errors import AuditError
 from safety.states import Event, State
 from tests.support.clock import FakeClock
-from tests.unit.safety.helpers import clear, drive_to, make
+from tests.unit.safety.helpers import clear, drive_to
 
 
 def _wall():
@@ -20,7 +20,9 @@ def _wall():
 
 
 def _log(path, clock=None):
-    return JsonlAuditLog(path, now=clock or FakeClock(), wall=_wall, header_extra={"robot_id": "r1"})
+    return JsonlAuditLog(
+        path, now=clock or FakeClock(), wall=_wall, header_extra={"robot_id": "r1"}
+    )
 
 
 @pytest.mark.hazard("H-11")
@@ -35,12 +37,14 @@ def test_records_are_durable_json_lines_with_sequence_and_times(tmp_path):
     lines = path.read_bytes().splitlines()
     assert len(lines) == 3
     header = json.loads(lines[0])
-    assert header["kind"] == "run_header" and header["seq"] == 1
+    assert header["kind"] == "run_header"
+    assert header["seq"] == 1
     assert header["payload"]["robot_id"] == "r1"
     assert set(header["payload"]["soup"]) == set(SOUP_PACKAGES)
     assert header["payload"]["soup"]["transitions"] == "0.9.3"
     record = json.loads(lines[1])
-    assert record["mono_s"] == 1000.5 and record["wall_utc"] == "2026-11-26T23:00:00+00:00"
+    assert record["mono_s"] == 1000.5
+    assert record["wall_utc"] == "2026-11-26T23:00:00+00:00"
     assert json.loads(lines[2])["snapshot"]["estop_released"] is True
 
 
@@ -52,7 +56,8 @@ def test_reopening_continues_the_sequence_with_a_new_run_header(tmp_path):
         assert log.append("b", state="OFF", payload={}) == 4
     contents = read_audit_log(path)
     assert [r.kind for r in contents.records] == ["run_header", "a", "run_header", "b"]
-    assert contents.sequence_gaps == () and contents.torn_tail_bytes == 0
+    assert contents.sequence_gaps == ()
+    assert contents.torn_tail_bytes == 0
 
 
 @pytest.mark.hazard("H-11")
@@ -63,13 +68,15 @@ def test_a_torn_final_line_is_skipped_by_readers_and_dropped_by_the_next_writer(
     with path.open("ab") as f:
         f.write(b'{"seq":3,"kind":"tor')
     contents = read_audit_log(path)
-    assert [r.seq for r in contents.records] == [1, 2] and contents.torn_tail_bytes == 20
+    assert [r.seq for r in contents.records] == [1, 2]
+    assert contents.torn_tail_bytes == 20
     with _log(path) as log:
         assert log.append("b", state="OFF", payload={}) == 4
     contents = read_audit_log(path)
     assert contents.torn_tail_bytes == 0
     header = contents.records[2]
-    assert header.kind == "run_header" and header.payload["torn_tail_dropped_bytes"] == 20
+    assert header.kind == "run_header"
+    assert header.payload["torn_tail_dropped_bytes"] == 20
 
 
 def test_a_corrupt_line_in_the_middle_is_an_error_not_a_torn_tail(tmp_path):
@@ -112,9 +119,10 @@ def test_a_write_error_marks_the_writer_unhealthy_and_a_later_success_heals_it(t
     with _log(path) as log:
         real_fsync = os.fsync
         mocker.patch("safety.audit.os.fsync", side_effect=OSError(5, "Input/output error"))
-        with pytest.raises(AuditError, match="not durable.*Input/output error"):
+        with pytest.raises(AuditError, match=r"not durable.*Input/output error"):
             log.append("lost", state="OFF", payload={})
-        assert not log.healthy and log.failures == 1
+        assert not log.healthy
+        assert log.failures == 1
         mocker.patch("safety.audit.os.fsync", side_effect=real_fsync)
         assert log.append("kept", state="OFF", payload={}) == 2
         assert log.healthy
@@ -133,8 +141,10 @@ def test_a_missing_folder_fails_at_open(tmp_path):
 
 def test_the_run_header_names_software_and_soup_versions():
     header = run_header({"config_sha256": "abc"})
-    assert header["software"] == "mrbot" and header["config_sha256"] == "abc"
-    assert isinstance(header["soup"], dict) and header["soup"]["pyserial"] == "3.5"
+    assert header["software"] == "mrbot"
+    assert header["config_sha256"] == "abc"
+    assert isinstance(header["soup"], dict)
+    assert header["soup"]["pyserial"] == "3.5"
 
 
 @pytest.mark.hazard("H-11")
@@ -150,8 +160,7 @@ def test_a_supervisor_writes_its_decisions_to_the_durable_log(tmp_path):
         sup.handle(Event.EMERGENCY, clear(clock()))
     kinds = [r.kind for r in read_audit_log(path).records]
     assert kinds[0] == "run_header"
-    assert kinds.count("permit_issued") == 2 and kinds.count("permit_revoked") == 2
+    assert kinds.count("permit_issued") == 2
+    assert kinds.count("permit_revoked") == 2
     assert kinds[-1] == "transition"
     assert read_audit_log(path).records[-1].payload["to"] == "EMERGENCY_STOP"
-
-

@@ -30,9 +30,9 @@ def test_the_diagram_has_an_edge_for_every_row_and_source_of_the_table():
         edges[(source, dest)] = [label.split(" ")[0] for label in labels.split("<br/>")]
     expected = 0
     for row in TABLE:
-        for source in row.sources:
-            dest = (row.dest or source).name
-            assert row.event.value in edges[(source.name, dest)], (row, source)
+        for source_state in row.sources:
+            dest_name = (row.dest or source_state).name
+            assert row.event.value in edges[(source_state.name, dest_name)], (row, source_state)
             expected += 1
     assert sum(len(v) for v in edges.values()) == expected
 

@@ -55,7 +55,9 @@ def test_the_hazard_table_lists_every_hazard_with_at_least_one_test():
     assert [h for h, tests in hazards.items() if not tests] == []
 
 
-@pytest.mark.parametrize(("hazard", "node_id"), [(h, t) for h, ts in _hazards().items() for t in ts])
+@pytest.mark.parametrize(
+    ("hazard", "node_id"), [(h, t) for h, ts in _hazards().items() for t in ts]
+)
 def test_each_listed_test_exists_and_is_marked_with_its_hazard(hazard, node_id):
     test, marks = _resolve(node_id)
     assert callable(test)

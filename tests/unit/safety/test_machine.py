@@ -33,7 +33,8 @@ def test_the_machine_has_no_guard_free_shortcuts_or_swallowed_refusals():
     assert machine.send_event is True
     assert machine.has_queue is False
     assert machine.model_override is True
-    assert not machine.prepare_event and not machine.before_state_change
+    assert not machine.prepare_event
+    assert not machine.before_state_change
     assert not machine.after_state_change
 
 
@@ -96,4 +97,14 @@ def test_guards_are_pure_and_give_the_same_answer_twice():
     snap = clear(clock(), scanner_imaging=True)
     first = sup.request_motion(snap, plan_id="p", envelopes=[])
     second = sup.request_motion(snap, plan_id="p", envelopes=[])
-    assert (first.code, first.sub_code, first.reason) == (second.code, second.sub_code, second.reason)
+    assert (first.code, first.sub_code, first.reason) == (
+        second.code,
+        second.sub_code,
+        second.reason,
+    )
+
+
+def test_building_the_machine_logs_no_warning(caplog):
+    with caplog.at_level("WARNING"):
+        build_machine(SupervisorModel())
+    assert caplog.records == []
