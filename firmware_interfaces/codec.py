@@ -227,8 +227,8 @@ def encode_body(message: Message, seq: int) -> bytes:
         TypeError: ``message`` is not a catalog message.
         ValueError: ``seq`` is outside 0..65535.
     """
-    if not 0 <= seq <= 0xFFFF:  # noqa: PLR2004 - u16 range
-        raise ValueError(f"seq = {seq} outside 0..65535 (u16)")
+    if type(seq) is not int or not 0 <= seq <= 0xFFFF:  # noqa: PLR2004 - u16 range
+        raise ValueError(f"seq = {seq!r} is not an int in 0..65535 (u16)")
     codec = _codec_for(message)
     count, values = _values(codec, message)
     body = codec.body_structs[count]
@@ -266,7 +266,6 @@ def decode_payload(type_id: int, payload: bytes) -> Message:
                 f"{codec.message_type.name} payload is {size} bytes, its layout {fixed_size}",
             )
         values = codec.payload_structs[0].unpack(payload)
-        count = 0
     else:
         name = codec.message_type.name
         if size < fixed_size:

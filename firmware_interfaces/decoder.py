@@ -148,11 +148,13 @@ class FrameDecoder:
         self._buffer.clear()
         self._discarding = False
 
-    def feed(self, data: bytes) -> list[Frame | FrameFault]:
+    def feed(self, data: bytes | bytearray | memoryview) -> list[Frame | FrameFault]:
         """Consume received bytes; return the frames and faults they complete, in order.
 
         Never raises on any content of ``data``.
         """
+        if type(data) is not bytes:
+            data = bytes(data)
         out: list[Frame | FrameFault] = []
         stats = self._stats
         stats.bytes_received += len(data)

@@ -186,3 +186,11 @@ def test_reset_ends_an_oversize_discard():
 
 def test_feed_of_nothing_returns_nothing():
     assert FrameDecoder().feed(b"") == []
+
+
+def test_bytearray_and_memoryview_input_decode_like_bytes():
+    wire = encode_frame(Heartbeat(counter=3), 4)
+    for data in (bytearray(wire), memoryview(wire)):
+        (frame,) = FrameDecoder().feed(data)
+        assert isinstance(frame, Frame)
+        assert frame.message == Heartbeat(counter=3)

@@ -76,8 +76,8 @@ def test_leading_delimiter_is_emitted_only_when_asked():
     assert encode_frame(EStop(), 1, leading_delimiter=True) == b"\x00" + plain
 
 
-@pytest.mark.parametrize("seq", [-1, 0x10000])
-def test_seq_outside_u16_is_refused(seq):
+@pytest.mark.parametrize("seq", [-1, 0x10000, 1.0, True, "1"])
+def test_seq_that_is_not_a_u16_int_is_refused(seq):
     with pytest.raises(ValueError, match="seq"):
         encode_frame(EStop(), seq)
 
