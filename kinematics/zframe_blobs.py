@@ -46,11 +46,21 @@ class BlobSettings:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Blob:
-    """One bright cross-section: sub-pixel centroid (i, j), area and major-axis length."""
+    """One bright cross-section.
+
+    Attributes:
+        centroid_ij: intensity-weighted centroid in pixel coordinates (i, j).
+        area_mm2: area above the threshold.
+        length_mm: major-axis length of the thresholded shape.
+        signal_mm2: background-subtracted intensity summed over the blob, times the pixel area
+            (image units x mm^2); for a rod crossing the whole slab it is proportional to
+            ``pi r^2 / |cos(angle between rod and slice normal)|``.
+    """
 
     centroid_ij: tuple[float, float]
     area_mm2: float
     length_mm: float
+    signal_mm2: float
 
 
 def _noise_sigma(image: FloatArray, background: float) -> float:
@@ -124,6 +134,7 @@ def find_blobs(image: FloatArray, pixel_mm: float, settings: BlobSettings) -> li
                 centroid_ij=(float((w * gi).sum() / total), float((w * gj).sum() / total)),
                 area_mm2=area_px * pixel_mm**2,
                 length_mm=length_mm,
+                signal_mm2=total * pixel_mm**2,
             )
         )
     return blobs

@@ -55,6 +55,8 @@ class DetectorSettings:
         max_collinearity_mm: largest off-line distance of a face's middle blob.
         min_contrast_sigma: see `BlobSettings`.
         max_blob_length_mm: see `BlobSettings`.
+        max_signal_deviation: largest accepted relative deviation of a blob's tilt-corrected
+            signal from the slice median (see `_check_blob_signals`).
     """
 
     zframe: ZFrameGeometry = field(default_factory=default_zframe_geometry)
@@ -66,6 +68,7 @@ class DetectorSettings:
     max_collinearity_mm: float = 3.0
     min_contrast_sigma: float = 8.0
     max_blob_length_mm: float = 22.0
+    max_signal_deviation: float = 0.25
 
     def __post_init__(self) -> None:
         hint = as_vec3(self.z_axis_hint_ras, name="z_axis_hint_ras")
@@ -78,6 +81,7 @@ class DetectorSettings:
             self.max_collinearity_mm,
             self.min_contrast_sigma,
             self.max_blob_length_mm,
+            self.max_signal_deviation,
         )
         if not all(math.isfinite(v) and v > 0.0 for v in positive):
             raise ValueError(f"detector limits must be finite and > 0, got {positive}")
@@ -291,7 +295,32 @@ def _slice_points(
             f"a diagonal blob sits at {low:.2f} of the face width from a parallel rod (minimum "
             f"{s.min_diagonal_fraction:.2f}): the slice is too near the end of the frame",
         )
+    _check_blob_signals(np.array([b.signal_mm2 for b in blobs]), rods, tf, normal, s)
     return points, tf, rods
+
+
+def _check_blob_signals(
+    signal_mm2: FloatArray, rods: IntArray, tf: Transform, normal: FloatArray, s: DetectorSettings
+) -> None:
+    """Refuse a slice whose blobs do not carry the signal their rods' tilt predicts.
+
+    A rod crossing the slab at angle theta to the slice normal puts ``pi r^2 / cos(theta)`` of
+    full-intensity area into the image; a blob partly hidden, merged with another structure, or
+    not a rod at all breaks that proportion (and would bias its centroid).
+    """
+    cosines = np.abs(s.zframe.directions()[rods] @ tf[:3, :3].T @ normal)
+    normalised = signal_mm2 * cosines
+    reference = float(np.median(normalised))
+    deviation = normalised / reference - 1.0
+    worst = int(np.argmax(np.abs(deviation)))
+    if abs(float(deviation[worst])) > s.max_signal_deviation:
+        share = 100.0 * (1.0 + float(deviation[worst]))
+        raise ZFrameDetectionError(
+            "blob_signal",
+            f"the blob of rod {int(rods[worst]) + 1} carries {share:.0f} % of the signal its tilt "
+            f"predicts (tolerance +-{100.0 * s.max_signal_deviation:.0f} %): it is partly "
+            "hidden, merged with another structure, or not a rod",
+        )
 
 
 def detect_zframe(
@@ -303,7 +332,8 @@ def detect_zframe(
         ZFrameDetectionError: the image does not support a pose; ``reason`` says why
             (``dtype``, ``shape``, ``non_finite``, ``ijk_to_ras``, ``constant_image``,
             ``no_signal``, ``field_of_view``, ``slice_orientation``, ``blob_count``,
-            ``geometry``, ``frame_end``, ``residual``, ``orientation_hint``, ``rod_extent``,
+            ``geometry``, ``frame_end``, ``blob_signal``, ``residual``, ``orientation_hint``,
+            ``rod_extent``,
             or ``no_usable_slice`` for a stack).
     """
     s = DetectorSettings() if settings is None else settings

@@ -205,6 +205,16 @@ def test_an_extra_bright_blob_is_refused():
     assert "found 8" in err.detail
 
 
+def test_a_partly_hidden_blob_is_refused_before_it_biases_the_pose():
+    good = _good()
+    image = good.image.copy()
+    ij = _ras_to_ij(good.ijk_to_ras, np.array([[30.0, 30.0, 0.0]]))[0]
+    i0, j0 = int(np.floor(ij[0])), int(np.floor(ij[1]))
+    image[0, j0 - 4 : j0 + 5, i0 + 1 : i0 + 5] = int(np.median(image))  # hide half the blob
+    err = _refused(image, good.ijk_to_ras, "blob_signal")
+    assert "rod 5" in err.detail
+
+
 def test_a_frame_partly_out_of_the_field_of_view_is_refused():
     truth = transform_from_rotvec([0, 0, 0], [0.0, 50.0, 0.0])  # rods at A = 80 on a 160 mm FOV
     image = render_zframe(truth, axial_slices(matrix=160), snr=20.0, seed=0)
