@@ -169,10 +169,7 @@ class AxisModel:
         if self.enabled and self.trajectory is not None and not self.hardware_failed:
             desired = self.trajectory.at(t_s)
             self._advance(desired, dt_s)
-            if (
-                t_s >= self.trajectory.t1_s
-                and abs(self.commanded_um - desired) <= self._settle_um()
-            ):
+            if t_s >= self.trajectory.t1_s and self._arrived(desired):
                 self.trajectory = None
         self.velocity_um_s = (self.commanded_um - before) / dt_s
         if self.homing and self.lower_switch:
@@ -203,9 +200,9 @@ class AxisModel:
     def _advance(self, desired_um: float, dt_s: float) -> None:
         raise NotImplementedError
 
-    def _settle_um(self) -> float:
-        """How close the commanded position must be to the end of a trajectory to be done."""
-        return 1.0
+    def _arrived(self, end_um: float) -> bool:
+        """Whether the move to ``end_um`` is complete (the path has ended)."""
+        return abs(self.commanded_um - end_um) <= 1.0
 
     def _encoder_raw_um(self) -> float:
         raise NotImplementedError
@@ -236,15 +233,13 @@ class PneumaticModel(AxisModel):
         """Top speed (um/s) with the configured hose."""
         return self.config.max_velocity_um_s
 
-    def _settle_um(self) -> float:
-        return self.config.step_um / 2
+    def _arrived(self, end_um: float) -> bool:
+        return abs(self.commanded_um - end_um) <= self.config.step_um / 2
 
     def _advance(self, desired_um: float, dt_s: float) -> None:
         step_um = self.config.step_um
-        self._step_budget = min(
-            self._step_budget + self.config.max_step_rate_hz * dt_s,
-            max(1.0, self.config.max_step_rate_hz * dt_s),
-        )
+        steps_now = self.config.max_step_rate_hz * dt_s
+        self._step_budget = min(self._step_budget + steps_now, 1.0 + steps_now)
         while self._step_budget >= 1.0:
             error = desired_um - self.commanded_um
             if abs(error) < step_um / 2:
@@ -284,6 +279,10 @@ class PiezoModel(AxisModel):
     def max_velocity_um_s(self) -> float:
         """Top speed (um/s)."""
         return self.config.max_velocity_um_s
+
+    def _arrived(self, end_um: float) -> bool:
+        """The closed loop has brought the stage to the end of the path."""
+        return abs(self.true_um - end_um) <= 1.0 or self._blocked(end_um - self.true_um)
 
     def _advance(self, desired_um: float, dt_s: float) -> None:
         self.commanded_um = desired_um
