@@ -441,19 +441,19 @@ def unread_bytes(sock: socket.socket) -> int:
 
 def test_slow_frame_with_short_pauses_is_served_and_a_long_pause_cuts_it(make_server, connect):
     clock = FakeClock()
-    server = make_server(now=clock, frame_timeout_s=1.0)
+    server = make_server(now=clock, frame_timeout_s=0.2)
     slow = connect(server)
     wait_for(lambda: server.stats().open == 1, timeout_s=2.0, what="slow peer connected")
     server_side = server.connections()[0]._sock
     frame = encode(cmd("0001"))
-    for start in range(0, len(frame) - 10, 10):  # 7 pieces, 0.9 s apart: 5.4 s in all
+    for start in range(0, len(frame) - 10, 10):  # 7 pieces, 0.15 s apart: 0.9 s in all
         slow.send_bytes(frame[start : start + 10])
         wait_for(lambda: unread_bytes(server_side) == 0, timeout_s=2.0, what="piece read")
-        clock.advance(0.9)
+        clock.advance(0.15)
     slow.send_bytes(frame[60:])
     assert slow.receive(timeout_s=2.0).device_name == "ACK_0001"
     stalled = connect.raw(server)
     stalled.sendall(frame[:10])
     wait_for(lambda: server.stats().open == 2, timeout_s=2.0, what="stalled peer connected")
-    clock.advance(1.01)
+    clock.advance(0.21)
     wait_closed_by_server(stalled)
