@@ -75,6 +75,7 @@ _STOPPING_FAULTS: Final = frozenset(
         HalFaultKind.LIMIT_HIT,
         HalFaultKind.ESTOP,
         HalFaultKind.READER_DIED,
+        HalFaultKind.FRAME_ERRORS,
     }
 )
 

@@ -34,6 +34,7 @@ from firmware_interfaces import (
 )
 from hal.errors import HalError, LinkDownError, NackError, RequestTimeoutError, TransportError
 from hal.events import Direction, FaultEvent, HalFaultKind, LinkCounters, TelemetrySample
+from hal.health import BadFrameRate
 from hal.recorder import FlightRecorder
 
 if TYPE_CHECKING:
@@ -143,6 +144,7 @@ class Link:
         )
         self._frame_faults: dict[str, int] = {}
         self._nacks: dict[str, int] = {}
+        self._bad_rate = BadFrameRate()
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -161,6 +163,7 @@ class Link:
             return
         transport = self._opener()
         self._decoder = FrameDecoder()
+        self._bad_rate = BadFrameRate()
         self._stop.clear()
         self._down.clear()
         self._first_frame = True
@@ -333,7 +336,14 @@ class Link:
                 at_s=now_s, direction=Direction.RX, seq=-1, summary=f"{name}: {item.detail}"
             )
             logger.warning("dropped a received frame: %s (%s)", name, item.detail)
+            if self._bad_rate.add(now_s, bad=True):
+                self._emit(
+                    HalFaultKind.FRAME_ERRORS,
+                    f"{self._bad_rate.fraction:.0%} of received frames bad within 1 s "
+                    f"(limit 5 %); last: {name} ({item.detail})",
+                )
             return
+        self._bad_rate.add(now_s, bad=False)
         self._count("frames_rx")
         self._track_seq(item.seq)
         message = item.message

@@ -213,3 +213,14 @@ def test_watchdog_stops_the_axes_250_ms_after_the_host_goes_quiet(make_rig):
     assert 0.25 <= event.at_s - offset_s - quiet_from_s <= 0.27
     assert not any(a.enabled or a.moving for a in rig.firmware.axes)
     assert rig.driver.state is LifecycleState.INACTIVE
+
+
+def test_corrupt_bytes_above_5_percent_trip_the_frame_error_rate_and_stop(make_rig):
+    rig = make_rig(FaultSpec(kind=FaultKind.CORRUPT_BYTES, at_s=ONSET_S, probability=0.2))
+    moving_at_onset(rig)
+    event = first(rig, HalFaultKind.FRAME_ERRORS)
+    assert "limit 5 %" in event.detail
+    # the 1 s window still holds the good frames from before the onset: at 20 % bad it takes
+    # about 0.05 / 0.2 = 0.25 s of damage to pass 5 %
+    assert latency_s(rig, event) <= 0.4
+    assert_stopped(rig)
