@@ -26,6 +26,7 @@ from kinematics import (
     TwoPlaneGuide,
     ZFrameDetectionError,
     check_transform,
+    compose,
     default_bone_drill,
     default_needle,
     default_rcm_config,
@@ -136,6 +137,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     reg.add_argument("image", type=Path, help=".npy voxels [k, j, i] or [j, i]")
     reg.add_argument("--sidecar", type=Path, help="JSON with ijk_to_ras (default: IMAGE.json)")
     reg.add_argument("--output", type=Path, help="write T_scanner_from_zframe and residuals here")
+    reg.add_argument(
+        "--mount",
+        type=Path,
+        help="JSON with T_zframe_from_robot (the robot's mounting on the frame); the output then "
+        "also holds T_scanner_from_robot, ready for 'ik --registration'",
+    )
     reg.set_defaults(func=_register)
 
 
@@ -234,6 +241,13 @@ def _register(args: argparse.Namespace) -> int:
     try:
         image = np.load(image_path, allow_pickle=False)
         ijk_to_ras = _read_matrix(sidecar, "ijk_to_ras")
+        T_zframe_from_robot = (
+            None
+            if args.mount is None
+            else check_transform(
+                _read_matrix(args.mount, "T_zframe_from_robot"), name="T_zframe_from_robot"
+            )
+        )
     except (OSError, ValueError) as err:
         print(f"mrbot kinematics register: cannot load {image_path} / {sidecar}: {err}")
         return EXIT_BAD_INPUT
@@ -264,16 +278,14 @@ def _register(args: argparse.Namespace) -> int:
     if found.slices_skipped:
         print("slices_skipped = " + ", ".join(f"{k} ({why})" for k, why in found.slices_skipped))
     if args.output is not None:
-        args.output.write_text(
-            json.dumps(
-                {
-                    "T_scanner_from_zframe": tf.tolist(),
-                    "residuals_mm": found.residuals_mm.tolist(),
-                    "rms_residual_mm": found.rms_residual_mm,
-                    "fle_estimate_mm": found.fle_estimate_mm,
-                },
-                indent=2,
-            ),
-            encoding="utf-8",
-        )
+        record: dict[str, object] = {
+            "T_scanner_from_zframe": tf.tolist(),
+            "residuals_mm": found.residuals_mm.tolist(),
+            "rms_residual_mm": found.rms_residual_mm,
+            "fle_estimate_mm": found.fle_estimate_mm,
+        }
+        if T_zframe_from_robot is not None:
+            record["T_zframe_from_robot"] = T_zframe_from_robot.tolist()
+            record["T_scanner_from_robot"] = compose(tf, T_zframe_from_robot).tolist()
+        args.output.write_text(json.dumps(record, indent=2), encoding="utf-8")
     return EXIT_OK

@@ -111,6 +111,25 @@ def test_render_then_register_recovers_the_pose(tmp_path, capsys):
     assert np.linalg.norm(found[:3, 3] - truth[:3, 3]) < 0.3
 
 
+def test_register_with_a_mount_feeds_ik_end_to_end(tmp_path, capsys):
+    image = tmp_path / "zf.npy"
+    args = ["kinematics", "render-zframe", str(image), "--translation-mm", "0", "0", "100"]
+    assert main([*args, "--centre-mm", "0", "0", "100", "--matrix", "160"]) == 0
+    mount = tmp_path / "mount.json"
+    T_zframe_from_robot = transform_from_rotvec([0, 0, 0], [0.0, 0.0, -90.0])
+    mount.write_text(json.dumps({"T_zframe_from_robot": T_zframe_from_robot.tolist()}))
+    reg = tmp_path / "reg.json"
+    register = ["kinematics", "register", str(image), "--mount", str(mount), "--output", str(reg)]
+    assert main(register) == 0
+    T_scanner_from_robot = np.asarray(json.loads(reg.read_text())["T_scanner_from_robot"])
+    assert np.allclose(T_scanner_from_robot[:3, 3], [0.0, 0.0, 10.0], atol=0.3)
+    capsys.readouterr()
+    # Robot origin sits at S = 10 mm: a target at S = 40 mm is 30 mm along its insertion axis.
+    assert main(["kinematics", "ik", "--target", "0", "0", "40", "--registration", str(reg)]) == 0
+    out = capsys.readouterr().out
+    assert "insertion_mm = 90.0" in out
+
+
 def test_register_exits_1_with_the_reason_for_an_empty_image(tmp_path, capsys):
     image = tmp_path / "empty.npy"
     np.save(image, np.zeros((64, 64), dtype=np.uint16))
