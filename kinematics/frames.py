@@ -83,7 +83,7 @@ def rigid_deviation(matrix: npt.ArrayLike) -> float:
     Non-finite input gives ``inf``. A reflection is rigid by this measure; see `check_transform`.
 
     Raises:
-        ValueError: ``T`` is not 4x4.
+        ValueError: ``matrix`` is not 4x4.
     """
     arr = np.asarray(matrix, dtype=np.float64)
     if arr.shape != (4, 4):
@@ -107,7 +107,7 @@ def check_transform(
         tolerance: largest accepted deviation (see `rigid_deviation`).
 
     Raises:
-        ValueError: ``T`` is not 4x4.
+        ValueError: ``matrix`` is not 4x4.
         NotRigidError: non-finite, not orthonormal (scale, shear, all ones), a reflection, or a
             bottom row other than ``0 0 0 1``; carries the measured deviation.
     """
@@ -150,7 +150,7 @@ def make_transform(rotation: npt.ArrayLike, t_mm: npt.ArrayLike) -> Transform:
 
     Raises:
         ValueError: wrong shapes.
-        NotRigidError: ``R`` is not a rotation.
+        NotRigidError: ``rotation`` is not a rotation.
     """
     rot = np.asarray(rotation, dtype=np.float64)
     if rot.shape != (3, 3):
@@ -249,7 +249,7 @@ def to_igtl12(transform: npt.ArrayLike) -> npt.NDArray[np.float64]:
     float32.
 
     Raises:
-        NotRigidError: ``T`` is not rigid.
+        NotRigidError: ``transform`` is not rigid.
     """
     arr = check_transform(transform)
     return np.concatenate([arr[:3, :3].reshape(-1, order="F"), arr[:3, 3]])
