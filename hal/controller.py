@@ -497,6 +497,10 @@ class ControllerDriver:
                 raise ValueError(
                     f"joint {name}: target {target} and speed {speed} must be finite, speed > 0"
                 )
+            if speed > axis.max_speed * (1 + 1e-9):
+                raise ValueError(
+                    f"joint {name}: speed {speed:g} exceeds the axis limit {axis.max_speed:g} per s"
+                )
             cfg = axis.config
             if not cfg.min_position <= target <= cfg.max_position:
                 raise ValueError(
@@ -552,7 +556,9 @@ class ControllerDriver:
                 f"jog velocity {velocity} and duration {duration_s} s must be finite, "
                 "0 < duration <= 60 s"
             )
-        position = axis.commanded() or 0.0
+        position = axis.commanded()
+        if position is None:
+            raise LinkDownError("no telemetry yet; the jog target cannot be computed")
         cfg = axis.config
         target = min(cfg.max_position, max(cfg.min_position, position + velocity * duration_s))
         self._check_permit(permit, name, target, abs(velocity))

@@ -222,6 +222,12 @@ class Link:
         logger.log(_FRAME_TRAFFIC, "tx seq %d %r", seq, message)
         return seq
 
+    def _allocate_seq(self) -> int:
+        with self._write_lock:
+            seq = self._tx_seq
+            self._tx_seq = (self._tx_seq + 1) % _SEQ_MODULO
+            return seq
+
     def send(self, message: Message) -> int:
         """Send a frame that expects no reply (heartbeat); returns its seq.
 
@@ -255,14 +261,14 @@ class Link:
         if type(message) not in IDEMPOTENT:
             retries = 0
         with self._request_lock:
-            pending = _Pending(-1, message)
-            with self._write_lock:
-                pending.seq = self._tx_seq  # the seq the first write will take
+            # Take the seq before writing so a fast reply always finds its request; an urgent
+            # frame written in between goes out with a later seq (counted as a gap, harmless).
+            seq = self._allocate_seq()
+            pending = _Pending(seq, message)
             with self._state_lock:
                 self._pending = pending
             try:
-                seq = self._write(message)
-                pending.seq = seq
+                self._write(message, seq=seq)
                 attempts = 1
                 while not pending.done.wait(timeout_s):
                     self._count("ack_timeouts")

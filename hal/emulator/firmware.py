@@ -12,8 +12,9 @@ watchdog (no valid frame for ``watchdog_ms`` -> axes stop and disable, FAULT WAT
 following-error and low-pressure faults, and the fault plan (see :mod:`hal.emulator.faults`).
 
 Not modelled: baud-rate pacing and USB latency (inject ``delay``), real pneumatic dynamics and
-hose delay, temperature, brakes, the imaging (scanner) state, parameter storage across restarts,
-more than one host connection at a time.
+hose delay, air purge on e-stop, temperature, brakes, the imaging (scanner) state, the
+duplicate/reorder/split/CRC-burst/stop-answering faults of HAL.md 7.2 (only the nine faults in
+``FAULT_NAMES``), parameter storage across restarts, more than one host connection at a time.
 """
 
 from __future__ import annotations

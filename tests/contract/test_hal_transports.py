@@ -131,11 +131,9 @@ def test_a_disconnect_is_reported_within_100_ms(bench):
     assert bench.driver.state is LifecycleState.INACTIVE
 
 
+# A closed pty master is gone for good, so reconnecting is a contract of the other two.
+@pytest.mark.parametrize("bench", ["in-process", "tcp"], indirect=True)
 def test_reconnect_after_a_disconnect_handshakes_again(bench):
-    if bench.name == "pty":
-        pytest.skip(
-            "a closed pty master is gone for good; reconnect is covered by tcp and in-process"
-        )
     up(bench)
     bench.disconnect()
     wait_for(
@@ -146,9 +144,8 @@ def test_reconnect_after_a_disconnect_handshakes_again(bench):
     assert bench.driver.read(time.monotonic()).link_down is False
 
 
+@pytest.mark.parametrize("bench", ["pty"], indirect=True)
 def test_reconnect_to_a_vanished_port_returns_error_and_does_not_hang(bench):
-    if bench.name != "pty":
-        pytest.skip("only a pty path vanishes with its master")
     up(bench)
     bench.disconnect()
     wait_for(
@@ -179,9 +176,8 @@ def test_garbage_on_the_line_is_counted_and_the_link_survives(bench):
     assert bench.driver.read(time.monotonic()).link_down is False
 
 
+@pytest.mark.parametrize("bench", ["pty"], indirect=True)
 def test_a_second_exclusive_open_of_the_same_port_fails(bench):
-    if bench.name != "pty":
-        pytest.skip("exclusive access (flock) applies to device paths")
     up(bench)
     second = SerialTransport(bench.url)
     with pytest.raises(TransportError, match="cannot open"):
