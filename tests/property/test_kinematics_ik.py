@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -50,6 +51,7 @@ def test_fk_of_ik_returns_every_reachable_target_within_1e_9_mm(name, rows):
         assert np.abs(pose.direction_robot - directions[ok]).max() <= 1e-12
 
 
+@pytest.mark.hazard("H-05")
 @given(robot_names, st.lists(st.tuples(points, tilt, azimuth), min_size=1, max_size=64))
 def test_ik_never_returns_a_solution_outside_the_joint_limits(name, rows):
     robot = ROBOTS[name]
@@ -72,6 +74,7 @@ _JOINT_FOR_AXIS = {
 }
 
 
+@pytest.mark.hazard("H-05")
 @given(
     robot_names,
     st.tuples(st.floats(-50, 50), st.floats(-50, 50), st.floats(-50, 50)),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -35,6 +36,7 @@ def motions(draw):
     return robot, start, goal, rate
 
 
+@pytest.mark.hazard("H-05")
 @given(motions())
 def test_limits_hold_at_every_sample(motion):
     robot, start, goal, rate = motion
@@ -60,6 +62,7 @@ def test_axes_of_each_move_arrive_together(motion):
         assert np.all(np.abs(vel[-2, moving]) > 0.0)
 
 
+@pytest.mark.hazard("H-04")
 @given(motions())
 def test_lateral_axes_are_still_whenever_the_needle_is_in(motion):
     robot, start, goal, rate = motion

@@ -16,6 +16,7 @@ from kinematics import detect_zframe, render_zframe
 from robot.bench.kinematics import random_zframe_poses, zframe_error, zframe_stack_geometry
 
 
+@pytest.mark.hazard("H-08")
 @pytest.mark.slow
 def test_zframe_pose_error_over_200_random_poses_meets_the_targets():
     geometry = zframe_stack_geometry(matrix=192)

@@ -15,6 +15,7 @@ from kinematics import ZFrameDetectionError, axial_slices, detect_zframe, render
 from robot.bench.kinematics import random_zframe_poses, zframe_error
 
 
+@pytest.mark.hazard("H-08")
 @pytest.mark.slow
 def test_every_accepted_pose_is_accurate_and_bad_images_are_refused():
     rng = np.random.default_rng(0)

@@ -57,6 +57,7 @@ def test_identity_and_rotations_are_accepted_as_rigid():
     ],
     ids=["all-ones", "scale", "reflection", "nan", "shear", "bottom-row"],
 )
+@pytest.mark.hazard("H-08")
 def test_non_rigid_matrices_are_rejected_with_the_measured_deviation(matrix, words):
     with pytest.raises(NotRigidError, match=words) as info:
         check_transform(matrix, name="T_scanner_from_robot")
@@ -109,11 +110,13 @@ def test_lps_point_maps_to_ras_by_negating_x_and_y_and_back():
     assert np.array_equal(T_ras_from_lps() @ T_lps_from_ras(), np.eye(4))
 
 
+@pytest.mark.hazard("H-08")
 def test_a_missed_lps_flip_would_mirror_the_target():
     # A patient-left target (LPS x > 0) must be at RAS x < 0.
     assert ras_from_lps_points([50.0, 0.0, 0.0])[0, 0] == -50.0
 
 
+@pytest.mark.hazard("H-08")
 def test_igtl12_matches_the_golden_vector_g4_byte_for_byte():
     values = to_igtl12(_g4())
     packed = struct.pack(">12f", *values)

@@ -97,6 +97,7 @@ def test_samples_are_uniform_at_the_rate_plus_each_move_end(guide):
         lambda: CartesianRcmRobot(default_rcm_config()),
     ],
 )
+@pytest.mark.hazard("H-05")
 def test_no_sample_exceeds_a_velocity_or_acceleration_limit(make):
     robot = make()
     rng = np.random.default_rng(1)
@@ -112,6 +113,7 @@ def test_no_sample_exceeds_a_velocity_or_acceleration_limit(make):
         assert np.all(traj.positions <= upper + 1e-9)
 
 
+@pytest.mark.hazard("H-04")
 def test_lateral_axes_never_move_while_the_needle_is_inserted(guide):
     rng = np.random.default_rng(2)
     lower = np.array([j.lower for j in guide.joints])
