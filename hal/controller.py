@@ -28,26 +28,21 @@ from firmware_interfaces import (
     EStop,
     FirmwareState,
     Heartbeat,
-    Home,
-    Jog,
     MessageType,
-    Move,
     Stop,
     StopCategory,
 )
 from hal.axes import make_axis
-from hal.config import to_wire_um
 from hal.errors import (
     HalError,
     HandshakeError,
     LifecycleError,
-    LinkDownError,
-    MotionBusyError,
     NackError,
 )
 from hal.events import FaultEvent, HalFaultKind, LinkCounters, TelemetrySample
 from hal.handshake import handshake
 from hal.link import Link
+from hal.motion import MotionCommands
 from hal.status import CallbackReturn, HalStatus, LifecycleState
 
 if TYPE_CHECKING:
@@ -80,7 +75,7 @@ _STOPPING_FAULTS: Final = frozenset(
 )
 
 
-class ControllerDriver:
+class ControllerDriver(MotionCommands):
     """Drives one motor controller over one link.
 
     Args:
@@ -426,154 +421,6 @@ class ControllerDriver:
             self._estop_pending = False
             self._stop_pending = None
             self._findings.clear()
-
-    # --- motion -------------------------------------------------------------------------------
-
-    def _all_mask(self) -> int:
-        return (1 << len(self.config.axes)) - 1
-
-    def _require_active(self, operation: str) -> None:
-        if self.state is not LifecycleState.ACTIVE:
-            self._refused_motions += 1
-            raise LifecycleError(operation=operation, state=self.state.value, allowed="active")
-
-    def _check_permit(self, permit: object, name: str, target: float, speed: float | None) -> None:
-        try:
-            self._verifier.check(permit, joint=name, target=target, speed=speed)
-        except Exception:
-            self._refused_motions += 1
-            raise
-
-    def home(self, names: tuple[str, ...] | None = None, *, permit: object) -> None:
-        """Home the named axes (default: all) towards their lower limit switch.
-
-        Raises:
-            LifecycleError: not ACTIVE.
-            safety.errors.PermitError: the permit does not cover an axis.
-            NackError, RequestTimeoutError, LinkDownError: refused or no answer.
-        """
-        self._require_active("home")
-        selected = names or tuple(self.axes)
-        mask = 0
-        for name in selected:
-            index = self.config.axis_index(name)
-            self._check_permit(permit, name, self.config.axes[index].min_position, None)
-            mask |= 1 << index
-        self.link.request(Home(axis_mask=mask), timeout_s=self.config.ack_timeout_s, retries=0)
-
-    def move(
-        self,
-        targets: Mapping[str, float],
-        *,
-        permit: object,
-        duration_s: float = 0.0,
-        speeds: Mapping[str, float] | None = None,
-    ) -> int:
-        """Synchronised absolute move (one MOVE frame); unlisted axes hold. Returns the command id.
-
-        Args:
-            targets: joint name -> target (mm or rad).
-            permit: motion permit covering every listed joint, target and speed.
-            duration_s: minimum duration (s); the firmware stretches it to respect speeds.
-            speeds: joint name -> speed cap (mm/s or rad/s); default the axis maximum.
-
-        Raises:
-            ValueError: unknown joint, non-finite or out-of-limit target, bad speed or duration.
-            LifecycleError: not ACTIVE.
-            safety.errors.PermitError: the permit does not allow it.
-            MotionBusyError: another motion request is being sent.
-            NackError, RequestTimeoutError, LinkDownError: refused or no answer.
-        """
-        self._require_active("move")
-        if not (math.isfinite(duration_s) and duration_s >= 0):
-            raise ValueError(f"duration_s must be finite and >= 0 s, got {duration_s}")
-        speeds = speeds or {}
-        for name, target in targets.items():
-            if name not in self.axes:
-                raise ValueError(f"unknown joint {name!r}; joints are {list(self.axes)}")
-            axis = self.axes[name]
-            speed = speeds.get(name, axis.max_speed)
-            if not (math.isfinite(target) and math.isfinite(speed) and speed > 0):
-                raise ValueError(
-                    f"joint {name}: target {target} and speed {speed} must be finite, speed > 0"
-                )
-            if speed > axis.max_speed * (1 + 1e-9):
-                raise ValueError(
-                    f"joint {name}: speed {speed:g} exceeds the axis limit {axis.max_speed:g} per s"
-                )
-            cfg = axis.config
-            if not cfg.min_position <= target <= cfg.max_position:
-                raise ValueError(
-                    f"joint {name}: target {target:g} outside soft limits "
-                    f"[{cfg.min_position:g}, {cfg.max_position:g}]"
-                )
-            self._check_permit(permit, name, target, speed)
-        if not self._motion_lock.acquire(blocking=False):
-            self._refused_motions += 1
-            raise MotionBusyError("another motion request is in progress (one motion owner)")
-        try:
-            sample = self.link.latest
-            if sample is None:
-                raise LinkDownError("no telemetry yet; cannot hold the unlisted axes")
-            targets_um: list[int] = []
-            speeds_um: list[int] = []
-            for axis, record in zip(self.axes.values(), sample.telemetry.axes, strict=True):
-                kind = axis.config.kind
-                if axis.name in targets:
-                    targets_um.append(to_wire_um(targets[axis.name], kind))
-                    speeds_um.append(to_wire_um(speeds.get(axis.name, axis.max_speed), kind))
-                else:
-                    targets_um.append(record.commanded_um)
-                    speeds_um.append(to_wire_um(axis.max_speed, kind))
-            self._command_id = (self._command_id % 0xFFFF_FFFF) + 1
-            message = Move(
-                command_id=self._command_id,
-                duration_ms=round(duration_s * 1000),
-                targets_um=tuple(targets_um),
-                max_velocity_um_s=tuple(speeds_um),
-            )
-            with self._lock:
-                self._stop_pending = None
-            self.link.request(
-                message, timeout_s=self.config.ack_timeout_s, retries=self.config.retries
-            )
-            return self._command_id
-        finally:
-            self._motion_lock.release()
-
-    def jog(self, name: str, velocity: float, duration_s: float, *, permit: object) -> None:
-        """Jog one axis at ``velocity`` (mm/s or rad/s) for ``duration_s`` (hold-to-run).
-
-        Raises:
-            ValueError, LifecycleError, PermitError, MotionBusyError, NackError, HalError.
-        """
-        self._require_active("jog")
-        axis = self.axes.get(name)
-        if axis is None:
-            raise ValueError(f"unknown joint {name!r}; joints are {list(self.axes)}")
-        if not (math.isfinite(velocity) and math.isfinite(duration_s) and 0 < duration_s <= 60.0):  # noqa: PLR2004
-            raise ValueError(
-                f"jog velocity {velocity} and duration {duration_s} s must be finite, "
-                "0 < duration <= 60 s"
-            )
-        position = axis.commanded()
-        if position is None:
-            raise LinkDownError("no telemetry yet; the jog target cannot be computed")
-        cfg = axis.config
-        target = min(cfg.max_position, max(cfg.min_position, position + velocity * duration_s))
-        self._check_permit(permit, name, target, abs(velocity))
-        if not self._motion_lock.acquire(blocking=False):
-            self._refused_motions += 1
-            raise MotionBusyError("another motion request is in progress (one motion owner)")
-        try:
-            message = Jog(
-                axis=self.config.axis_index(name),
-                velocity_um_s=to_wire_um(velocity, cfg.kind),
-                duration_ms=round(duration_s * 1000),
-            )
-            self.link.request(message, timeout_s=self.config.ack_timeout_s, retries=0)
-        finally:
-            self._motion_lock.release()
 
     # --- state --------------------------------------------------------------------------------
 
