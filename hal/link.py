@@ -355,6 +355,16 @@ class Link:
         message = item.message
         if isinstance(message, Telemetry):
             sample = TelemetrySample(received_at_s=now_s, telemetry=message)
+            self.recorder.record(
+                at_s=now_s,
+                direction=Direction.RX,
+                seq=item.seq,
+                summary=(
+                    f"Telemetry t={message.firmware_time_us} us {message.firmware_state.name} "
+                    f"cmd={[a.commanded_um for a in message.axes]} "
+                    f"enc={[a.encoder_um for a in message.axes]}"
+                ),
+            )
             with self._state_lock:
                 self._latest = sample
                 self._c["telemetry_rx"] += 1

@@ -248,3 +248,15 @@ def test_every_frame_type_sent_by_the_driver_is_acknowledged_or_answered(rig):
     assert counters.ack_timeouts == 0
     assert counters.nacks == {}
     assert counters.seq_gaps == 0
+
+
+def test_flight_recorder_keeps_the_last_2_s_of_frames_both_ways(rig):
+    rig.up()
+    rig.run(3.0)
+    frames = rig.driver.link.recorder.snapshot()
+    directions = {f.direction.value for f in frames}
+    assert directions == {"tx", "rx"}
+    assert any(f.summary.startswith("Telemetry") for f in frames)
+    assert any(f.summary.startswith("Heartbeat") for f in frames)
+    span_s = frames[-1].at_s - frames[0].at_s
+    assert 1.9 <= span_s <= 2.0
