@@ -1,7 +1,9 @@
 """Safety supervisor: state machine, interlocks, motion permits, watchdogs and the audit log."""
 
-from safety.audit import AuditRecord, AuditSink, JsonlAuditLog, MemoryAuditSink, run_header
+from safety.audit import Durability, JsonlAuditLog
+from safety.audit_memory import MemoryAuditSink
 from safety.audit_read import AuditLogContents, read_audit_log
+from safety.audit_types import AuditRecord, AuditSink, run_header
 from safety.config import JointConfig, SupervisorConfig
 from safety.decision import Decision, Memory, Refusal, Request
 from safety.diagram import generate_mermaid
@@ -41,6 +43,7 @@ __all__ = [
     "AuditRecord",
     "AuditSink",
     "Decision",
+    "Durability",
     "Event",
     "Interlock",
     "InterlockId",

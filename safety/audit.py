@@ -1,200 +1,58 @@
-"""Append-only, crash-safe audit log: JSON lines, one writer, fsync before ``append`` returns.
+"""Append-only, crash-safe audit log: JSON lines, one writer, fsync'd records.
 
 Each record is one line: ``seq`` (increasing across runs of the same file), ``kind``, ``mono_s``
 (the injected monotonic clock), ``wall_utc`` (ISO 8601, UTC), ``state``, ``payload`` and the
 interlock ``snapshot`` when there is one. Every ``open()`` writes a ``run_header`` record with the
-software and SOUP versions. :meth:`JsonlAuditLog.append` returns only after ``os.fsync``; a
-process or OS crash can tear at most the final line, which :func:`safety.audit_read.read_audit_log`
-skips (and reports) and the next ``open()`` truncates (recording how many bytes it dropped).
-
-:class:`MemoryAuditSink` keeps records in memory and is **not durable**: it is for tests and for
-the decision benchmark, which measures the supervisor without the cost of fsync.
+software and SOUP versions. With ``Durability.RECORD`` (default) :meth:`JsonlAuditLog.append`
+returns only after ``os.fsync``; with ``Durability.GROUP`` it returns after ``write`` and
+:meth:`JsonlAuditLog.commit` makes everything written durable with one fsync and reports the
+durable sequence number (group commit, e.g. once per control cycle). A process or OS crash can
+tear at most the final line, which :func:`safety.audit_read.read_audit_log` skips (and reports)
+and the next ``open()`` truncates (recording how many bytes it dropped).
 """
 
 from __future__ import annotations
 
-import dataclasses
+import enum
 import fcntl
 import json
 import logging
 import os
-import platform
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from importlib import metadata
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
+from safety.audit_types import AuditRecord, run_header, snapshot_to_json, utc_now
 from safety.errors import AuditError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
+    from datetime import datetime
     from pathlib import Path
 
     from safety.interlocks import InterlockSnapshot
 
-__all__ = [
-    "SOUP_PACKAGES",
-    "AuditRecord",
-    "AuditSink",
-    "JsonlAuditLog",
-    "MemoryAuditSink",
-    "run_header",
-    "snapshot_to_json",
-]
+__all__ = ["Durability", "JsonlAuditLog"]
 
 logger = logging.getLogger(__name__)
 
-#: Third-party packages (SOUP) whose versions every run header records.
-SOUP_PACKAGES = ("transitions", "pyserial", "numpy", "scipy", "pyigtl", "cobs", "rich")
 _TAIL_PROBE_BYTES = 1 << 16
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AuditRecord:
-    """One audit record as written and read back.
+class Durability(enum.Enum):
+    """When a record becomes durable."""
 
-    Attributes:
-        seq: sequence number, strictly increasing within a file.
-        kind: record kind (``run_header``, ``transition``, ``refusal``, ``permit_issued``...).
-        mono_s: monotonic seconds of the injected clock.
-        wall_utc: wall time, ISO 8601 with ``+00:00``.
-        state: supervisor state when written.
-        payload: kind-specific JSON object.
-        snapshot: the interlock snapshot the record concerns, if any.
-    """
-
-    seq: int
-    kind: str
-    mono_s: float
-    wall_utc: str
-    state: str
-    payload: Mapping[str, object]
-    snapshot: Mapping[str, object] | None = None
-
-    def to_json_line(self) -> bytes:
-        """The record as one JSON line (UTF-8, newline-terminated)."""
-        return (
-            json.dumps(dataclasses.asdict(self), separators=(",", ":"), allow_nan=False) + "\n"
-        ).encode()
-
-
-class AuditSink(Protocol):
-    """Where the supervisor writes its audit records."""
-
-    @property
-    def healthy(self) -> bool:
-        """False after an append failed, until one succeeds again."""
-        ...
-
-    def append(
-        self,
-        kind: str,
-        *,
-        state: str,
-        payload: Mapping[str, object],
-        snapshot: InterlockSnapshot | None = None,
-    ) -> int:
-        """Write one record and return its sequence number once it is stored.
-
-        Raises:
-            AuditError: the record could not be stored.
-        """
-        ...
-
-
-def snapshot_to_json(snapshot: InterlockSnapshot) -> dict[str, object]:
-    """The snapshot as a JSON object (field name -> value)."""
-    return {f.name: getattr(snapshot, f.name) for f in dataclasses.fields(snapshot)}
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-def run_header(extra: Mapping[str, object] | None = None) -> dict[str, object]:
-    """Payload of a run header: software and SOUP versions, plus ``extra`` (config hash...)."""
-    soup: dict[str, str] = {}
-    for name in SOUP_PACKAGES:
-        try:
-            soup[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            soup[name] = "not installed"
-    try:
-        software = metadata.version("mrbot")
-    except metadata.PackageNotFoundError:
-        software = "not installed"
-    header: dict[str, object] = {
-        "software": "mrbot",
-        "software_version": software,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "soup": soup,
-    }
-    if extra:
-        header.update(extra)
-    return header
-
-
-class MemoryAuditSink:
-    """Audit records in a list. Not durable: for tests and benchmarks only.
-
-    Does not model: disk latency, fsync, torn lines. ``fail_next`` makes the next appends raise
-    :class:`AuditError` as a failing disk would.
-    """
-
-    def __init__(
-        self, *, now: Callable[[], float], wall: Callable[[], datetime] = _utc_now
-    ) -> None:
-        self._now = now
-        self._wall = wall
-        self.records: list[AuditRecord] = []
-        self.fail_next = 0
-        self._healthy = True
-
-    @property
-    def healthy(self) -> bool:
-        """False after an injected failure, until an append succeeds again."""
-        return self._healthy
-
-    def append(
-        self,
-        kind: str,
-        *,
-        state: str,
-        payload: Mapping[str, object],
-        snapshot: InterlockSnapshot | None = None,
-    ) -> int:
-        """Store one record in memory; raises :class:`AuditError` while failures are injected."""
-        if self.fail_next > 0:
-            self.fail_next -= 1
-            self._healthy = False
-            raise AuditError("injected audit failure", path="<memory>")
-        record = AuditRecord(
-            seq=len(self.records) + 1,
-            kind=kind,
-            mono_s=self._now(),
-            wall_utc=self._wall().isoformat(),
-            state=state,
-            payload=payload,
-            snapshot=None if snapshot is None else snapshot_to_json(snapshot),
-        )
-        self.records.append(record)
-        self._healthy = True
-        return record.seq
-
-    def kinds(self) -> list[str]:
-        """The kinds of the stored records, in order."""
-        return [r.kind for r in self.records]
+    RECORD = "fsync before append() returns"
+    GROUP = "fsync in commit(), covering every record written before it"
 
 
 class JsonlAuditLog:
-    """The durable audit log: one writer per file (``flock``), fsync per record.
+    """The durable audit log: one writer per file (``flock``), fsync per record or per commit.
 
     Args:
         path: the log file; created if missing, appended to otherwise. Its folder must exist.
         now: monotonic clock (s) for ``mono_s``.
         wall: wall clock for ``wall_utc`` (UTC); timestamps only.
         header_extra: added to every run header (robot id, config hash, firmware build).
+        durability: fsync per record (default) or per :meth:`commit`.
     """
 
     def __init__(
@@ -202,10 +60,13 @@ class JsonlAuditLog:
         path: Path,
         *,
         now: Callable[[], float],
-        wall: Callable[[], datetime] = _utc_now,
+        wall: Callable[[], datetime] = utc_now,
         header_extra: Mapping[str, object] | None = None,
+        durability: Durability = Durability.RECORD,
     ) -> None:
         self._path = path
+        self._durability = durability
+        self._durable_seq = 0
         self._now = now
         self._wall = wall
         self._header_extra = dict(header_extra or {})
@@ -222,8 +83,13 @@ class JsonlAuditLog:
 
     @property
     def healthy(self) -> bool:
-        """True while open and the last append was durable."""
+        """True while open and the last write (and fsync) succeeded."""
         return self._fd is not None and self._healthy
+
+    @property
+    def durable_seq(self) -> int:
+        """Highest sequence number known to be on disk (after fsync)."""
+        return self._durable_seq
 
     def open(self) -> None:
         """Open (or create) the file, take the writer lock, drop a torn tail, write a run header.
@@ -254,7 +120,7 @@ class JsonlAuditLog:
                     os.fsync(dir_fd)
                 finally:
                     os.close(dir_fd)
-        except (OSError, ValueError) as err:
+        except (OSError, ValueError, KeyError, TypeError) as err:
             os.close(fd)
             raise AuditError(f"cannot prepare audit log {path}: {err}", path=str(path)) from err
         self._fd = fd
@@ -263,6 +129,7 @@ class JsonlAuditLog:
         header["torn_tail_dropped_bytes"] = dropped
         try:
             self.append("run_header", state="-", payload=header)
+            self.commit()
         except AuditError:
             self.close()
             raise
@@ -287,6 +154,7 @@ class JsonlAuditLog:
             body = tail[: good_size - start].rstrip(b"\n")
             last_line = body.rsplit(b"\n", 1)[-1]
             self._seq = int(json.loads(last_line)["seq"])
+        self._durable_seq = self._seq
         return dropped
 
     def append(
@@ -297,7 +165,9 @@ class JsonlAuditLog:
         payload: Mapping[str, object],
         snapshot: InterlockSnapshot | None = None,
     ) -> int:
-        """Write one record and fsync it; returns its sequence number once durable.
+        """Write one record; returns its sequence number once durable (``RECORD``) or written.
+
+        With ``Durability.GROUP`` the record is durable only after the next :meth:`commit`.
 
         Raises:
             AuditError: the log is closed, the record is not JSON-serialisable, or the write
@@ -326,7 +196,8 @@ class JsonlAuditLog:
             while view:
                 written = os.write(fd, view)
                 view = view[written:]
-            os.fsync(fd)
+            if self._durability is Durability.RECORD:
+                os.fsync(fd)
         except OSError as err:
             self._healthy = False
             self.failures += 1
@@ -338,7 +209,35 @@ class JsonlAuditLog:
         self._seq = record.seq
         self._size += len(data)
         self._healthy = True
+        if self._durability is Durability.RECORD:
+            self._durable_seq = record.seq
         return record.seq
+
+    def commit(self) -> int:
+        """Fsync everything written so far; returns the durable sequence number.
+
+        Raises:
+            AuditError: the log is not open, or the fsync failed (records after
+                :attr:`durable_seq` may be lost; the writer is unhealthy until a later success).
+        """
+        fd = self._fd
+        if fd is None:
+            raise AuditError(f"audit log {self._path} is not open", path=str(self._path))
+        if self._durable_seq == self._seq:
+            return self._durable_seq
+        try:
+            os.fsync(fd)
+        except OSError as err:
+            self._healthy = False
+            self.failures += 1
+            raise AuditError(
+                f"audit records {self._durable_seq + 1}..{self._seq} not durable in "
+                f"{self._path}: {err}",
+                path=str(self._path),
+            ) from err
+        self._durable_seq = self._seq
+        self._healthy = True
+        return self._durable_seq
 
     def _truncate_partial(self, fd: int) -> None:
         try:
@@ -349,10 +248,19 @@ class JsonlAuditLog:
             )
 
     def close(self) -> None:
-        """Release the lock and close the file. Idempotent."""
+        """Commit what was written, release the lock and close the file. Idempotent.
+
+        A failed final commit is logged (the records after :attr:`durable_seq` may be lost);
+        closing goes on.
+        """
+        if self._fd is None:
+            return
+        try:
+            self.commit()
+        except AuditError as err:
+            logger.error("audit log %s closed with records not durable: %s", self._path, err)  # noqa: TRY400 - message suffices
         fd, self._fd = self._fd, None
-        if fd is not None:
-            os.close(fd)
+        os.close(fd)
 
     def __enter__(self) -> JsonlAuditLog:
         self.open()

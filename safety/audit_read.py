@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from safety.audit import AuditRecord
+from safety.audit_types import AuditRecord
 from safety.errors import AuditError
 
 if TYPE_CHECKING:

@@ -79,7 +79,7 @@ class Decision:
     """The supervisor's answer to one event.
 
     Attributes:
-        event: the event handled.
+        event: the event handled; ``None`` for an unknown instruction.
         accepted: the event was carried out (STOP and EMERGENCY always are).
         state_before: state when the event arrived.
         state_after: state after it (equal to ``state_before`` when refused).
@@ -91,7 +91,7 @@ class Decision:
         tripped: the interlocks tripped in the snapshot this decision saw.
     """
 
-    event: Event
+    event: Event | None
     accepted: bool
     state_before: State
     state_after: State

@@ -13,8 +13,6 @@ The HAL receives only a :class:`PermitVerifier` (the checking half) and calls
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
 import hmac
 import math
 import secrets
@@ -107,15 +105,19 @@ def _digest(
     expires_at_s: float,
     epoch: int,
 ) -> bytes:
-    mac = hmac.new(key, digestmod=hashlib.sha256)
-    mac.update(struct.pack("<qqdd", permit_id, epoch, issued_at_s, expires_at_s))
+    """HMAC-SHA256 over every field, length-prefixed so no two permits share a message."""
     plan = plan_id.encode()
-    mac.update(struct.pack("<I", len(plan)) + plan)
+    parts = [
+        struct.pack("<qqdd", permit_id, epoch, issued_at_s, expires_at_s),
+        struct.pack("<I", len(plan)),
+        plan,
+    ]
     for e in envelopes:
         name = e.joint.encode()
-        mac.update(struct.pack("<I", len(name)) + name)
-        mac.update(struct.pack("<ddd", e.min_position, e.max_position, e.max_speed))
-    return mac.digest()
+        parts.append(struct.pack("<I", len(name)))
+        parts.append(name)
+        parts.append(struct.pack("<ddd", e.min_position, e.max_position, e.max_speed))
+    return hmac.digest(key, b"".join(parts), "sha256")
 
 
 class PermitAuthority:
@@ -192,16 +194,24 @@ class PermitAuthority:
         issued_at_s: float,
         expires_at_s: float,
     ) -> MotionPermit:
-        unsigned = MotionPermit(
+        tag = _digest(
+            self._key,
             permit_id=permit_id,
             plan_id=plan_id,
             envelopes=envelopes,
             issued_at_s=issued_at_s,
             expires_at_s=expires_at_s,
             epoch=self._epoch,
-            tag=b"",
         )
-        return dataclasses.replace(unsigned, tag=self._expected_tag(unsigned))
+        return MotionPermit(
+            permit_id=permit_id,
+            plan_id=plan_id,
+            envelopes=envelopes,
+            issued_at_s=issued_at_s,
+            expires_at_s=expires_at_s,
+            epoch=self._epoch,
+            tag=tag,
+        )
 
     def _expected_tag(self, permit: MotionPermit) -> bytes:
         return _digest(

@@ -29,8 +29,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "COMMAND_EVENTS",
+    "EVENT_NAME",
     "LATCHED_STATES",
     "MOTION_STATES",
+    "STATE_NAME",
+    "SUB_CODE_NAME",
     "UNGATED_EVENTS",
     "WORKPHASE_OF_STATE",
     "Event",
@@ -187,3 +190,8 @@ WORKPHASE_OF_STATE: Mapping[State, Workphase] = MappingProxyType(
         State.FAULT: Workphase.EMERGENCY,
     }
 )
+
+#: Precomputed names for audit records (Enum ``.name``/``.value`` are slow descriptors).
+STATE_NAME: Mapping[State, str] = MappingProxyType({s: s.value for s in State})
+EVENT_NAME: Mapping[Event, str] = MappingProxyType({e: e.name for e in Event})
+SUB_CODE_NAME: Mapping[SubCode, str] = MappingProxyType({c: c.name for c in SubCode})

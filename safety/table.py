@@ -12,14 +12,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from safety import guards
+from safety.decision import Memory
 from safety.states import LATCHED_STATES, Event, State, StopCategory
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from safety.decision import GuardInput, Refusal
+    from safety.decision import GuardInput, Refusal, Request
 
-__all__ = ["TABLE", "Effect", "Row", "rows_by_source"]
+__all__ = ["TABLE", "Effect", "Row", "apply_effect", "rows_by_source"]
 
 
 class Effect(enum.Enum):
@@ -237,3 +238,16 @@ def rows_by_source() -> dict[tuple[State, Event], tuple[Row, ...]]:
         for source in row.sources:
             index.setdefault((source, row.event), []).append(row)
     return {key: tuple(rows) for key, rows in index.items()}
+
+
+def apply_effect(effect: Effect, memory: Memory, request: Request) -> Memory:
+    """The supervisor's memory after a row with ``effect`` fired for ``request``."""
+    if effect is Effect.FORGET_ALL:
+        return Memory()
+    if effect is Effect.SET_CALIBRATION:
+        return Memory(calibration_id=request.calibration_id)
+    if effect is Effect.FORGET_TARGET:
+        return Memory(calibration_id=memory.calibration_id)
+    if effect is Effect.SET_TARGET:
+        return Memory(calibration_id=memory.calibration_id, target_id=request.target_id)
+    return memory

@@ -20,13 +20,23 @@ _CHILD = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
-    from safety.audit import JsonlAuditLog
+    from safety.audit import Durability, JsonlAuditLog
 
-    log = JsonlAuditLog(Path(sys.argv[1]), now=time.monotonic)
+    group = sys.argv[2] == "group"
+    log = JsonlAuditLog(
+        Path(sys.argv[1]),
+        now=time.monotonic,
+        durability=Durability.GROUP if group else Durability.RECORD,
+    )
     log.open()
     for n in range(1_000_000):
         seq = log.append("transition", state="MOVING", payload={"n": n, "pad": "x" * (n % 300)})
-        sys.stdout.write(f"{seq}\\n")
+        if group and n % 7 == 6:
+            first = log.durable_seq + 1
+            for durable in range(first, log.commit() + 1):
+                sys.stdout.write(f"{durable}\\n")
+        elif not group:
+            sys.stdout.write(f"{seq}\\n")
         sys.stdout.flush()
     """
 )
@@ -57,10 +67,12 @@ def _read_reported(proc: subprocess.Popen[bytes], *, until: int, timeout_s: floa
 
 @pytest.mark.slow
 @pytest.mark.hazard("H-11")
-def test_every_record_reported_before_sigkill_is_intact_and_the_log_reopens(tmp_path):
+@pytest.mark.parametrize("durability", ["record", "group"])
+def test_every_record_reported_before_sigkill_is_intact_and_the_log_reopens(tmp_path, durability):
+    """The child prints a sequence number once it is durable (after append, or after commit)."""
     path = tmp_path / "audit.jsonl"
     proc = subprocess.Popen(
-        [sys.executable, "-c", _CHILD, str(path)],
+        [sys.executable, "-c", _CHILD, str(path), durability],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from safety.audit import MemoryAuditSink
+from safety.audit_memory import MemoryAuditSink
 from safety.config import JointConfig, SupervisorConfig
 from safety.decision import Memory
 from safety.interlocks import InterlockSnapshot, MotionKind
@@ -104,23 +104,14 @@ def force_state(sup: Supervisor, state: State) -> None:
     """Put ``sup`` into ``state`` with consistent memory and permit (tests only: set_state)."""
     sup._machine.set_state(state)
     sup._memory = _MEMORY.get(state, Memory())
-    sup._authority.revoke_all()
-    sup._permit = None
+    sup._lease.withdraw()
     if state in MOTION_STATES:
         kind, envelopes = {
-            State.STARTUP: (
-                MotionKind.HOMING,
-                tuple(envelope(j, speed=j.homing_speed) for j in sup._config.joints),
-            ),
+            State.STARTUP: (MotionKind.HOMING, sup._lease.homing_envelopes()),
             State.MOVING: (MotionKind.TARGET, MOVE_ENVELOPES),
             State.RETRACTING: (MotionKind.RETRACTION, RETRACT_ENVELOPES),
         }[state]
-        permit = sup._authority.issue(
-            plan_id="forced", envelopes=envelopes, lease_s=sup._config.lease_s
-        )
-        sup._permit = permit
-        sup._motion_kind = kind
-        sup._motion_joints = tuple(j for j in sup._config.joints if j.name in permit.joints)
+        sup._lease.grant(kind, plan_id="forced", envelopes=envelopes)
 
 
 def drive_to(sup: Supervisor, clock: FakeClock, state: State) -> None:

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from safety.audit import SOUP_PACKAGES, JsonlAuditLog, run_header
+from safety.audit import Durability, JsonlAuditLog
 from safety.audit_read import read_audit_log
+from safety.audit_types import SOUP_PACKAGES, run_header
 from safety.errors import AuditError
 from safety.states import Event, State
 from tests.support.clock import FakeClock
@@ -164,3 +165,40 @@ def test_a_supervisor_writes_its_decisions_to_the_durable_log(tmp_path):
     assert kinds.count("permit_revoked") == 2
     assert kinds[-1] == "transition"
     assert read_audit_log(path).records[-1].payload["to"] == "EMERGENCY_STOP"
+
+
+@pytest.mark.hazard("H-11")
+def test_group_commit_makes_every_written_record_durable_with_one_fsync(tmp_path, mocker):
+    path = tmp_path / "audit.jsonl"
+    log = JsonlAuditLog(path, now=FakeClock(), durability=Durability.GROUP)
+    log.open()
+    try:
+        assert log.durable_seq == 1  # the run header is committed at open
+        fsync = mocker.spy(os, "fsync")
+        seqs = [log.append("t", state="MOVING", payload={"n": n}) for n in range(5)]
+        assert seqs == [2, 3, 4, 5, 6]
+        assert fsync.call_count == 0
+        assert log.durable_seq == 1
+        assert log.commit() == 6
+        assert fsync.call_count == 1
+        assert log.commit() == 6  # nothing new: no fsync
+        assert fsync.call_count == 1
+    finally:
+        log.close()
+    assert [r.seq for r in read_audit_log(path).records] == [1, 2, 3, 4, 5, 6]
+
+
+def test_a_failed_group_commit_reports_the_records_at_risk(tmp_path, mocker):
+    path = tmp_path / "audit.jsonl"
+    with JsonlAuditLog(path, now=FakeClock(), durability=Durability.GROUP) as log:
+        log.append("t", state="MOVING", payload={})
+        log.append("t", state="MOVING", payload={})
+        real_fsync = os.fsync
+        mocker.patch("safety.audit.os.fsync", side_effect=OSError(28, "No space left on device"))
+        with pytest.raises(AuditError, match=r"records 2\.\.3 not durable"):
+            log.commit()
+        assert not log.healthy
+        assert log.durable_seq == 1
+        mocker.patch("safety.audit.os.fsync", side_effect=real_fsync)
+        assert log.commit() == 3
+        assert log.healthy

@@ -228,7 +228,7 @@ def test_an_unknown_scanner_state_counts_as_imaging_when_the_interlock_is_requir
 ):
     import dataclasses
 
-    from safety.audit import MemoryAuditSink
+    from safety.audit_memory import MemoryAuditSink
     from safety.supervisor import Supervisor
     from tests.support.clock import FakeClock
 
@@ -373,6 +373,7 @@ def test_an_unknown_event_is_an_unknown_instruction():
         SubCode.UNKNOWN,
     )
     assert audit.records[-1].payload["event"] == "JUMP"
+    assert d.event is None
 
 
 @pytest.mark.hazard("H-12")
