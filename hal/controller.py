@@ -223,10 +223,31 @@ class ControllerDriver(MotionCommands):
         self._shutdown()
         return CallbackReturn.SUCCESS
 
-    def reconnect(self) -> CallbackReturn:
-        """Close and reopen the link, then handshake again (-> INACTIVE); re-read state first."""
-        self._shutdown()
-        return self.configure()
+    def reconnect(self, *, attempts: int = 1, backoff_s: float = 0.1) -> CallbackReturn:
+        """Close and reopen the link, then handshake again (-> INACTIVE).
+
+        Tries up to ``attempts`` times, waiting ``backoff_s``, then twice as long, between tries
+        (real time). Returns the last attempt's result; the firmware state is re-read by the
+        handshake and the next telemetry before any command is accepted.
+        """
+        if attempts < 1 or not (math.isfinite(backoff_s) and backoff_s >= 0):
+            return self._fail(ValueError(f"attempts {attempts} must be >= 1, backoff_s >= 0 s"))
+        result = CallbackReturn.ERROR
+        for attempt in range(attempts):
+            if attempt:
+                self._backoff(backoff_s * 2 ** (attempt - 1))
+            self._shutdown()
+            result = self.configure()
+            if result is CallbackReturn.SUCCESS:
+                break
+            logger.warning(
+                "reconnect attempt %d of %d failed: %s", attempt + 1, attempts, self.last_error
+            )
+        return result
+
+    def _backoff(self, seconds: float) -> None:
+        """Wait between reconnect attempts (real time; a seam for tests)."""
+        threading.Event().wait(seconds)
 
     def close(self) -> None:
         """Stop every thread and close the link; idempotent, never raises."""

@@ -46,19 +46,23 @@ class MotionCommands:
         """Lifecycle state (provided by the driver)."""
         raise NotImplementedError
 
+    def _count_refusal(self) -> None:
+        with self._lock:
+            self._refused_motions += 1
+
     def _all_mask(self) -> int:
         return (1 << len(self.config.axes)) - 1
 
     def _require_active(self, operation: str) -> None:
         if self.state is not LifecycleState.ACTIVE:
-            self._refused_motions += 1
+            self._count_refusal()
             raise LifecycleError(operation=operation, state=self.state.value, allowed="active")
 
     def _check_permit(self, permit: object, name: str, target: float, speed: float | None) -> None:
         try:
             self._verifier.check(permit, joint=name, target=target, speed=speed)
         except Exception:
-            self._refused_motions += 1
+            self._count_refusal()
             raise
 
     def home(self, names: tuple[str, ...] | None = None, *, permit: object) -> None:
@@ -126,7 +130,7 @@ class MotionCommands:
                 )
             self._check_permit(permit, name, target, speed)
         if not self._motion_lock.acquire(blocking=False):
-            self._refused_motions += 1
+            self._count_refusal()
             raise MotionBusyError("another motion request is in progress (one motion owner)")
         try:
             sample = self.link.latest
@@ -180,7 +184,7 @@ class MotionCommands:
         target = min(cfg.max_position, max(cfg.min_position, position + velocity * duration_s))
         self._check_permit(permit, name, target, abs(velocity))
         if not self._motion_lock.acquire(blocking=False):
-            self._refused_motions += 1
+            self._count_refusal()
             raise MotionBusyError("another motion request is in progress (one motion owner)")
         try:
             message = Jog(

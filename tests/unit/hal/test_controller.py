@@ -260,3 +260,29 @@ def test_flight_recorder_keeps_the_last_2_s_of_frames_both_ways(rig):
     assert any(f.summary.startswith("Heartbeat") for f in frames)
     span_s = frames[-1].at_s - frames[0].at_s
     assert 1.9 <= span_s <= 2.0
+
+
+def test_reconnect_retries_with_backoff_until_the_port_comes_back(rig, mocker):
+    rig.up(home=False)
+    rig.firmware.detach()
+    rig.port.refuse_connections = True
+    waits = []
+
+    def backoff(seconds):
+        waits.append(seconds)
+        if len(waits) == 2:
+            rig.port.refuse_connections = False
+
+    mocker.patch.object(rig.driver, "_backoff", side_effect=backoff)
+    assert rig.driver.reconnect(attempts=4, backoff_s=0.1) is CallbackReturn.SUCCESS
+    assert waits == [0.1, 0.2]
+    assert rig.driver.state is LifecycleState.INACTIVE
+
+
+def test_reconnect_gives_up_after_its_attempts_with_the_transport_error(rig):
+    rig.up(home=False)
+    rig.firmware.detach()
+    rig.port.refuse_connections = True
+    assert rig.driver.reconnect(attempts=2, backoff_s=0.0) is CallbackReturn.ERROR
+    assert "refuses connections" in str(rig.driver.last_error)
+    assert rig.driver.state is LifecycleState.UNCONFIGURED
