@@ -410,7 +410,16 @@ class ControllerDriver(MotionCommands):
     # --- stop ---------------------------------------------------------------------------------
 
     def stop(self, category: StopCategory = StopCategory.CAT1) -> bool:
-        """Stop every axis now; any thread, idempotent, never raises. True if the frame went out."""
+        """Stop every axis now; any thread, idempotent, never raises. True if the frame went out.
+
+        A stronger stop (lower category) pending wins over a weaker one; a category that is not
+        a :class:`StopCategory` is treated as CAT1 (logged), never refused.
+        """
+        try:
+            category = StopCategory(category)
+        except ValueError:
+            logger.error("stop(%r): not a stop category; stopping in CAT1", category)  # noqa: TRY400
+            category = StopCategory.CAT1
         with self._lock:
             current = self._stop_pending
             if current is None or category < current:

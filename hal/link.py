@@ -241,8 +241,8 @@ class Link:
         """Write a stop-type frame now, ahead of any request; never raises. True if written."""
         try:
             self._write(message)
-        except HalError as err:
-            logger.error("could not send %s: %s", type(message).__name__, err)  # noqa: TRY400 - expected, no traceback
+        except (HalError, ValueError, TypeError) as err:  # nothing may escape a stop path
+            logger.error("could not send %s: %s", type(message).__name__, err)  # noqa: TRY400
             return False
         return True
 

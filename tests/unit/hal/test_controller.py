@@ -286,3 +286,12 @@ def test_reconnect_gives_up_after_its_attempts_with_the_transport_error(rig):
     assert rig.driver.reconnect(attempts=2, backoff_s=0.0) is CallbackReturn.ERROR
     assert "refuses connections" in str(rig.driver.last_error)
     assert rig.driver.state is LifecycleState.UNCONFIGURED
+
+
+def test_stop_with_a_bogus_category_still_stops_in_category_1(rig):
+    rig.up()
+    rig.driver.move({"x1": 20.0}, permit=rig.permit())
+    rig.run(0.02)
+    assert rig.driver.stop(7) is True
+    assert rig.axes_stopped()
+    assert not rig.firmware.axes[0].enabled
