@@ -167,3 +167,29 @@ def test_garbage_from_the_firmware_is_counted_and_never_kills_the_reader(link, f
     counters = link.counters()
     assert sum(counters.frame_faults.values()) >= 2
     assert link.is_up
+
+
+def reframe(message, seq, *, version=None, type_id=None):
+    """Wire bytes of ``message`` with a patched header byte and a valid CRC."""
+    import zlib
+
+    from cobs import cobs
+
+    from firmware_interfaces import encode_raw_frame
+
+    raw = bytearray(encode_raw_frame(message, seq)[:-4])
+    if version is not None:
+        raw[0] = version
+    if type_id is not None:
+        raw[1] = type_id
+    body = bytes(raw)
+    return cobs.encode(body + zlib.crc32(body).to_bytes(4, "little")) + b"\x00"
+
+
+def test_frames_of_another_protocol_major_or_unknown_type_are_counted_not_acted_on(link, firmware):
+    firmware._rx.put(reframe(Heartbeat(counter=1), 1, version=2), url="x")
+    firmware._rx.put(reframe(Heartbeat(counter=1), 2, type_id=0x7E), url="x")
+    firmware.expect(MessageType.ENABLE).reply(ack)
+    link.request(Enable(axis_mask=1), timeout_s=0.2, retries=0)
+    faults = link.counters().frame_faults
+    assert faults == {"bad_version": 1, "unknown_type": 1}
