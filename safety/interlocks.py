@@ -14,6 +14,7 @@ interlock whose ``scope`` covers a motion request refuses the permit for it.
 from __future__ import annotations
 
 import enum
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
@@ -72,6 +73,12 @@ class InterlockSnapshot:
     firmware_heartbeat_at_s: float | None
     calibration_valid: bool
     command_authority: bool
+
+    def __post_init__(self) -> None:
+        for name in ("supply_pressure_kpa", "console_heartbeat_at_s", "firmware_heartbeat_at_s"):
+            value = getattr(self, name)
+            if value is not None and not math.isfinite(value):
+                raise ValueError(f"snapshot {name} must be finite or None, got {value}")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

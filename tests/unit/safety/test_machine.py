@@ -108,3 +108,13 @@ def test_building_the_machine_logs_no_warning(caplog):
     with caplog.at_level("WARNING"):
         build_machine(SupervisorModel())
     assert caplog.records == []
+
+
+@pytest.mark.parametrize(
+    "field", ["supply_pressure_kpa", "console_heartbeat_at_s", "firmware_heartbeat_at_s"]
+)
+def test_a_snapshot_with_a_non_finite_reading_is_rejected(field):
+    from tests.unit.safety.helpers import clear
+
+    with pytest.raises(ValueError, match=f"{field} must be finite"):
+        clear(1000.0, **{field: float("nan")})
