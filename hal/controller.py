@@ -339,16 +339,20 @@ class ControllerDriver(MotionCommands):
             except queue.Full:
                 try:
                     self.faults.get_nowait()
-                    self.dropped_faults += 1
                 except queue.Empty:
                     continue
+                with self._lock:
+                    self.dropped_faults += 1
         if event.kind in _STOPPING_FAULTS:
             if self.state is LifecycleState.ACTIVE:
                 self._set_state(LifecycleState.INACTIVE)
             if event.kind is not HalFaultKind.TRANSPORT_LOST:
                 self.stop(StopCategory.CAT1)
         if self._on_fault_cb is not None:
-            self._on_fault_cb(event)
+            try:
+                self._on_fault_cb(event)
+            except Exception:  # a faulty callback must not kill the reader thread
+                logger.exception("on_fault callback raised; fault %s still queued", event.kind)
 
     def _on_reply(self, message: Message) -> None:
         if isinstance(message, Ack) and message.command_type is MessageType.ESTOP:

@@ -295,3 +295,18 @@ def test_stop_with_a_bogus_category_still_stops_in_category_1(rig):
     assert rig.driver.stop(7) is True
     assert rig.axes_stopped()
     assert not rig.firmware.axes[0].enabled
+
+
+def test_a_raising_fault_callback_does_not_kill_the_reader(rig):
+    def explode(event):
+        raise RuntimeError("callback bug")
+
+    rig.driver._on_fault_cb = explode
+    rig.up()
+    rig.firmware.press_estop()
+    rig.run(0.05)
+    kinds = []
+    while not rig.driver.faults.empty():
+        kinds.append(rig.driver.faults.get_nowait().kind)
+    assert "firmware_fault" in {k.value for k in kinds}
+    assert rig.driver.link.is_up
