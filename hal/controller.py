@@ -288,7 +288,7 @@ class ControllerDriver(MotionCommands):
         try:
             while not self._heartbeat_stop.wait(period_s):
                 self.heartbeat_once()
-        except Exception as err:
+        except Exception as err:  # thread top: report to the owner, never die silently
             logger.exception("heartbeat thread died")
             self.link.emit(HalFaultKind.READER_DIED, f"heartbeat thread died: {err!r}")
 

@@ -315,7 +315,7 @@ class Link:
                 if data:
                     for item in self._decoder.feed(data):
                         self._on_item(item)
-        except Exception as err:
+        except Exception as err:  # thread top: report to the owner, never die silently
             logger.exception("reader thread died")
             self._lost(f"reader thread died: {err!r}", kind=HalFaultKind.READER_DIED)
 

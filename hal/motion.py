@@ -15,6 +15,7 @@ from firmware_interfaces import Home, Jog, Move, StopCategory
 from hal.config import to_wire_um
 from hal.errors import LifecycleError, LinkDownError, MotionBusyError
 from hal.status import LifecycleState
+from safety.errors import PermitError
 
 if TYPE_CHECKING:
     import threading
@@ -61,7 +62,7 @@ class MotionCommands:
     def _check_permit(self, permit: object, name: str, target: float, speed: float | None) -> None:
         try:
             self._verifier.check(permit, joint=name, target=target, speed=speed)
-        except Exception:
+        except PermitError:
             self._count_refusal()
             raise
 

@@ -128,7 +128,7 @@ class RealTimeRunner:
         try:
             while not self._stop.wait(self._period_s):
                 self._firmware.advance_to(self._clock.now_s() - origin_s)
-        except Exception as err:
+        except Exception as err:  # thread top: report to the owner, never die silently
             logger.exception("emulator real-time loop died")
             self.error = err
 

@@ -123,7 +123,7 @@ class EmulatorServer:
                 for fd in readable:
                     self._on_readable(fd)
                 self.firmware.advance_to(self._clock.now_s() - origin_s)
-        except Exception as err:
+        except Exception as err:  # thread top: report to the owner, never die silently
             logger.exception("emulator server loop died")
             self.error = err
 
