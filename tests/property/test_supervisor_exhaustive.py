@@ -7,6 +7,7 @@ of ``safety.interlocks``, so a wrong trip function or a wrong guard both fail th
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import pytest
@@ -160,11 +161,42 @@ def test_every_state_event_and_interlock_vector_keeps_the_safety_invariants():
 
 
 class _CountingSink:
-    healthy = True
+    """Counts records instead of keeping them; ``healthy`` is set by the test."""
 
     def __init__(self) -> None:
         self.count = 0
+        self.healthy = True
 
     def append(self, kind, *, state, payload, snapshot=None) -> int:
         self.count += 1
         return self.count
+
+
+@pytest.mark.hazard("H-03", "H-11")
+@pytest.mark.parametrize("scanner", [False, True, None], ids=["idle", "imaging", "unknown"])
+@pytest.mark.parametrize("audit_ok", [True, False], ids=["audit_ok", "audit_failed"])
+def test_unknown_scanner_state_and_audit_failure_block_motion_entry_in_every_state(
+    scanner, audit_ok
+):
+    sup, clock, _ = make()
+    clock.sleep_until(_NOW)
+    sink = _CountingSink()
+    sink.healthy = audit_ok
+    sup._audit = sink
+    snapshot = dataclasses.replace(_snapshot((False,) * len(DIMENSIONS)), scanner_imaging=scanner)
+    cases = entries = 0
+    for state in State:
+        for event in Event:
+            force_state(sup, state)
+            decision = sup.handle(event, snapshot, **PAYLOADS.get(event, {}))  # type: ignore[arg-type]
+            cases += 1
+            entered = decision.state_after in MOTION_STATES and decision.state_after is not state
+            if entered:
+                entries += 1
+                # every permit of PAYLOADS and homing covers an axis that is not imaging-safe
+                assert scanner is False, decision
+                assert audit_ok, decision
+            if event in {Event.STOP, Event.EMERGENCY}:
+                assert decision.accepted
+    assert cases == len(State) * len(Event)
+    assert (entries > 0) == (scanner is False and audit_ok)  # the check is not vacuous
