@@ -45,6 +45,7 @@ class MotionPort(Protocol):
         permit: object,
         duration_s: float = 0.0,
         speeds: Mapping[str, float] | None = None,
+        imaging: bool = False,
     ) -> int:
         """Synchronised move of the named axes (joint units); returns the command id."""
         ...
@@ -139,7 +140,9 @@ class Axis(abc.ABC):
             raise ImagingInterlockError(
                 f"axis {self.name} is not imaging-safe and the scanner is imaging; motion refused"
             )
-        return self._port.move({self.name: target}, permit=permit, speeds={self.name: speed})
+        return self._port.move(
+            {self.name: target}, permit=permit, speeds={self.name: speed}, imaging=imaging
+        )
 
     def stop(self) -> bool:
         """Stop the whole coordinated motion (Cat 2: hold, standstill monitored); never raises."""

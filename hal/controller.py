@@ -71,6 +71,7 @@ _STOPPING_FAULTS: Final = frozenset(
         HalFaultKind.ESTOP,
         HalFaultKind.READER_DIED,
         HalFaultKind.FRAME_ERRORS,
+        HalFaultKind.REQUEST_TIMEOUT,
     }
 )
 

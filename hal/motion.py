@@ -12,6 +12,7 @@ import math
 from typing import TYPE_CHECKING
 
 from firmware_interfaces import Home, Jog, Move, StopCategory
+from hal.axes import ImagingInterlockError
 from hal.config import to_wire_um
 from hal.errors import LifecycleError, LinkDownError, MotionBusyError
 from hal.status import LifecycleState
@@ -90,6 +91,7 @@ class MotionCommands:
         permit: object,
         duration_s: float = 0.0,
         speeds: Mapping[str, float] | None = None,
+        imaging: bool = False,
     ) -> int:
         """Synchronised absolute move (one MOVE frame); unlisted axes hold. Returns the command id.
 
@@ -98,9 +100,11 @@ class MotionCommands:
             permit: motion permit covering every listed joint, target and speed.
             duration_s: minimum duration (s); the firmware stretches it to respect speeds.
             speeds: joint name -> speed cap (mm/s or rad/s); default the axis maximum.
+            imaging: the scanner is imaging; axes that are not imaging-safe may not move.
 
         Raises:
             ValueError: unknown joint, non-finite or out-of-limit target, bad speed or duration.
+            ImagingInterlockError: ``imaging`` and a listed axis is not imaging-safe.
             LifecycleError: not ACTIVE.
             safety.errors.PermitError: the permit does not allow it.
             MotionBusyError: another motion request is being sent.
@@ -122,6 +126,11 @@ class MotionCommands:
             if speed > axis.max_speed * (1 + 1e-9):
                 raise ValueError(
                     f"joint {name}: speed {speed:g} exceeds the axis limit {axis.max_speed:g} per s"
+                )
+            if imaging and not axis.imaging_safe:
+                self._count_refusal()
+                raise ImagingInterlockError(
+                    f"axis {name} is not imaging-safe and the scanner is imaging; motion refused"
                 )
             cfg = axis.config
             if not cfg.min_position <= target <= cfg.max_position:

@@ -15,7 +15,7 @@ class FakePort:
         self.moves = []
         self.stops = []
 
-    def move(self, targets, *, permit, duration_s=0.0, speeds=None):
+    def move(self, targets, *, permit, duration_s=0.0, speeds=None, imaging=False):
         self.moves.append((dict(targets), permit, speeds))
         return len(self.moves)
 

@@ -9,17 +9,19 @@ import threading
 
 import pytest
 
-from firmware_interfaces import FirmwareState, StopCategory
+from firmware_interfaces import FirmwareState, GetParam, ParamId, StopCategory
 from hal import (
     CallbackReturn,
     HandshakeError,
+    ImagingInterlockError,
     LifecycleError,
     LifecycleState,
     MotionBusyError,
     NackError,
+    RequestTimeoutError,
     VersionMismatchError,
 )
-from hal.emulator import EmulatedFirmware, emulator_config_for
+from hal.emulator import EmulatedFirmware, FaultKind, FaultSpec, emulator_config_for
 from safety.errors import PermitError
 from safety.permits import JointEnvelope
 from tests.support.firmware import FAST_CONFIG, SimRig
@@ -310,3 +312,24 @@ def test_a_raising_fault_callback_does_not_kill_the_reader(rig):
         kinds.append(rig.driver.faults.get_nowait().kind)
     assert "firmware_fault" in {k.value for k in kinds}
     assert rig.driver.link.is_up
+
+
+def test_a_coordinated_move_of_a_piezo_axis_is_refused_while_imaging(rig):
+    rig.up()
+    with pytest.raises(ImagingInterlockError, match="insertion"):
+        rig.driver.move({"x1": 1.0, "insertion": 30.0}, permit=rig.permit(), imaging=True)
+    assert move_frames(rig) == []
+    rig.driver.move({"x1": 1.0}, permit=rig.permit(), imaging=True)  # pneumatic: imaging-safe
+
+
+def test_a_request_that_times_out_after_its_retries_stops_the_axes(rig):
+    rig.up()
+    rig.driver.move({"x1": 20.0}, permit=rig.permit())
+    rig.run(0.02)
+    rig.firmware._injector._drop = (FaultSpec(kind=FaultKind.DROP_FRAMES, probability=1.0),)
+    with pytest.raises(RequestTimeoutError):
+        rig.driver.link.request(
+            GetParam(param=ParamId.WATCHDOG_MS, axis=0xFF), timeout_s=0.01, retries=2
+        )
+    assert rig.driver.state is LifecycleState.INACTIVE
+    assert rig.driver._stop_pending is StopCategory.CAT1
