@@ -73,6 +73,8 @@ def test_every_hazard_mark_in_the_safety_tests_names_a_documented_hazard():
         "tests.unit.safety.test_machine",
         "tests.property.test_supervisor_exhaustive",
         "tests.property.test_supervisor_stateful",
+        "tests.property.test_safety_interlocks",
+        "tests.unit.safety.test_lease",
         "tests.integration.test_audit_crash",
     ]
     for name in modules:
