@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
 
 from hal.config import ControllerConfig, JointKind, PiezoConfig, to_wire_um
-from hal.emulator.physics import PiezoModelConfig, PneumaticModelConfig
+from hal.emulator.physics import HOSE_REFERENCE_M, PiezoModelConfig, PneumaticModelConfig
 
 __all__ = ["EmulatorConfig", "emulator_config_for"]
-
-_HOSE_REFERENCE_M: Final = 5.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -58,15 +55,21 @@ def emulator_config_for(
     controller: ControllerConfig,
     *,
     hose_length_m: float = 5.0,
+    calibrated_hose_m: float = 5.0,
     watchdog_ms: int = 250,
     telemetry_period_ms: int = 10,
     homing_velocity_um_s: int = 10_000,
 ) -> EmulatorConfig:
     """An emulator whose axes match ``controller`` (limits, step size and rate, speeds).
 
-    The pneumatic base step rate is chosen so that with ``hose_length_m`` of hose the axis
-    reaches exactly the configured ``max_step_rate_hz``.
+    The configured ``max_step_rate_hz`` is taken as measured with ``calibrated_hose_m`` of hose;
+    the emulated hose is ``hose_length_m``, so a longer hose than calibrated steps slower than
+    the host expects (and shows up as following errors), as on the bench.
     """
+    if not (hose_length_m >= 0 and calibrated_hose_m >= 0):
+        raise ValueError(
+            f"hose lengths must be >= 0 m, got {hose_length_m} m and {calibrated_hose_m} m"
+        )
     axes: list[PneumaticModelConfig | PiezoModelConfig] = []
     for axis in controller.axes:
         soft_min_um = to_wire_um(axis.min_position, axis.kind)
@@ -89,7 +92,7 @@ def emulator_config_for(
                     soft_max_um=soft_max_um,
                     step_um=to_wire_um(axis.step_size, axis.kind),
                     base_step_rate_hz=axis.max_step_rate_hz
-                    * (1.0 + hose_length_m / _HOSE_REFERENCE_M),
+                    * (1.0 + calibrated_hose_m / HOSE_REFERENCE_M),
                     hose_length_m=hose_length_m,
                     min_pressure_hpa=round(axis.min_supply_pressure_kpa * 10),
                     following_error_limit_um=to_wire_um(axis.following_error_limit, axis.kind),

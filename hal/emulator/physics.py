@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     import random
 
 __all__ = [
+    "HOSE_REFERENCE_M",
     "AxisModel",
     "PiezoModel",
     "PiezoModelConfig",
@@ -28,7 +29,8 @@ __all__ = [
     "Trajectory",
 ]
 
-_HOSE_REFERENCE_M: Final = 5.0
+HOSE_REFERENCE_M: Final = 5.0
+"""Hose length (m) at which the step rate is half the zero-length rate (model constant)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -69,8 +71,8 @@ class PneumaticModelConfig:
 
     @property
     def max_step_rate_hz(self) -> float:
-        """Step rate the hoses allow: halves for every ``_HOSE_REFERENCE_M`` of hose."""
-        return self.base_step_rate_hz / (1.0 + self.hose_length_m / _HOSE_REFERENCE_M)
+        """Step rate the hoses allow: ``base / (1 + hose / HOSE_REFERENCE_M)``."""
+        return self.base_step_rate_hz / (1.0 + self.hose_length_m / HOSE_REFERENCE_M)
 
     @property
     def max_velocity_um_s(self) -> float:

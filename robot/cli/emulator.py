@@ -74,7 +74,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--watchdog-ms", type=int, default=250, help="firmware watchdog, ms (default 250)"
     )
     parser.add_argument(
-        "--hose-length-m", type=float, default=5.0, help="pneumatic hose length, m (default 5)"
+        "--hose-length-m",
+        type=float,
+        default=5.0,
+        help="pneumatic hose length, m (default 5, as calibrated; longer steps slower)",
     )
     parser.set_defaults(func=_run)
 
