@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Final
 
 from safety.states import MOTION_STATES, Event, State
@@ -14,12 +15,16 @@ if TYPE_CHECKING:
 
 __all__ = ["reaction"]
 
-_LATCH_RANK: Final = {State.PROTECTIVE_STOP: 1, State.FAULT: 2, State.EMERGENCY_STOP: 3}
-_LATCH_EVENT: Final = {
-    State.PROTECTIVE_STOP: Event.TRIP,
-    State.FAULT: Event.FAULT,
-    State.EMERGENCY_STOP: Event.EMERGENCY,
-}
+_LATCH_RANK: Final = MappingProxyType(
+    {State.PROTECTIVE_STOP: 1, State.FAULT: 2, State.EMERGENCY_STOP: 3}
+)
+_LATCH_EVENT: Final = MappingProxyType(
+    {
+        State.PROTECTIVE_STOP: Event.TRIP,
+        State.FAULT: Event.FAULT,
+        State.EMERGENCY_STOP: Event.EMERGENCY,
+    }
+)
 
 
 def reaction(

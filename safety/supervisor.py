@@ -15,6 +15,7 @@ every exit from a motion state revokes all permits (epoch bump).
 from __future__ import annotations
 
 import logging
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Final
 
 from safety.decision import Decision, GuardInput, Memory, Refusal, Request
@@ -53,11 +54,13 @@ __all__ = ["Supervisor"]
 
 logger = logging.getLogger(__name__)
 
-_MOTION_KIND: Final = {
-    State.STARTUP: MotionKind.HOMING,
-    State.MOVING: MotionKind.TARGET,
-    State.RETRACTING: MotionKind.RETRACTION,
-}
+_MOTION_KIND: Final = MappingProxyType(
+    {
+        State.STARTUP: MotionKind.HOMING,
+        State.MOVING: MotionKind.TARGET,
+        State.RETRACTING: MotionKind.RETRACTION,
+    }
+)
 
 
 class Supervisor:
