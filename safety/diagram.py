@@ -1,11 +1,12 @@
-"""Mermaid state diagram generated from a freshly built state machine (not from the docs)."""
+"""Generated documentation: the Mermaid state diagram from a fresh machine, the interlock table."""
 
 from __future__ import annotations
 
+from safety.interlocks import INTERLOCKS
 from safety.machine import RowCondition, SupervisorModel, build_machine
 from safety.states import State
 
-__all__ = ["generate_mermaid"]
+__all__ = ["generate_mermaid", "interlock_table_markdown"]
 
 
 def generate_mermaid() -> str:
@@ -38,4 +39,31 @@ def generate_mermaid() -> str:
         edges.items(), key=lambda kv: (order[kv[0][0]], order[kv[0][1]])
     ):
         lines.append(f"    {source} --> {dest}: {'<br/>'.join(labels)}")
+    return "\n".join(lines) + "\n"
+
+
+def interlock_table_markdown() -> str:
+    """Markdown table of :data:`safety.interlocks.INTERLOCKS`, one row per interlock."""
+    order = {s: n for n, s in enumerate(State)}
+    lines = [
+        "| Interlock | Source | Trips when | Stop | Latches | Reacts in | Blocks permits for "
+        "| Reset |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for i in INTERLOCKS:
+        stop = "-" if i.stop is None else f"Cat {int(i.stop)}"
+        latch = "no (Cat 2 pause)" if i.latch is None else i.latch.name
+        if i.stop is None:
+            latch = "no (refuses commands)"
+        states = sorted(i.applies_in, key=order.__getitem__)
+        if len(states) == len(State):
+            applies = "every state"
+        elif not states:
+            applies = "-"
+        else:
+            applies = ", ".join(s.name for s in states)
+        lines.append(
+            f"| `{i.id.value}` | {i.source} | {i.condition} | {stop} | {latch} | {applies} "
+            f"| {i.scope.value} | {i.reset} |"
+        )
     return "\n".join(lines) + "\n"

@@ -41,3 +41,13 @@ def test_the_documented_workphase_of_each_state_matches_the_code():
     text = DOC.read_text()
     for state in State:
         assert f"| `{state.value}` | `{WORKPHASE_OF_STATE[state].value}` |" in text
+
+
+def test_the_committed_interlock_table_equals_the_one_generated_from_the_code():
+    from safety.diagram import interlock_table_markdown
+
+    match = re.search(
+        r"<!-- interlocks:begin -->\n(.*?)<!-- interlocks:end -->", DOC.read_text(), re.DOTALL
+    )
+    assert match, "docs/STATE_MACHINE.md has no interlock table"
+    assert match.group(1) == interlock_table_markdown()
