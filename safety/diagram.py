@@ -46,8 +46,10 @@ def interlock_table_markdown() -> str:
     """Markdown table of :data:`safety.interlocks.INTERLOCKS`, one row per interlock."""
     order = {s: n for n, s in enumerate(State)}
     lines = [
-        "| Interlock | Source | Trips when | Stop | Latches | Reacts in | Blocks permits for "
-        "| Reset |",
+        (
+            "| Interlock | Source | Trips when | Stop | Latches | Reacts in "
+            "| Blocks permits for | Reset |"
+        ),
         "|---|---|---|---|---|---|---|---|",
     ]
     for i in INTERLOCKS:
