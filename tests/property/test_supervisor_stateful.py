@@ -133,6 +133,8 @@ class SupervisorMachine(RuleBasedStateMachine):
         if decision is not None:
             self._note(decision)
         state, permit = self.sup.state, self.sup.permit
+        if self.flags["estop_pressed"] or self.flags["emergency"]:
+            assert state is State.EMERGENCY_STOP  # latched within this cycle, from any state
         if state in MOTION_STATES and permit is not None:
             # an interlock that blocks this motion has stopped it within this cycle
             assert not self._blocked(self.snapshot(), state, permit)
