@@ -31,6 +31,7 @@ from safety.states import (
     EVENT_NAME,
     MOTION_STATES,
     STATE_NAME,
+    WORKPHASE_OF_STATE,
     Event,
     State,
     StatusCode,
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
     from safety.config import SupervisorConfig
     from safety.interlocks import Interlock, InterlockSnapshot
     from safety.permits import JointEnvelope, MotionPermit, PermitVerifier
+    from safety.states import Workphase
 
 __all__ = ["Supervisor"]
 
@@ -94,6 +96,11 @@ class Supervisor:
     def state(self) -> State:
         """Current state."""
         return self._model.state
+
+    @property
+    def workphase(self) -> Workphase:
+        """The OpenIGTLink workphase of the current state (what ``CURRENT_STATUS`` names)."""
+        return WORKPHASE_OF_STATE[self._model.state]
 
     @property
     def memory(self) -> Memory:

@@ -83,6 +83,7 @@ def test_a_needle_placement_runs_from_start_up_to_needle_removal():
     assert d.accepted
     assert d.state_after is State.STARTUP
     assert d.workphase is Workphase.START_UP
+    assert sup.workphase is Workphase.START_UP
     assert d.permit is not None
     assert d.permit.plan_id == "homing"
     assert d.permit.envelope(LATERAL.name).max_speed == LATERAL.homing_speed  # type: ignore[union-attr]
