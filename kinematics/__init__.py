@@ -27,6 +27,22 @@ from kinematics.frames import (
 from kinematics.ik_result import IkBatch, UnreachableCode
 from kinematics.joints import JointKind, JointSpec
 from kinematics.model import NeedlePose, NeedleRobot
+from kinematics.needle_render import (
+    NeedleSegment,
+    needle_fraction,
+    needle_slice,
+    ras_to_ijk,
+    render_confirmation,
+)
+from kinematics.phantom import (
+    TISSUE_SIGNAL,
+    BonePhantom,
+    EntryPlan,
+    NoSafeEntry,
+    Tissue,
+    make_bone_phantom,
+    plan_entry,
+)
 from kinematics.planning import JointGoal, LimitViolation, Target, Unreachable, plan
 from kinematics.rcm import CartesianRcmConfig, CartesianRcmRobot, default_rcm_config
 from kinematics.registration import (
@@ -52,9 +68,12 @@ from kinematics.zframe_geometry import Rod, ZFrameGeometry, default_zframe_geome
 from kinematics.zframe_render import RenderedImage, SliceGeometry, axial_slices, render_zframe
 
 __all__ = [
+    "TISSUE_SIGNAL",
+    "BonePhantom",
     "CartesianRcmConfig",
     "CartesianRcmRobot",
     "DetectorSettings",
+    "EntryPlan",
     "IkBatch",
     "JointGoal",
     "JointKind",
@@ -63,6 +82,8 @@ __all__ = [
     "LimitViolation",
     "NeedlePose",
     "NeedleRobot",
+    "NeedleSegment",
+    "NoSafeEntry",
     "NotRigidError",
     "OutlierReport",
     "Points",
@@ -75,6 +96,7 @@ __all__ = [
     "T_lps_from_ras",
     "T_ras_from_lps",
     "Target",
+    "Tissue",
     "ToolKind",
     "ToolModel",
     "Trajectory",
@@ -102,12 +124,18 @@ __all__ = [
     "invert",
     "leave_one_out_residuals_mm",
     "lps_from_ras_points",
+    "make_bone_phantom",
     "make_transform",
+    "needle_fraction",
+    "needle_slice",
     "plan",
+    "plan_entry",
     "plan_needle_motion",
     "predicted_tre_mm",
     "ras_from_lps_points",
+    "ras_to_ijk",
     "register_points",
+    "render_confirmation",
     "render_zframe",
     "rigid_deviation",
     "rotation_about_axis",
