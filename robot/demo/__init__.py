@@ -1,0 +1,49 @@
+"""``mrbot demo``: the digital twin of one MR-guided needle placement, end to end."""
+
+from robot.demo.errors import DemoError, DemoStepError
+from robot.demo.figure import write_figure
+from robot.demo.metrics import (
+    RegistrationAccuracy,
+    TipAccuracy,
+    registration_accuracy,
+    tip_accuracy,
+)
+from robot.demo.report import render_report, verdict
+from robot.demo.result import (
+    ACCURACY_LIMIT_MM,
+    DemoResult,
+    JointTrace,
+    PhaseTiming,
+    SafeStopOutcome,
+    ScanImage,
+)
+from robot.demo.scenario import (
+    MAX_HIDDEN_ROTATION_DEG,
+    MAX_HIDDEN_TRANSLATION_MM,
+    Scenario,
+    make_scenario,
+    zframe_scan_geometry,
+)
+
+__all__ = [
+    "ACCURACY_LIMIT_MM",
+    "MAX_HIDDEN_ROTATION_DEG",
+    "MAX_HIDDEN_TRANSLATION_MM",
+    "DemoError",
+    "DemoResult",
+    "DemoStepError",
+    "JointTrace",
+    "PhaseTiming",
+    "RegistrationAccuracy",
+    "SafeStopOutcome",
+    "ScanImage",
+    "Scenario",
+    "TipAccuracy",
+    "make_scenario",
+    "registration_accuracy",
+    "render_report",
+    "tip_accuracy",
+    "verdict",
+    "write_figure",
+    "zframe_scan_geometry",
+]
