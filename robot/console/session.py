@@ -357,7 +357,7 @@ class BrpSession:
                 self._unsolicited.put_nowait(message)
             except queue.Full:
                 self._unsolicited.get_nowait()  # keep the newest: drop the oldest
-                logger.warning("%s: unsolicited queue full, oldest message dropped", self._name)
+                logger.debug("%s: unsolicited queue full, oldest message dropped", self._name)
             else:
                 return
 
