@@ -1,0 +1,286 @@
+"""``RobotApp``: the whole robot in one object (HAL, supervisor, control loop, OpenIGTLink server).
+
+Used by ``mrbot serve`` and ``mrbot demo``::
+
+    with RobotApp(load_config(), emulate=True, port=0) as app:
+        host, port = app.address
+        ...
+
+``emulate=True`` runs the firmware emulator in real time behind a pseudo-terminal, so the driver
+opens a real tty (``realtime=False``: the emulator is linked in-process instead, still stepped in
+wall-clock time, without a tty), with ``fault`` (the emulator's fault syntax, e.g.
+``startup-failure`` or ``hardware-failure-mid-move``) injected.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import queue
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
+
+from hal import ControllerDriver, MonotonicClock, serial_opener, to_wire_um
+from hal.emulator import (
+    EmulatedFirmware,
+    FaultPlan,
+    InProcessPort,
+    PtyServer,
+    RealTimeRunner,
+    emulator_config_for,
+    parse_fault,
+)
+from robot.errors import RobotError
+from robot.igtl import AckHandler, Authority, IgtlServer
+from robot.runtime import ControlLoop, RobotCore
+from robot.workphase import WorkphaseHandler, WorkphaseProtocol, ZFrameWorker
+from safety import Durability, JsonlAuditLog, State, Supervisor
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from types import TracebackType
+
+    from hal import TransportOpener
+    from hal.emulator import EmulatorServer
+    from kinematics import Transform
+    from robot.runtime import RobotConfig
+
+__all__ = ["RobotApp"]
+
+logger = logging.getLogger(__name__)
+
+_EVENT_QUEUE_SIZE: Final = 10_000
+
+
+class RobotApp:
+    """The robot on the network.
+
+    Args:
+        config: the robot.
+        device_url: controller URL (overrides ``serial.url``); ignored with ``emulate``.
+        emulate: run the firmware emulator instead of real hardware.
+        fault: an emulator fault (``NAME[@AT_S][:key=value,...]``); needs ``emulate``.
+        host: bind address (default ``network.host``).
+        port: TCP port (0 = any free port; ``None`` = ``network.port``).
+        allow: peer networks (CIDR) allowed to connect; required for a non-loopback ``host``.
+        audit_path: audit log file (default: a new file in a fresh temporary folder).
+        realtime: emulator behind a pty (True) or linked in-process (False).
+    """
+
+    def __init__(
+        self,
+        config: RobotConfig,
+        *,
+        device_url: str | None = None,
+        emulate: bool = False,
+        fault: str | None = None,
+        host: str | None = None,
+        port: int | None = 0,
+        allow: Iterable[str] = (),
+        audit_path: Path | None = None,
+        realtime: bool = True,
+    ) -> None:
+        if fault is not None and not emulate:
+            raise ValueError("fault injection needs emulate=True")
+        self._fault_plan = FaultPlan(faults=(parse_fault(fault),)) if fault else FaultPlan()
+        networks = tuple(ipaddress.ip_network(a, strict=False) for a in allow)
+        server = config.server
+        self._server_config = replace(
+            server,
+            host=server.host if host is None else host,
+            port=server.port if port is None else port,
+            allowed_peers=networks or server.allowed_peers,
+        )
+        self.config = config
+        self._device_url = device_url
+        self._emulate = emulate
+        self._realtime = realtime
+        self._audit_path = audit_path
+        self._clock = MonotonicClock(time.monotonic)
+        self.emulator: EmulatedFirmware | None = None
+        self._emulator_server: EmulatorServer | None = None
+        self._runner: RealTimeRunner | None = None
+        self.audit: JsonlAuditLog | None = None
+        self.driver: ControllerDriver | None = None
+        self.supervisor: Supervisor | None = None
+        self.server: IgtlServer | None = None
+        self.core: RobotCore | None = None
+        self.protocol: WorkphaseProtocol | None = None
+        self.loop: ControlLoop | None = None
+        self._worker: ZFrameWorker | None = None
+        self.authority = Authority()
+
+    # --- what a demo measures -----------------------------------------------------------------
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """Host and port the OpenIGTLink server listens on.
+
+        Raises:
+            RobotError: not started.
+        """
+        if self.server is None:
+            raise RobotError("RobotApp.address before start()")
+        return self.server.address
+
+    @property
+    def audit_path(self) -> Path:
+        """The audit log file.
+
+        Raises:
+            RobotError: not started.
+        """
+        if self.audit is None:
+            raise RobotError("RobotApp.audit_path before start()")
+        return self.audit.path
+
+    @property
+    def registration(self) -> Transform | None:
+        """The calibration in use, ``T_scanner_from_robot`` (mm), or ``None``."""
+        return None if self.core is None else self.core.T_scanner_from_robot
+
+    @property
+    def state(self) -> State:
+        """Supervisor state (``OFF`` before start)."""
+        return State.OFF if self.supervisor is None else self.supervisor.state
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    def _opener(self) -> TransportOpener:
+        cfg = self.config
+        if not self._emulate:
+            url = self._device_url or cfg.serial_url
+            if not url:
+                raise RobotError("no controller: give a device URL or serial.url, or emulate")
+            return serial_opener(url, baudrate=cfg.baud)
+        slowest_mm_s = min(a.max_speed for a in cfg.controller.axes)
+        homing_mm_s = min(cfg.emulator_homing_speed_mm_s, slowest_mm_s)
+        emulator_config = emulator_config_for(
+            cfg.controller,
+            homing_velocity_um_s=max(1, to_wire_um(homing_mm_s, cfg.controller.axes[0].kind)),
+            telemetry_period_ms=cfg.emulator_telemetry_period_ms,
+        )
+        self.emulator = EmulatedFirmware(emulator_config, fault_plan=self._fault_plan)
+        if self._realtime:
+            pty = PtyServer(self.emulator, self._clock)
+            pty.start()
+            self._emulator_server = pty
+            logger.info("emulated firmware on %s", pty.url)
+            return serial_opener(pty.url, baudrate=cfg.baud)
+        self._runner = RealTimeRunner(self.emulator, self._clock)
+        self._runner.start()
+        return InProcessPort(self.emulator)
+
+    def start(self) -> None:
+        """Start the emulator (if any), audit log, control loop and server.
+
+        Raises:
+            RobotError: no controller configured, or already started.
+            OSError: the address cannot be bound or the audit log not opened.
+            hal.HalError: the emulator cannot be opened.
+        """
+        if self.server is not None:
+            raise RobotError("RobotApp.start() called twice")
+        try:
+            self._start()
+        except BaseException:
+            self.close()
+            raise
+
+    def _start(self) -> None:
+        cfg, clock = self.config, self._clock
+        path = self._audit_path
+        if path is None:
+            path = Path(tempfile.mkdtemp(prefix="mrbot-")) / "audit.jsonl"
+        self.audit = JsonlAuditLog(
+            path,
+            now=clock.now_s,
+            durability=Durability.GROUP,
+            header_extra={"emulated": self._emulate, "fault": str(self._fault_plan.faults)},
+        )
+        self.audit.open()
+        self.supervisor = Supervisor(cfg.supervisor, now=clock.now_s, audit=self.audit)
+        self.driver = ControllerDriver(
+            cfg.controller, self._opener(), clock, self.supervisor.verifier
+        )
+        events: queue.Queue[object] = queue.Queue(maxsize=_EVENT_QUEUE_SIZE)
+        ack = AckHandler(
+            events,  # type: ignore[arg-type]  # the loop's queue also carries worker results
+            authority=self.authority,
+            emergency_stop=self._emergency_stop,
+            now=clock.now_s,
+        )
+        handler = WorkphaseHandler(ack)
+        self.server = IgtlServer(self._server_config, handler, now=clock.now_s)
+        self.core = RobotCore(
+            cfg,
+            self.driver,
+            self.supervisor,
+            now=clock.now_s,
+            commit=self.audit.commit,
+            console_alive=self._console_alive,
+        )
+        self._worker = ZFrameWorker(events.put, now=clock.now_s)
+        self.protocol = WorkphaseProtocol(
+            self.core,
+            connections=self.server.connections,
+            handler=handler,
+            authority=self.authority,
+            worker=self._worker,
+            now=clock.now_s,
+        )
+        self.loop = ControlLoop(
+            self.core, self.protocol, events, clock=clock, rate_hz=cfg.runtime.control_rate_hz
+        )
+        self._worker.start()
+        self.loop.start()
+        self.server.start()
+        logger.info("robot listening on %s:%d", *self.server.address)
+
+    def _emergency_stop(self) -> None:
+        driver = self.driver
+        if driver is not None:
+            driver.estop()
+
+    def _console_alive(self) -> bool:
+        holder = self.authority.holder
+        if holder is None or self.server is None:
+            return False
+        conn = self.server.connection(holder)
+        return conn is not None and conn.is_open
+
+    def close(self) -> None:
+        """Stop the axes, then close the loop, server, worker, driver, emulator and audit log."""
+        if self.driver is not None:
+            self.driver.stop()
+        for part in (self.server, self.loop, self._worker):
+            if part is not None:
+                part.close()
+        if self.driver is not None:
+            self.driver.close()
+        if self._emulator_server is not None:
+            self._emulator_server.close()
+        if self._runner is not None:
+            self._runner.close()
+        if self.audit is not None:
+            self.audit.close()
+        self.server = None
+        self.loop = None
+        self._worker = None
+        self._emulator_server = None
+        self._runner = None
+
+    def __enter__(self) -> RobotApp:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -1,0 +1,3 @@
+"""The shipped default robot configuration (data only)."""
+
+__all__: list[str] = []

@@ -1,0 +1,390 @@
+"""Load a robot TOML file into frozen configs, with command line > ``MRBOT_*`` > file > defaults.
+
+:func:`load_config` reads the file with ``tomllib``, checks every key against
+:data:`~robot.runtime.schema.SCHEMA` (unknown keys, wrong types and out-of-range values fail
+naming the dotted key, value and unit), applies the environment and command-line overrides and
+builds each package's own frozen config (HAL axes, supervisor joints, kinematic model, server).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import os
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import TYPE_CHECKING, Final
+
+import numpy as np
+
+from hal import ControllerConfig, PneumaticStepperConfig
+from kinematics import (
+    ToolKind,
+    ToolModel,
+    TwoPlaneGuide,
+    TwoPlaneGuideConfig,
+    transform_from_rotvec,
+)
+from kinematics.joints import JointKind as KinJointKind
+from kinematics.joints import JointSpec
+from robot.errors import RobotError
+from robot.igtl import ServerConfig
+from robot.runtime.schema import JOINT_NAMES, SCHEMA, check_value
+from safety import JointConfig, SupervisorConfig
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from pathlib import Path
+
+    from kinematics import Transform
+
+__all__ = [
+    "ENV_PREFIX",
+    "ConfigError",
+    "RobotConfig",
+    "RuntimeSettings",
+    "default_config_text",
+    "env_name",
+    "load_config",
+]
+
+ENV_PREFIX: Final = "MRBOT_"
+_DEFAULT_RESOURCE: Final = "default_robot.toml"
+#: Keys every robot file must set (the rest default).
+_REQUIRED: Final = ("robot.model",)
+
+
+class ConfigError(RobotError, ValueError):
+    """A configuration key is unknown, missing, mistyped or out of range.
+
+    Attributes:
+        key: the dotted key at fault ("" for the file as a whole).
+    """
+
+    def __init__(self, message: str, *, key: str = "") -> None:
+        super().__init__(message)
+        self.key = key
+
+
+def env_name(key: str) -> str:
+    """The environment variable overriding ``key`` (``network.port`` -> ``MRBOT_NETWORK_PORT``)."""
+    return ENV_PREFIX + key.replace(".", "_").upper()
+
+
+def default_config_text() -> str:
+    """The default robot TOML shipped in ``robot/data``."""
+    return resources.files("robot.data").joinpath(_DEFAULT_RESOURCE).read_text(encoding="utf-8")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RuntimeSettings:
+    """Control-loop settings.
+
+    Attributes:
+        control_rate_hz: control loop rate (Hz).
+        position_period_s: CURRENT_POSITION period while moving (s).
+        arrival_tolerance_mm: joint within this of its goal counts as arrived (mm).
+        motion_timeout_factor: a segment overrunning its plan by this factor (+1 s) faults.
+        homing_timeout_s: longest homing (s).
+        stop_timeout_s: longest wait for standstill after STOP/EMERGENCY (s).
+        realign_threshold_mm: registration change at the target that re-aligns (mm).
+    """
+
+    control_rate_hz: float
+    position_period_s: float
+    arrival_tolerance_mm: float
+    motion_timeout_factor: float
+    homing_timeout_s: float
+    stop_timeout_s: float
+    realign_threshold_mm: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RobotConfig:
+    """A robot, built from the TOML file and its overrides.
+
+    Attributes:
+        values: every dotted key -> its value.
+        sources: every dotted key -> where the value came from (``default``, ``file <path>``,
+            ``env MRBOT_...``, ``command line``).
+        controller: HAL controller and axes (wire order = kinematic joint order).
+        supervisor: supervisor joints, lease and time-outs.
+        guide: kinematic model configuration.
+        server: OpenIGTLink server configuration.
+        serial_url: controller URL ("" = none configured).
+        baud: serial baud rate.
+        T_zframe_from_robot: mount of the robot on the Z-frame (mm).
+        runtime: control-loop settings.
+        emulator_homing_speed_mm_s: homing speed of the emulated firmware (mm/s).
+        emulator_telemetry_period_ms: telemetry period of the emulated firmware (ms).
+    """
+
+    values: Mapping[str, object]
+    sources: Mapping[str, str]
+    controller: ControllerConfig
+    supervisor: SupervisorConfig
+    guide: TwoPlaneGuideConfig
+    server: ServerConfig
+    serial_url: str
+    baud: int
+    T_zframe_from_robot: Transform = field(repr=False)
+    runtime: RuntimeSettings
+    emulator_homing_speed_mm_s: float
+    emulator_telemetry_period_ms: int
+
+    def robot(self, tool_length_mm: float | None = None) -> TwoPlaneGuide:
+        """The kinematic model, optionally with another tool length (mm).
+
+        Raises:
+            ValueError: a tool length that is not finite and > 0.
+        """
+        if tool_length_mm is None:
+            return TwoPlaneGuide(self.guide)
+        tool = self.guide.tool
+        new_tool = ToolModel(
+            kind=tool.kind,
+            length_mm=tool_length_mm,
+            tip_offset_mm=tool.tip_offset_mm,
+            diameter_mm=tool.diameter_mm,
+        )
+        return TwoPlaneGuide(
+            TwoPlaneGuideConfig(
+                front_plane_z_mm=self.guide.front_plane_z_mm,
+                back_plane_z_mm=self.guide.back_plane_z_mm,
+                joints=self.guide.joints,
+                max_angulation_rad=self.guide.max_angulation_rad,
+                hub_clearance_mm=self.guide.hub_clearance_mm,
+                tool=new_tool,
+            )
+        )
+
+
+def _flatten(table: Mapping[str, object], prefix: str = "") -> dict[str, object]:
+    out: dict[str, object] = {}
+    for name, value in table.items():
+        key = f"{prefix}{name}"
+        if isinstance(value, dict):
+            out.update(_flatten(value, key + "."))
+        else:
+            out[key] = value
+    return out
+
+
+def _parse_bool(text: str) -> bool:
+    if text.lower() not in {"true", "false"}:
+        raise ValueError(f"expected true or false, got {text!r}")
+    return text.lower() == "true"
+
+
+def _parse_env(key: str, text: str) -> object:
+    kind = SCHEMA[key].kind
+    name = env_name(key)
+    try:
+        if kind == "float":
+            return float(text)
+        if kind == "int":
+            return int(text)
+        if kind == "bool":
+            return _parse_bool(text)
+        if kind == "str_list":
+            return [part.strip() for part in text.split(",") if part.strip()]
+        if kind == "vec3":
+            return [float(part) for part in text.split(",")]
+    except ValueError as err:
+        raise ConfigError(f"{name}={text!r} (key {key}): {err}", key=key) from err
+    return text
+
+
+def _read_file(path: Path | None) -> tuple[dict[str, object], str]:
+    if path is None:
+        text, origin = default_config_text(), "file (default robot)"
+    else:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as err:
+            raise ConfigError(f"cannot read the robot configuration {path}: {err}") from err
+        origin = f"file {path}"
+    try:
+        table = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{origin}: not valid TOML: {err}") from err
+    return _flatten(table), origin
+
+
+def load_config(
+    path: Path | None = None,
+    *,
+    overrides: Mapping[str, object] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> RobotConfig:
+    """Load a robot: defaults, then the file, then ``MRBOT_*`` variables, then ``overrides``.
+
+    Args:
+        path: the robot TOML; ``None`` = the shipped default robot.
+        overrides: dotted key -> value from the command line.
+        environ: environment (default ``os.environ``).
+
+    Raises:
+        ConfigError: an unknown, missing or bad key (named with its value and unit), or values
+            that do not fit together.
+    """
+    env = os.environ if environ is None else environ
+    file_values, origin = _read_file(path)
+    values: dict[str, object] = {}
+    sources: dict[str, str] = {}
+    for key, spec in SCHEMA.items():
+        values[key], sources[key] = spec.default, "default"
+    for key, value in file_values.items():
+        if key not in SCHEMA:
+            raise ConfigError(f"{origin}: unknown key {key} = {value!r}", key=key)
+        values[key], sources[key] = value, origin
+    missing = [k for k in _REQUIRED if k not in file_values]
+    if missing:
+        raise ConfigError(f"{origin}: missing required key {missing[0]}", key=missing[0])
+    known_env = {env_name(k): k for k in SCHEMA}
+    for name, text in env.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        env_key = known_env.get(name)
+        if env_key is None:
+            continue  # other MRBOT_* variables (MRBOT_HW_PORT, ...) are not configuration keys
+        values[env_key], sources[env_key] = _parse_env(env_key, text), f"env {name}"
+    for key, value in (overrides or {}).items():
+        if key not in SCHEMA:
+            raise ConfigError(f"command line: unknown key {key} = {value!r}", key=key)
+        values[key], sources[key] = value, "command line"
+    for key, value in list(values.items()):
+        try:
+            values[key] = check_value(SCHEMA[key], value)
+        except (ValueError, TypeError) as err:
+            raise ConfigError(f"{sources[key]}: {err}", key=key) from err
+    return _build(values, sources)
+
+
+def _f(values: Mapping[str, object], key: str) -> float:
+    value = values[key]
+    assert isinstance(value, float)  # noqa: S101 - canonical form from check_value
+    return value
+
+
+def _build(values: dict[str, object], sources: dict[str, str]) -> RobotConfig:
+    try:
+        return _build_unchecked(values, sources)
+    except ConfigError:
+        raise
+    except (ValueError, TypeError) as err:
+        raise ConfigError(f"the configuration does not fit together: {err}") from err
+
+
+def _joint_parts(
+    values: Mapping[str, object], name: str
+) -> tuple[PneumaticStepperConfig, JointConfig, JointSpec]:
+    p = f"joints.{name}."
+    lo, hi = _f(values, p + "min_mm"), _f(values, p + "max_mm")
+    if lo >= hi:
+        raise ConfigError(
+            f"{p}min_mm = {lo} mm must be below {p}max_mm = {hi} mm", key=p + "min_mm"
+        )
+    step, rate = _f(values, p + "step_mm"), _f(values, p + "max_step_rate_hz")
+    safe = bool(values[p + "imaging_safe"])
+    axis = PneumaticStepperConfig(
+        name=name,
+        min_position=lo,
+        max_position=hi,
+        step_size=step,
+        max_step_rate_hz=rate,
+        following_error_limit=_f(values, p + "following_error_limit_mm"),
+        min_supply_pressure_kpa=_f(values, "safety.min_supply_pressure_kpa"),
+        imaging_safe=safe,
+    )
+    speed = axis.max_speed
+    insertion = name == "insertion_mm"
+    joint = JointConfig(
+        name=name,
+        min_position=lo,
+        max_position=hi,
+        max_speed=speed,
+        homing_speed=speed,
+        imaging_safe=safe,
+        lateral=not insertion,
+        insertion=insertion,
+    )
+    spec = JointSpec(
+        name=name,
+        kind=KinJointKind.PRISMATIC,
+        lower=lo,
+        upper=hi,
+        max_velocity=speed,
+        max_acceleration=_f(values, p + "max_accel_mm_s2"),
+    )
+    return axis, joint, spec
+
+
+def _build_unchecked(values: dict[str, object], sources: dict[str, str]) -> RobotConfig:
+    parts = [_joint_parts(values, name) for name in JOINT_NAMES]
+    controller = ControllerConfig(axes=tuple(p[0] for p in parts))
+    supervisor = SupervisorConfig(
+        joints=tuple(p[1] for p in parts),
+        lease_s=_f(values, "safety.lease_s"),
+        console_timeout_s=_f(values, "safety.console_timeout_s"),
+        firmware_timeout_s=_f(values, "safety.firmware_timeout_s"),
+        min_supply_pressure_kpa=_f(values, "safety.min_supply_pressure_kpa"),
+        imaging_interlock_required=bool(values["safety.imaging_interlock_required"]),
+    )
+    tool = ToolModel(
+        kind=ToolKind(values["tool.kind"]),
+        length_mm=_f(values, "tool.length_mm"),
+        tip_offset_mm=_f(values, "tool.tip_offset_mm"),
+    )
+    guide = TwoPlaneGuideConfig(
+        front_plane_z_mm=_f(values, "robot.front_plane_z_mm"),
+        back_plane_z_mm=_f(values, "robot.back_plane_z_mm"),
+        joints=tuple(p[2] for p in parts),
+        max_angulation_rad=math.radians(_f(values, "robot.max_angulation_deg")),
+        hub_clearance_mm=_f(values, "robot.hub_clearance_mm"),
+        tool=tool,
+    )
+    allow = values["network.allow"]
+    assert isinstance(allow, list)  # noqa: S101 - canonical form from check_value
+    try:
+        networks = tuple(ipaddress.ip_network(a, strict=False) for a in allow)
+    except ValueError as err:
+        raise ConfigError(f"network.allow = {allow!r}: {err}", key="network.allow") from err
+    try:
+        server = ServerConfig(
+            host=str(values["network.host"]),
+            port=int(str(values["network.port"])),
+            allowed_peers=networks,
+        )
+    except ValueError as err:
+        raise ConfigError(
+            f"network.host = {values['network.host']!r}: {err}", key="network.host"
+        ) from err
+    rotvec = np.radians(np.asarray(values["zframe.mount_rotvec_deg"], dtype=np.float64))
+    mount = transform_from_rotvec(
+        rotvec, np.asarray(values["zframe.mount_translation_mm"], dtype=np.float64)
+    )
+    runtime = RuntimeSettings(
+        control_rate_hz=_f(values, "runtime.control_rate_hz"),
+        position_period_s=1.0 / _f(values, "runtime.position_rate_hz"),
+        arrival_tolerance_mm=_f(values, "runtime.arrival_tolerance_mm"),
+        motion_timeout_factor=_f(values, "runtime.motion_timeout_factor"),
+        homing_timeout_s=_f(values, "safety.homing_timeout_s"),
+        stop_timeout_s=_f(values, "safety.stop_timeout_s"),
+        realign_threshold_mm=_f(values, "zframe.realign_threshold_mm"),
+    )
+    return RobotConfig(
+        values=dict(values),
+        sources=dict(sources),
+        controller=controller,
+        supervisor=supervisor,
+        guide=guide,
+        server=server,
+        serial_url=str(values["serial.url"]),
+        baud=int(str(values["serial.baud"])),
+        T_zframe_from_robot=mount,
+        runtime=runtime,
+        emulator_homing_speed_mm_s=_f(values, "emulator.homing_speed_mm_s"),
+        emulator_telemetry_period_ms=int(str(values["emulator.telemetry_period_ms"])),
+    )

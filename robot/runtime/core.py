@@ -1,0 +1,314 @@
+"""The robot as the control loop sees it: supervisor, controller driver and kinematics together.
+
+Only the control-loop thread calls a :class:`RobotCore`. Each cycle it calls :meth:`sense`
+(HAL read -> interlock snapshot -> HAL faults -> ``supervisor.evaluate``), then the workphase
+layer's commands (``start_up``, ``calibrate``, ``set_target``, ``move``, ``stop``, ...), then
+:meth:`act` (advance homing, motion and stops), and :meth:`commit` (audit group commit). Results of
+multi-cycle work come back from :meth:`sense`/:meth:`act` as :class:`~robot.runtime.jobs.JobResult`.
+Motion always follows: plan in the robot frame (target in scanner RAS through the calibration), a
+trajectory that retracts before lateral motion, a permit from the supervisor, the audit committed,
+then the HAL moves with that permit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from typing import TYPE_CHECKING, Final
+
+import numpy as np
+
+from hal import FaultEvent, HalFaultKind, LifecycleState
+from kinematics import Target, Unreachable, compose, plan, transform_points, transform_vectors
+from robot.runtime.jobs import AcceptedTarget, JobKind, JobResult, MoveJob, StartUpJob, StopJob
+from robot.runtime.motion import MotionMixin
+from robot.runtime.pose import pose_along
+from robot.runtime.readings import read_joints, snapshot_from
+from robot.runtime.startup import StartUpMixin
+from safety import LATCHED_STATES, MOTION_STATES, Event, State, StatusCode, SubCode
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from hal import ControllerDriver, HalStatus
+    from kinematics import JointGoal, Transform, TwoPlaneGuide
+    from robot.runtime.config import RobotConfig
+    from robot.runtime.readings import Readings
+    from safety import Decision, InterlockSnapshot, Supervisor
+
+__all__ = ["REACH_TOLERANCE_MM", "AcceptedTarget", "RobotCore"]
+
+logger = logging.getLogger(__name__)
+
+_STOPPING_HAL_FAULTS: Final = frozenset(
+    {
+        HalFaultKind.TRANSPORT_LOST,
+        HalFaultKind.LINK_TIMEOUT,
+        HalFaultKind.FIRMWARE_FAULT,
+        HalFaultKind.READER_DIED,
+        HalFaultKind.FRAME_ERRORS,
+        HalFaultKind.REQUEST_TIMEOUT,
+    }
+)
+#: OPENIGTLINK.md 4.5: a reachable target is reached within this (mm).
+REACH_TOLERANCE_MM: Final = 0.1
+
+
+class RobotCore(StartUpMixin, MotionMixin):
+    """Supervisor, driver and kinematics composed; one owner thread (the control loop).
+
+    Args:
+        config: the robot.
+        driver: the controller driver (its permits verified by ``supervisor.verifier``).
+        supervisor: the safety supervisor.
+        now: the control loop's monotonic clock (s), the same the driver and supervisor use.
+        commit: the audit log's group commit (called before a permit reaches the HAL).
+        console_alive: whether a console holding command authority is connected.
+    """
+
+    def __init__(
+        self,
+        config: RobotConfig,
+        driver: ControllerDriver,
+        supervisor: Supervisor,
+        *,
+        now: Callable[[], float],
+        commit: Callable[[], object],
+        console_alive: Callable[[], bool],
+    ) -> None:
+        self.config = config
+        self.driver = driver
+        self.supervisor = supervisor
+        self._now = now
+        self._commit = commit
+        self._console_alive = console_alive
+        self.robot: TwoPlaneGuide = config.robot()
+        self.tool_length_mm = config.guide.tool.length_mm
+        self.T_scanner_from_robot: Transform | None = None
+        self.calibration_id: str | None = None
+        self.target: AcceptedTarget | None = None
+        self.scanner_imaging: bool | None = None
+        self.startup: StartUpJob | None = None
+        self.motion: MoveJob | None = None
+        self.stopping: StopJob | None = None
+        self.status: HalStatus | None = None
+        self.readings: Readings = read_joints(driver, config.controller)
+        self._snapshot: InterlockSnapshot | None = None
+        self._results: list[JobResult] = []
+        self.hal_faults_seen = 0
+
+    # --- per cycle ---------------------------------------------------------------------------
+
+    def snapshot(self, *, command_authority: bool = True) -> InterlockSnapshot:
+        """This cycle's interlock snapshot (with the sender's authority for a command)."""
+        if self._snapshot is None:
+            self.sense()
+        assert self._snapshot is not None  # noqa: S101 - set by sense()
+        if command_authority:
+            return self._snapshot
+        return dataclasses.replace(self._snapshot, command_authority=False)
+
+    def sense(self) -> list[JobResult]:
+        """Read the HAL, build the snapshot, report HAL faults, let the supervisor evaluate."""
+        now_s = self._now()
+        status = self.driver.read(now_s)
+        self.status = status
+        self.readings = read_joints(self.driver, self.config.controller)
+        self._snapshot = snapshot_from(
+            status=status,
+            readings=self.readings,
+            config=self.config.controller,
+            scanner_imaging=self.scanner_imaging,
+            console_heartbeat_at_s=now_s if self._console_alive() else None,
+            calibration_valid=self.T_scanner_from_robot is not None,
+            homing=self.supervisor.state is State.STARTUP,
+        )
+        self._drain_hal_faults(status)
+        decision = self.supervisor.evaluate(self._snapshot)
+        if decision is not None and decision.stop is not None:
+            self.react(decision)
+        return self._take_results()
+
+    def act(self) -> list[JobResult]:
+        """Advance START_UP, motion and stops by one cycle."""
+        if self.startup is not None:
+            self.advance_startup()
+        if self.motion is not None:
+            self.advance_motion()
+        if self.stopping is not None:
+            self._advance_stop()
+        return self._take_results()
+
+    def commit(self) -> None:
+        """Group-commit the audit records of this cycle."""
+        self._commit()
+
+    def _take_results(self) -> list[JobResult]:
+        out, self._results = self._results, []
+        return out
+
+    def finish(self, result: JobResult) -> None:
+        """Queue ``result`` for the workphase layer."""
+        self._results.append(result)
+
+    # --- faults and stops --------------------------------------------------------------------
+
+    def _drain_hal_faults(self, status: HalStatus) -> None:
+        events: list[FaultEvent] = []
+        while not self.driver.faults.empty():
+            events.append(self.driver.faults.get_nowait())
+        self.hal_faults_seen += len(events)
+        active = self.driver.state is not LifecycleState.UNCONFIGURED
+        if not active or self.supervisor.state in {State.OFF, *LATCHED_STATES}:
+            return
+        stopping = [e for e in events if e.kind in _STOPPING_HAL_FAULTS]
+        if stopping:
+            first = stopping[0]
+            self.fault(f"controller fault {first.kind.value}: {first.detail}")
+        elif status.firmware_fault or status.link_down:
+            self.fault("controller reports a firmware fault or a lost link")
+
+    def fault(self, reason: str) -> None:
+        """Report a hardware fault to the supervisor and carry out its stop."""
+        logger.error("hardware fault: %s", reason)
+        decision = self.supervisor.handle(
+            Event.FAULT, self.snapshot(), source="control_loop", reason=reason
+        )
+        self.react(decision, reason=reason)
+
+    def react(self, decision: Decision, *, reason: str | None = None) -> None:
+        """Carry out a decision's stop and end the job it cut with the decision's verdict."""
+        self.apply_stop(decision)
+        text = reason or decision.reason
+        code = decision.code if decision.code is not StatusCode.OK else StatusCode.NOT_READY
+        sub = decision.sub_code if decision.sub_code is not SubCode.OK else SubCode.INTERLOCK
+        if self.motion is not None:
+            self.finish(JobResult(kind=self.motion.kind, code=code, sub_code=sub, reason=text))
+            self.motion = None
+        elif self.startup is not None:
+            self.finish(
+                JobResult(
+                    kind=JobKind.START_UP,
+                    code=StatusCode.NOT_READY,
+                    sub_code=SubCode.NOT_READY,
+                    reason=text,
+                )
+            )
+            self.startup = None
+        elif self.stopping is None:
+            self.finish(JobResult(kind=JobKind.FAULT, code=code, sub_code=sub, reason=text))
+
+    def apply_stop(self, decision: Decision) -> None:
+        """Command the stop category ``decision`` asks for (never raises)."""
+        if decision.stop is None or self.driver.state is LifecycleState.UNCONFIGURED:
+            return
+        from firmware_interfaces import StopCategory as WireStop  # noqa: PLC0415 - one use
+
+        if int(decision.stop) == 0:
+            self.driver.estop()
+        else:
+            self.driver.stop(WireStop(int(decision.stop)))
+
+    def stop(self, source: str) -> Decision:
+        """STOP (Cat 2) from anyone: cut any motion, then wait for standstill."""
+        decision = self.supervisor.handle(Event.STOP, self.snapshot(), source=source)
+        self.motion = None
+        self.startup = None
+        self.apply_stop(decision)
+        self.stopping = StopJob(kind=JobKind.STOP, started_s=self._now())
+        return decision
+
+    def emergency(self, source: str) -> Decision:
+        """EMERGENCY from anyone (the HAL's ``estop()`` already ran): latch, wait for standstill."""
+        if self.driver.state is not LifecycleState.UNCONFIGURED:
+            self.driver.estop()
+        decision = self.supervisor.handle(Event.EMERGENCY, self.snapshot(), source=source)
+        self.motion = None
+        self.startup = None
+        self.stopping = StopJob(kind=JobKind.EMERGENCY, started_s=self._now())
+        return decision
+
+    def _advance_stop(self) -> None:
+        job = self.stopping
+        assert job is not None  # noqa: S101 - checked by the caller
+        if not self.readings.moving:
+            self.stopping = None
+            self.finish(
+                JobResult(
+                    kind=job.kind, code=StatusCode.OK, sub_code=SubCode.OK, reason="at standstill"
+                )
+            )
+            return
+        if self._now() - job.started_s > self.config.runtime.stop_timeout_s:
+            if self.driver.state is not LifecycleState.UNCONFIGURED:
+                self.driver.estop() if job.kind is JobKind.EMERGENCY else self.driver.stop()
+            self.stopping = None
+            self.finish(
+                JobResult(
+                    kind=job.kind,
+                    code=StatusCode.HARDWARE_FAILURE,
+                    sub_code=SubCode.HARDWARE,
+                    reason=(
+                        f"axes still moving {self.config.runtime.stop_timeout_s:g} s after "
+                        f"{job.kind.value}; Cat 1 stop commanded"
+                    ),
+                )
+            )
+
+    # --- state ---------------------------------------------------------------------------------
+
+    @property
+    def state(self) -> State:
+        """Supervisor state."""
+        return self.supervisor.state
+
+    @property
+    def busy(self) -> bool:
+        """Homing, moving or retracting (a new command would be refused with 13 sub 6)."""
+        return (
+            self.supervisor.state in MOTION_STATES
+            or self.motion is not None
+            or self.startup is not None
+        )
+
+    def set_scanner_imaging(self, *, imaging: bool | None) -> None:
+        """The scanner bridge's imaging state (``None``: unknown)."""
+        self.scanner_imaging = imaging
+
+    def set_tool_length(self, length_mm: float) -> None:
+        """A new needle length (mm); an accepted target (planned for the old tool) is dropped.
+
+        Raises:
+            ValueError: not finite and > 0.
+        """
+        self.robot = self.config.robot(length_mm)
+        self.tool_length_mm = length_mm
+        self.target = None
+
+    def current_pose(self) -> Transform | None:
+        """Needle-tip pose: FK of measured joints, scanner RAS (robot frame if uncalibrated)."""
+        positions = self.readings.positions
+        if positions is None:
+            return None
+        lo = np.array([j.lower for j in self.robot.joints])
+        hi = np.array([j.upper for j in self.robot.joints])
+        pose = self.robot.forward(np.clip(positions, lo - 5.0, hi + 5.0))
+        T_s_r = np.eye(4) if self.T_scanner_from_robot is None else self.T_scanner_from_robot
+        tip = transform_points(T_s_r, pose.tip_robot_mm)[0]
+        direction = transform_vectors(T_s_r, pose.direction_robot)[0]
+        reference = None if self.target is None else self.target.requested
+        return pose_along(tip, direction, reference)
+
+    def plan_target(self, requested: Transform) -> JointGoal | Unreachable:
+        """Plan a target pose (scanner RAS) with the current calibration and tool."""
+        assert self.T_scanner_from_robot is not None  # noqa: S101 - callers check calibration
+        target = Target.from_arrays(requested[:3, 3], direction_ras=requested[:3, 2])
+        return plan(self.robot, target, self.T_scanner_from_robot)
+
+    def reached_pose(self, goal: JointGoal, requested: Transform) -> Transform:
+        """The pose the robot will reach for ``goal`` (scanner RAS)."""
+        return pose_along(goal.tip_ras_mm, goal.direction_ras, requested)
+
+    def T_scanner_from_zframe_to_robot(self, T_scanner_from_zframe: Transform) -> Transform:
+        """The calibration implied by a Z-frame pose and the configured mount."""
+        return compose(T_scanner_from_zframe, self.config.T_zframe_from_robot)

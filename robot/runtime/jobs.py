@@ -1,0 +1,124 @@
+"""What the robot is doing over several control cycles, and how each job ends."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from safety import StatusCode, SubCode
+
+if TYPE_CHECKING:
+    from kinematics import JointGoal, SynchronisedMove, Transform
+    from kinematics.types import FloatArray
+
+__all__ = [
+    "AcceptedTarget",
+    "JobKind",
+    "JobResult",
+    "MoveJob",
+    "StartUpJob",
+    "StartUpStep",
+    "StopJob",
+]
+
+
+class JobKind(enum.Enum):
+    """Kinds of multi-cycle work; the value is the workphase or request a result answers."""
+
+    START_UP = "START_UP"
+    MOVE = "MOVE_TO_TARGET"
+    RETRACT = "RETRACT_NEEDLE"
+    STOP = "STOP"
+    EMERGENCY = "EMERGENCY"
+    FAULT = "FAULT"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobResult:
+    """How a job ended (or a fault outside any job): what the console is told.
+
+    Attributes:
+        kind: which job.
+        code: OpenIGTLink STATUS code.
+        sub_code: sub-code (its name is the ERROR_NAME).
+        reason: one sentence with the numbers.
+    """
+
+    kind: JobKind
+    code: StatusCode
+    sub_code: SubCode
+    reason: str
+
+    @property
+    def ok(self) -> bool:
+        """Whether the job succeeded."""
+        return self.code is StatusCode.OK
+
+
+class StartUpStep(enum.Enum):
+    """Steps of START_UP."""
+
+    RESET = "reset"
+    BRING_UP = "bring up the controller"
+    AWAIT_TELEMETRY = "await telemetry"
+    HOMING = "homing"
+
+
+@dataclass(slots=True, kw_only=True)
+class StartUpJob:
+    """START_UP: reset latches, bring the controller up, home every axis."""
+
+    step: StartUpStep
+    started_s: float
+    step_started_s: float
+    source: str
+
+
+@dataclass(slots=True, kw_only=True)
+class MoveJob:
+    """A planned motion, one synchronised segment at a time (retract, lateral, insert).
+
+    Attributes:
+        kind: MOVE (to the target) or RETRACT.
+        segments: the trajectory's synchronised moves.
+        index: the segment in progress.
+        goal: final joint vector.
+        segment_started_s: clock time the current segment was sent.
+        sent: whether the current segment went to the HAL.
+    """
+
+    kind: JobKind
+    segments: tuple[SynchronisedMove, ...]
+    goal: FloatArray
+    index: int = 0
+    segment_started_s: float = 0.0
+    sent: bool = False
+    plan_id: str = ""
+    history: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True, kw_only=True)
+class StopJob:
+    """STOP or EMERGENCY: wait for standstill, then report."""
+
+    kind: JobKind
+    started_s: float
+    escalated: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AcceptedTarget:
+    """A target the robot accepted.
+
+    Attributes:
+        target_id: its id (the TGT_ command id).
+        requested: the TRANSFORM as received (scanner RAS, mm).
+        goal: joint goal from the kinematics.
+        T_scanner_from_reached: the pose the robot will reach (TRANSFORM(TARGET)).
+    """
+
+    target_id: str
+    requested: Transform
+    goal: JointGoal
+    T_scanner_from_reached: Transform

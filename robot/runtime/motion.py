@@ -1,0 +1,239 @@
+"""Motion over several cycles: trajectory (retract before lateral), permit, segments, arrival."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from typing import TYPE_CHECKING, Final
+
+import numpy as np
+
+from hal import HalError
+from kinematics import plan_needle_motion
+from robot.runtime.jobs import JobKind, JobResult, MoveJob
+from safety import Event, JointEnvelope, State, StatusCode, SubCode
+from safety.errors import PermitError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from hal import ControllerDriver
+    from kinematics import TwoPlaneGuide
+    from kinematics.types import FloatArray
+    from robot.runtime.config import RobotConfig
+    from robot.runtime.jobs import AcceptedTarget
+    from robot.runtime.readings import Readings
+    from safety import Decision, InterlockSnapshot, Supervisor
+
+__all__ = ["MotionMixin"]
+
+logger = logging.getLogger(__name__)
+
+#: Extra time a segment may take beyond ``motion_timeout_factor`` times its plan (s).
+_SEGMENT_SLACK_S: Final = 1.0
+
+
+def _refusal(kind: JobKind, sub_code: SubCode, reason: str) -> JobResult:
+    return JobResult(kind=kind, code=StatusCode.NOT_READY, sub_code=sub_code, reason=reason)
+
+
+class MotionMixin:
+    """Motion of :class:`~robot.runtime.core.RobotCore` (which supplies the state)."""
+
+    config: RobotConfig
+    driver: ControllerDriver
+    supervisor: Supervisor
+    robot: TwoPlaneGuide
+    motion: MoveJob | None
+    readings: Readings
+    target: AcceptedTarget | None
+    scanner_imaging: bool | None
+    _now: Callable[[], float]
+    _plan_ids = itertools.count(1)
+
+    def snapshot(self, *, command_authority: bool = True) -> InterlockSnapshot:
+        """Provided by the core."""
+        raise NotImplementedError
+
+    def finish(self, result: JobResult) -> None:
+        """Provided by the core."""
+        raise NotImplementedError
+
+    def commit(self) -> None:
+        """Provided by the core."""
+        raise NotImplementedError
+
+    def fault(self, reason: str) -> None:
+        """Provided by the core."""
+        raise NotImplementedError
+
+    def _start_point(self) -> FloatArray | None:
+        positions = self.readings.positions
+        if positions is None:
+            return None
+        lo = np.array([j.lower for j in self.robot.joints])
+        hi = np.array([j.upper for j in self.robot.joints])
+        return np.asarray(np.clip(positions, lo, hi), dtype=np.float64)
+
+    def _envelopes(self, path: FloatArray, moving: list[int]) -> list[JointEnvelope]:
+        out = []
+        for index in moving:
+            spec = self.robot.joints[index]
+            margin = max(self.config.runtime.arrival_tolerance_mm, 0.05)
+            out.append(
+                JointEnvelope(
+                    joint=spec.name,
+                    min_position=max(spec.lower, float(path[:, index].min()) - margin),
+                    max_position=min(spec.upper, float(path[:, index].max()) + margin),
+                    max_speed=self.config.supervisor.joints[index].max_speed,
+                )
+            )
+        return out
+
+    def move_to_target(self, source: str) -> JobResult | None:
+        """Start the move to the accepted target; a refusal is returned, ``None`` = started."""
+        if self.target is None:
+            return _refusal(JobKind.MOVE, SubCode.NO_TARGET, "no target has been accepted")
+        goal = np.array(self.target.goal.joint_values)
+        return self._start(JobKind.MOVE, goal, source, Event.MOVE)
+
+    def retract_needle(self, source: str) -> JobResult | None:
+        """Retract the insertion axis fully; a refusal is returned, ``None`` = started."""
+        start = self._start_point()
+        if start is None:
+            return _refusal(JobKind.RETRACT, SubCode.NOT_READY, "no telemetry from the controller")
+        goal = start.copy()
+        goal[self.robot.insertion_index] = self.robot.retracted_insertion_mm
+        state = self.supervisor.state
+        if state is State.NEEDLE_INSERTED:
+            return self._start(JobKind.RETRACT, goal, source, Event.RETRACT)
+        if state in {State.AT_TARGET, State.TARGET_SET}:
+            return self._start(JobKind.RETRACT, goal, source, Event.MOVE)
+        return _refusal(
+            JobKind.RETRACT,
+            SubCode.NOT_READY,
+            f"RETRACT_NEEDLE needs a homed robot holding a target, state is {state.value}",
+        )
+
+    def _start(
+        self, kind: JobKind, goal: FloatArray, source: str, event: Event
+    ) -> JobResult | None:
+        start = self._start_point()
+        if start is None:
+            return _refusal(kind, SubCode.NOT_READY, "no telemetry from the controller")
+        try:
+            trajectory = plan_needle_motion(
+                self.robot, start, goal, rate_hz=self.config.runtime.control_rate_hz
+            )
+        except ValueError as err:
+            return _refusal(kind, SubCode.OUT_OF_RANGE, f"no trajectory: {err}")
+        path = (
+            np.vstack([start, goal, trajectory.positions])
+            if len(trajectory.positions)
+            else (np.vstack([start, goal]))
+        )
+        moving = [i for i in range(len(goal)) if float(np.ptp(path[:, i])) > 0.0]
+        if not moving:
+            moving = [self.robot.insertion_index]
+        plan_id = f"{kind.value.lower()}-{next(self._plan_ids)}"
+        decision: Decision = self.supervisor.handle(
+            event,
+            self.snapshot(),
+            source=source,
+            plan_id=plan_id,
+            envelopes=self._envelopes(path, moving),
+        )
+        if not decision.accepted:
+            return JobResult(
+                kind=kind, code=decision.code, sub_code=decision.sub_code, reason=decision.reason
+            )
+        self.motion = MoveJob(
+            kind=kind,
+            segments=trajectory.moves,
+            goal=goal,
+            plan_id=plan_id,
+            segment_started_s=self._now(),
+        )
+        logger.info(
+            "%s %s: %d segment(s), %.2f s planned",
+            kind.value,
+            plan_id,
+            len(trajectory.moves),
+            trajectory.duration_s,
+        )
+        self.advance_motion()
+        return None
+
+    def _send(self, job: MoveJob) -> None:
+        segment = job.segments[job.index]
+        names = [j.name for j in self.robot.joints]
+        targets = {
+            names[i]: float(segment.goal[i])
+            for i in range(len(names))
+            if segment.goal[i] != segment.start[i]
+        }
+        job.segment_started_s = self._now()
+        job.sent = True
+        if not targets:
+            return
+        self.commit()
+        try:
+            self.driver.move(
+                targets,
+                permit=self.supervisor.permit,
+                duration_s=float(segment.duration_s),
+                imaging=bool(self.scanner_imaging),
+            )
+        except (HalError, PermitError, ValueError) as err:
+            self.fault(
+                f"{job.kind.value} segment {segment.name!r} refused by the controller: {err}"
+            )
+
+    def _arrived(self, goal: FloatArray) -> bool:
+        positions = self.readings.positions
+        if positions is None or self.readings.moving:
+            return False
+        for axis, value, wanted in zip(self.config.controller.axes, positions, goal, strict=True):
+            step = getattr(axis, "step_size", 0.0)
+            if abs(value - wanted) > max(self.config.runtime.arrival_tolerance_mm, step):
+                return False
+        return True
+
+    def advance_motion(self) -> None:
+        """Send the next segment, detect arrival from telemetry, or fault on a time-out."""
+        job = self.motion
+        if job is None:
+            return
+        if job.index >= len(job.segments):
+            self._done(job)
+            return
+        if not job.sent:
+            self._send(job)
+            return
+        segment = job.segments[job.index]
+        if self._arrived(segment.goal):
+            job.index += 1
+            job.sent = False
+            if job.index >= len(job.segments):
+                self._done(job)
+            else:
+                self._send(job)
+            return
+        limit_s = segment.duration_s * self.config.runtime.motion_timeout_factor + _SEGMENT_SLACK_S
+        if self._now() - job.segment_started_s > limit_s:
+            self.fault(
+                f"{job.kind.value} segment {segment.name!r} did not arrive within {limit_s:.1f} s "
+                f"(planned {segment.duration_s:.1f} s)"
+            )
+
+    def _done(self, job: MoveJob) -> None:
+        self.motion = None
+        decision = self.supervisor.handle(Event.MOTION_DONE, self.snapshot(), source="hal")
+        self.finish(
+            JobResult(
+                kind=job.kind,
+                code=StatusCode.OK if decision.accepted else decision.code,
+                sub_code=SubCode.OK if decision.accepted else decision.sub_code,
+                reason="arrived" if decision.accepted else decision.reason,
+            )
+        )

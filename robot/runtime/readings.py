@@ -1,0 +1,121 @@
+"""One control cycle's readings: measured joints from telemetry, and the interlock snapshot."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final
+
+import numpy as np
+
+from firmware_interfaces import AxisStatus
+from hal import LifecycleState, from_wire_um
+from safety import InterlockSnapshot
+
+if TYPE_CHECKING:
+    from hal import ControllerConfig, ControllerDriver, HalStatus
+    from kinematics.types import FloatArray
+
+__all__ = ["VELOCITY_MARGIN", "Readings", "read_joints", "snapshot_from"]
+
+#: Measured speed may exceed the configured maximum by this factor before the velocity interlock
+#: trips: telemetry velocity of a stepper is taken over one physics step, so a catch-up step
+#: doubles it for one sample.
+VELOCITY_MARGIN: Final = 2.5
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Readings:
+    """Joint readings from the latest telemetry (joint units, mm).
+
+    Attributes:
+        positions: measured (encoder) position per joint, wire order; ``None`` without telemetry.
+        moving: any axis reports MOVING.
+        homed: every axis reports HOMED.
+        received_at_s: clock time of the telemetry frame, or ``None``.
+        max_speed_ratio: largest |measured speed| / configured maximum over the joints.
+        min_pressure_kpa: lowest supply pressure of the pneumatic axes (kPa), or ``None``.
+        estop_input: the hardware e-stop circuit is open (not the firmware's ESTOP state, which
+            our own ``estop()`` also causes).
+    """
+
+    positions: FloatArray | None
+    moving: bool
+    homed: bool
+    received_at_s: float | None
+    max_speed_ratio: float
+    min_pressure_kpa: float | None
+    estop_input: bool = False
+
+
+def read_joints(driver: ControllerDriver, config: ControllerConfig) -> Readings:
+    """Readings of the latest telemetry sample (never raises)."""
+    sample = driver.link.latest
+    if sample is None or len(sample.telemetry.axes) != len(config.axes):
+        return Readings(
+            positions=None,
+            moving=False,
+            homed=False,
+            received_at_s=None,
+            max_speed_ratio=0.0,
+            min_pressure_kpa=None,
+        )
+    positions = []
+    ratio = 0.0
+    pressures = []
+    moving = False
+    homed = True
+    for axis, record in zip(config.axes, sample.telemetry.axes, strict=True):
+        positions.append(from_wire_um(record.encoder_um, axis.kind))
+        speed = abs(from_wire_um(record.velocity_um_s, axis.kind))
+        ratio = max(ratio, speed / axis.max_speed)
+        moving |= AxisStatus.MOVING in record.status
+        homed &= AxisStatus.HOMED in record.status
+        pressures.append(record.supply_pressure_hpa / 10.0)
+    return Readings(
+        positions=np.array(positions),
+        moving=moving,
+        homed=homed,
+        received_at_s=sample.received_at_s,
+        max_speed_ratio=ratio,
+        min_pressure_kpa=min(pressures) if pressures else None,
+        estop_input=bool(sample.telemetry.estop_input),
+    )
+
+
+def snapshot_from(
+    *,
+    status: HalStatus,
+    readings: Readings,
+    config: ControllerConfig,
+    scanner_imaging: bool | None,
+    console_heartbeat_at_s: float | None,
+    calibration_valid: bool,
+    homing: bool = False,
+    command_authority: bool = True,
+) -> InterlockSnapshot:
+    """The interlock snapshot of one cycle from the HAL status and the robot's own state.
+
+    While ``homing``, positions beyond the soft limits are expected (the axes seek their limit
+    switches), so the joint-limit reading is left clear; the HAL ignores the switches then too.
+    """
+    live = status.state is not LifecycleState.UNCONFIGURED and readings.positions is not None
+    within = True
+    if readings.positions is not None and not homing:
+        for axis, value in zip(config.axes, readings.positions, strict=True):
+            margin = axis.following_error_limit
+            within &= bool(axis.min_position - margin <= value <= axis.max_position + margin)
+    return InterlockSnapshot(
+        estop_released=not (live and readings.estop_input),
+        emergency_requested=False,
+        scanner_imaging=scanner_imaging,
+        needle_inserted=False,
+        joints_within_limits=within,
+        velocity_within_limit=bool(readings.max_speed_ratio <= VELOCITY_MARGIN),
+        following_error_ok=not status.following_error,
+        limit_switch_hit=bool(status.limit_hit),
+        supply_pressure_kpa=readings.min_pressure_kpa,
+        console_heartbeat_at_s=console_heartbeat_at_s,
+        firmware_heartbeat_at_s=readings.received_at_s,
+        calibration_valid=calibration_valid,
+        command_authority=command_authority,
+    )

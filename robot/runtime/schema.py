@@ -1,0 +1,418 @@
+"""The robot configuration schema: every key with its type, unit, default, range and meaning.
+
+One table (:data:`SCHEMA`) drives loading, the ``MRBOT_*`` environment overrides, ``mrbot config
+show`` and the generated docs/CONFIGURATION.md. Joint keys are ``joints.<joint>.<key>`` for each
+joint of the robot model (two-plane guide: ``front_x_mm``, ``front_y_mm``, ``back_x_mm``,
+``back_y_mm``, ``insertion_mm``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+__all__ = ["JOINT_NAMES", "SCHEMA", "Key", "ValueType", "check_value", "render_markdown"]
+
+ValueType = type[float] | type[int] | type[str] | type[bool] | type[list[str]] | type[list[float]]
+
+JOINT_NAMES: Final = ("front_x_mm", "front_y_mm", "back_x_mm", "back_y_mm", "insertion_mm")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Key:
+    """One configuration key.
+
+    Attributes:
+        name: dotted key (``network.port``).
+        kind: ``float``, ``int``, ``str``, ``bool``, ``str_list`` or ``vec3`` (3 floats).
+        default: the built-in default.
+        unit: unit of the value (``mm``, ``s``, ``Hz``, ``-`` for none).
+        doc: one sentence.
+        low: smallest allowed value (numbers), inclusive.
+        high: largest allowed value (numbers), inclusive.
+        choices: allowed strings.
+    """
+
+    name: str
+    kind: str
+    default: object
+    unit: str
+    doc: str
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[str, ...] = ()
+
+
+def _joint_keys(name: str, *, insertion: bool) -> list[Key]:
+    low, high = (0.0, 150.0) if insertion else (-60.0, 60.0)
+    p = f"joints.{name}"
+    return [
+        Key(name=f"{p}.min_mm", kind="float", default=low, unit="mm", doc="lower soft limit"),
+        Key(name=f"{p}.max_mm", kind="float", default=high, unit="mm", doc="upper soft limit"),
+        Key(
+            name=f"{p}.step_mm",
+            kind="float",
+            default=0.01,
+            unit="mm",
+            doc="pneumatic step size (travel per step)",
+            low=1e-4,
+            high=5.0,
+        ),
+        Key(
+            name=f"{p}.max_step_rate_hz",
+            kind="float",
+            default=1000.0,
+            unit="Hz",
+            doc="step rate with the installed hose; max speed = step_mm * max_step_rate_hz",
+            low=1.0,
+            high=100_000.0,
+        ),
+        Key(
+            name=f"{p}.max_accel_mm_s2",
+            kind="float",
+            default=40.0,
+            unit="mm/s^2",
+            doc="acceleration used by the trajectory planner",
+            low=1e-3,
+            high=1e6,
+        ),
+        Key(
+            name=f"{p}.following_error_limit_mm",
+            kind="float",
+            default=0.5,
+            unit="mm",
+            doc="largest allowed |commanded - encoder|",
+            low=1e-3,
+            high=50.0,
+        ),
+        Key(
+            name=f"{p}.imaging_safe",
+            kind="bool",
+            default=True,
+            unit="-",
+            doc="may move while the scanner images (pneumatic steppers: SNR unaffected)",
+        ),
+    ]
+
+
+_KEYS: list[Key] = [
+    Key(
+        name="robot.model",
+        kind="str",
+        default="two-plane",
+        unit="-",
+        doc="kinematic model",
+        choices=("two-plane",),
+    ),
+    Key(
+        name="robot.front_plane_z_mm",
+        kind="float",
+        default=-60.0,
+        unit="mm",
+        doc="robot z of the front stage plane",
+        low=-1000.0,
+        high=1000.0,
+    ),
+    Key(
+        name="robot.back_plane_z_mm",
+        kind="float",
+        default=-110.0,
+        unit="mm",
+        doc="robot z of the back stage plane (below the front plane)",
+        low=-1000.0,
+        high=1000.0,
+    ),
+    Key(
+        name="robot.max_angulation_deg",
+        kind="float",
+        default=25.0,
+        unit="deg",
+        doc="largest needle tilt from +z",
+        low=0.1,
+        high=89.0,
+    ),
+    Key(
+        name="robot.hub_clearance_mm",
+        kind="float",
+        default=10.0,
+        unit="mm",
+        doc="tool length kept behind the back stage",
+        low=0.0,
+        high=500.0,
+    ),
+    Key(
+        name="tool.kind",
+        kind="str",
+        default="needle",
+        unit="-",
+        doc="tool carried",
+        choices=("needle", "bone_drill"),
+    ),
+    Key(
+        name="tool.length_mm",
+        kind="float",
+        default=220.0,
+        unit="mm",
+        doc="tool length (NEEDLE_LENGTH overrides it at run time)",
+        low=1.0,
+        high=1000.0,
+    ),
+    Key(
+        name="tool.tip_offset_mm",
+        kind="float",
+        default=0.0,
+        unit="mm",
+        doc="aimed point minus physical tip, along the tool",
+        low=-100.0,
+        high=100.0,
+    ),
+    *(k for j in JOINT_NAMES for k in _joint_keys(j, insertion=j == "insertion_mm")),
+    Key(
+        name="serial.url",
+        kind="str",
+        default="",
+        unit="-",
+        doc="pyserial URL of the controller (/dev/ttyUSB0, socket://host:port); empty = none",
+    ),
+    Key(
+        name="serial.baud",
+        kind="int",
+        default=115200,
+        unit="baud",
+        doc="serial baud rate",
+        low=1200,
+        high=4_000_000,
+    ),
+    Key(
+        name="network.host",
+        kind="str",
+        default="127.0.0.1",
+        unit="-",
+        doc="IP literal the OpenIGTLink server binds; non-loopback needs network.allow",
+    ),
+    Key(
+        name="network.port",
+        kind="int",
+        default=18944,
+        unit="-",
+        doc="TCP port (0 = any free port)",
+        low=0,
+        high=65535,
+    ),
+    Key(
+        name="network.allow",
+        kind="str_list",
+        default=[],
+        unit="-",
+        doc="peer networks allowed to connect (CIDR); empty = loopback only",
+    ),
+    Key(
+        name="safety.lease_s",
+        kind="float",
+        default=0.2,
+        unit="s",
+        doc="motion permit lease, renewed every control cycle",
+        low=0.01,
+        high=10.0,
+    ),
+    Key(
+        name="safety.console_timeout_s",
+        kind="float",
+        default=2.0,
+        unit="s",
+        doc="controlling console gone this long during motion: protective stop",
+        low=0.01,
+        high=60.0,
+    ),
+    Key(
+        name="safety.firmware_timeout_s",
+        kind="float",
+        default=0.25,
+        unit="s",
+        doc="telemetry silence that trips the firmware-heartbeat interlock",
+        low=0.01,
+        high=10.0,
+    ),
+    Key(
+        name="safety.min_supply_pressure_kpa",
+        kind="float",
+        default=300.0,
+        unit="kPa",
+        doc="lowest acceptable supply pressure of the pneumatic axes",
+        low=1.0,
+        high=2000.0,
+    ),
+    Key(
+        name="safety.imaging_interlock_required",
+        kind="bool",
+        default=True,
+        unit="-",
+        doc="an unknown scanner state counts as imaging (SR-04)",
+    ),
+    Key(
+        name="safety.homing_timeout_s",
+        kind="float",
+        default=60.0,
+        unit="s",
+        doc="START_UP fails when homing takes longer",
+        low=0.1,
+        high=600.0,
+    ),
+    Key(
+        name="safety.stop_timeout_s",
+        kind="float",
+        default=2.0,
+        unit="s",
+        doc="a STOP not at standstill by then escalates to Cat 1 and answers 18",
+        low=0.05,
+        high=30.0,
+    ),
+    Key(
+        name="zframe.mount_translation_mm",
+        kind="vec3",
+        default=[0.0, 0.0, 0.0],
+        unit="mm",
+        doc="translation of T_zframe_from_robot (robot origin in Z-frame coordinates)",
+    ),
+    Key(
+        name="zframe.mount_rotvec_deg",
+        kind="vec3",
+        default=[0.0, 0.0, 0.0],
+        unit="deg",
+        doc="rotation vector of T_zframe_from_robot",
+    ),
+    Key(
+        name="zframe.realign_threshold_mm",
+        kind="float",
+        default=0.5,
+        unit="mm",
+        doc="registration change (at the target) that triggers automatic re-alignment",
+        low=0.0,
+        high=100.0,
+    ),
+    Key(
+        name="runtime.control_rate_hz",
+        kind="float",
+        default=100.0,
+        unit="Hz",
+        doc="control loop rate",
+        low=10.0,
+        high=1000.0,
+    ),
+    Key(
+        name="runtime.position_rate_hz",
+        kind="float",
+        default=20.0,
+        unit="Hz",
+        doc="CURRENT_POSITION rate while moving",
+        low=1.0,
+        high=100.0,
+    ),
+    Key(
+        name="runtime.arrival_tolerance_mm",
+        kind="float",
+        default=0.05,
+        unit="mm",
+        doc="measured joint within this of its goal counts as arrived",
+        low=1e-3,
+        high=5.0,
+    ),
+    Key(
+        name="runtime.motion_timeout_factor",
+        kind="float",
+        default=3.0,
+        unit="-",
+        doc="a move segment taking longer than this times its planned duration (+1 s) faults",
+        low=1.1,
+        high=100.0,
+    ),
+    Key(
+        name="emulator.homing_speed_mm_s",
+        kind="float",
+        default=20.0,
+        unit="mm/s",
+        doc="homing speed of the emulated firmware",
+        low=0.1,
+        high=10_000.0,
+    ),
+    Key(
+        name="emulator.telemetry_period_ms",
+        kind="int",
+        default=10,
+        unit="ms",
+        doc="telemetry period of the emulated firmware",
+        low=1,
+        high=100,
+    ),
+]
+
+SCHEMA: Final[Mapping[str, Key]] = MappingProxyType({k.name: k for k in _KEYS})
+"""Dotted key -> its description (read-only)."""
+
+
+def _number(key: Key, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"{key.name} = {value!r}: expected a number ({key.unit})")
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"{key.name} = {value!r} {key.unit}: must be finite")
+    if key.low is not None and number < key.low:
+        raise ValueError(f"{key.name} = {value!r} {key.unit}: below the minimum {key.low:g}")
+    if key.high is not None and number > key.high:
+        raise ValueError(f"{key.name} = {value!r} {key.unit}: above the maximum {key.high:g}")
+    return number
+
+
+def check_value(key: Key, value: object) -> object:
+    """Check ``value`` against ``key``; return it in canonical form.
+
+    Raises:
+        ValueError: wrong type or out of range; the message names the key, value and unit.
+    """
+    if key.kind == "float":
+        return _number(key, value)
+    if key.kind == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"{key.name} = {value!r}: expected an integer ({key.unit})")
+        return int(_number(key, value))
+    if key.kind == "bool":
+        if not isinstance(value, bool):
+            raise ValueError(f"{key.name} = {value!r}: expected true or false")
+        return value
+    if key.kind == "str":
+        if not isinstance(value, str):
+            raise ValueError(f"{key.name} = {value!r}: expected a string")
+        if key.choices and value not in key.choices:
+            raise ValueError(f"{key.name} = {value!r}: expected one of {list(key.choices)}")
+        return value
+    if key.kind == "str_list":
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ValueError(f"{key.name} = {value!r}: expected a list of strings")
+        return list(value)
+    if key.kind == "vec3":
+        if not isinstance(value, list) or len(value) != 3:  # noqa: PLR2004 - a 3-vector
+            raise ValueError(f"{key.name} = {value!r}: expected 3 numbers ({key.unit})")
+        return [_number(key, v) for v in value]
+    raise ValueError(f"{key.name}: unknown kind {key.kind!r}")
+
+
+def render_markdown() -> str:
+    """The key table of docs/CONFIGURATION.md, generated from :data:`SCHEMA`."""
+    lines = ["| key | unit | default | range | meaning |", "|---|---|---|---|---|"]
+    for key in SCHEMA.values():
+        if key.choices:
+            allowed = ", ".join(key.choices)
+        elif key.low is not None or key.high is not None:
+            lo = "" if key.low is None else f"{key.low:g}"
+            hi = "" if key.high is None else f"{key.high:g}"
+            allowed = f"{lo} .. {hi}"
+        else:
+            allowed = ""
+        default = "`" + repr(key.default).replace("'", '"') + "`"
+        lines.append(f"| `{key.name}` | {key.unit} | {default} | {allowed} | {key.doc} |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,200 @@
+"""START_UP over several cycles: clear latches, bring the controller up, home every axis.
+
+A restart always needs this: the supervisor starts in OFF, and MOVE needs a target, which needs
+a calibration, which needs READY, which only homing reaches (position may be lost on restart).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Final
+
+from firmware_interfaces import FirmwareState
+from hal import CallbackReturn, HalError, LifecycleState
+from robot.runtime.jobs import JobKind, JobResult, StartUpJob, StartUpStep
+from safety import LATCHED_STATES, Event, StatusCode, SubCode
+from safety.errors import PermitError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from hal import ControllerDriver, HalStatus
+    from robot.runtime.config import RobotConfig
+    from robot.runtime.readings import Readings
+    from safety import Decision, InterlockSnapshot, Supervisor
+
+__all__ = ["StartUpMixin"]
+
+logger = logging.getLogger(__name__)
+
+#: Longest wait for the firmware to leave its latched state after CLEAR_FAULT, and for the first
+#: telemetry after activation (s).
+_SETTLE_S: Final = 1.0
+#: A homing that shows no motion within this is taken as finished if every axis reports HOMED (s).
+_HOMING_QUIET_S: Final = 1.0
+
+
+class StartUpMixin:
+    """START_UP steps of :class:`~robot.runtime.core.RobotCore` (which supplies the state)."""
+
+    config: RobotConfig
+    driver: ControllerDriver
+    supervisor: Supervisor
+    startup: StartUpJob | None
+    status: HalStatus | None
+    readings: Readings
+    _now: Callable[[], float]
+    _seen_homing: bool
+
+    def snapshot(self, *, command_authority: bool = True) -> InterlockSnapshot:
+        """Provided by the core."""
+        raise NotImplementedError
+
+    def finish(self, result: JobResult) -> None:
+        """Provided by the core."""
+        raise NotImplementedError
+
+    def commit(self) -> None:
+        """Provided by the core."""
+        raise NotImplementedError
+
+    def apply_stop(self, decision: Decision) -> None:
+        """Provided by the core."""
+        raise NotImplementedError
+
+    def start_up(self, source: str) -> None:
+        """Begin START_UP; the result arrives later as a :class:`JobResult` (START_UP)."""
+        now_s = self._now()
+        self.startup = StartUpJob(
+            step=StartUpStep.RESET, started_s=now_s, step_started_s=now_s, source=source
+        )
+        if self.driver.state is not LifecycleState.UNCONFIGURED:
+            try:
+                self.driver.clear_fault()
+            except HalError as err:
+                self._fail(f"the controller refused to clear its fault: {err}")
+                return
+        self.advance_startup()
+
+    def _fail(self, reason: str, sub_code: SubCode = SubCode.NOT_READY) -> None:
+        logger.error("START_UP failed: %s", reason)
+        self.startup = None
+        self.finish(
+            JobResult(
+                kind=JobKind.START_UP, code=StatusCode.NOT_READY, sub_code=sub_code, reason=reason
+            )
+        )
+
+    def _next(self, step: StartUpStep) -> None:
+        assert self.startup is not None  # noqa: S101 - called while starting up
+        self.startup.step = step
+        self.startup.step_started_s = self._now()
+
+    def advance_startup(self) -> None:
+        """Run the current START_UP step (called once per cycle while starting up)."""
+        job = self.startup
+        if job is None:
+            return
+        waited_s = self._now() - job.step_started_s
+        if job.step is StartUpStep.RESET:
+            self._reset(waited_s)
+        elif job.step is StartUpStep.BRING_UP:
+            self._bring_up()
+        elif job.step is StartUpStep.AWAIT_TELEMETRY:
+            self._await_telemetry(waited_s, job.source)
+        else:
+            self._homing(waited_s, job)
+
+    def _firmware_state(self) -> FirmwareState | None:
+        sample = self.driver.link.latest
+        return None if sample is None else sample.telemetry.firmware_state
+
+    def _reset(self, waited_s: float) -> None:
+        configured = self.driver.state is not LifecycleState.UNCONFIGURED
+        latched_fw = self._firmware_state() in {FirmwareState.ESTOP, FirmwareState.FAULT}
+        if configured and latched_fw:
+            if waited_s > _SETTLE_S:
+                self._fail(
+                    f"the controller is still latched ({self._firmware_state()}) {_SETTLE_S:g} s "
+                    "after CLEAR_FAULT (e-stop pressed?)",
+                    SubCode.INTERLOCK,
+                )
+            return
+        if self.supervisor.state in LATCHED_STATES:
+            decision = self.supervisor.handle(Event.RESET, self.snapshot(), source=self._source())
+            if not decision.accepted:
+                self._fail(decision.reason, decision.sub_code)
+                return
+        self._next(StartUpStep.BRING_UP)
+        self._bring_up()
+
+    def _source(self) -> str:
+        return "" if self.startup is None else self.startup.source
+
+    def _bring_up(self) -> None:
+        driver = self.driver
+        if driver.state is LifecycleState.UNCONFIGURED and driver.configure() is not (
+            CallbackReturn.SUCCESS
+        ):
+            self._fail(f"the controller did not configure: {driver.last_error}")
+            return
+        if driver.state is LifecycleState.INACTIVE and driver.activate() is not (
+            CallbackReturn.SUCCESS
+        ):
+            self._fail(f"the controller did not activate: {driver.last_error}")
+            return
+        self._next(StartUpStep.AWAIT_TELEMETRY)
+
+    def _await_telemetry(self, waited_s: float, source: str) -> None:
+        status = self.status
+        fresh = (
+            status is not None and not status.comm_timeout and self.readings.positions is not None
+        )
+        if not fresh or self._firmware_state() not in {FirmwareState.ENABLED, FirmwareState.IDLE}:
+            if waited_s > _SETTLE_S:
+                self._fail(
+                    f"no telemetry from an enabled controller {_SETTLE_S:g} s after activation "
+                    f"(firmware state {self._firmware_state()})"
+                )
+            return
+        decision = self.supervisor.handle(Event.START_UP, self.snapshot(), source=source)
+        if not decision.accepted or decision.permit is None:
+            self._fail(decision.reason, decision.sub_code)
+            return
+        self.commit()
+        try:
+            self.driver.home(permit=self.supervisor.permit)
+        except (HalError, PermitError, ValueError) as err:
+            self._homing_failed(f"homing was refused: {err}")
+            return
+        self._seen_homing = False
+        self._next(StartUpStep.HOMING)
+
+    def _homing_failed(self, reason: str) -> None:
+        decision = self.supervisor.handle(
+            Event.HOMING_FAILED, self.snapshot(), source="control_loop", reason=reason
+        )
+        self.apply_stop(decision)
+        self._fail(reason)
+
+    def _homing(self, waited_s: float, job: StartUpJob) -> None:
+        state = self._firmware_state()
+        moving = self.readings.moving or state is FirmwareState.HOMING
+        self._seen_homing |= moving
+        quiet = waited_s > _HOMING_QUIET_S
+        if self.readings.homed and not moving and (self._seen_homing or quiet):
+            decision = self.supervisor.handle(Event.HOMING_DONE, self.snapshot(), source="hal")
+            self.startup = None
+            self.finish(
+                JobResult(
+                    kind=JobKind.START_UP,
+                    code=decision.code if decision.accepted else StatusCode.NOT_READY,
+                    sub_code=decision.sub_code if decision.accepted else SubCode.NOT_READY,
+                    reason="homed" if decision.accepted else decision.reason,
+                )
+            )
+            return
+        if self._now() - job.started_s > self.config.runtime.homing_timeout_s:
+            self._homing_failed(
+                f"homing did not finish within {self.config.runtime.homing_timeout_s:g} s"
+            )
