@@ -11,6 +11,7 @@ __all__ = [
     "LinkDownError",
     "MotionBusyError",
     "NackError",
+    "RequestAbortedError",
     "RequestTimeoutError",
     "TransportError",
     "VersionMismatchError",
@@ -55,6 +56,14 @@ class NackError(HalError):
         self.command = command
         self.seq = seq
         self.reason = reason
+
+
+class RequestAbortedError(HalError):
+    """A request was withdrawn before it was (re)sent: its abort condition (a stop) became true.
+
+    A motion request raises it when ``stop()`` or ``estop()`` was called after the motion was
+    asked for; the frame, or its retry, never reached the wire.
+    """
 
 
 class LinkDownError(HalError):

@@ -32,7 +32,14 @@ from firmware_interfaces import (
     Telemetry,
     encode_frame,
 )
-from hal.errors import HalError, LinkDownError, NackError, RequestTimeoutError, TransportError
+from hal.errors import (
+    HalError,
+    LinkDownError,
+    NackError,
+    RequestAbortedError,
+    RequestTimeoutError,
+    TransportError,
+)
 from hal.events import Direction, FaultEvent, HalFaultKind, LinkCounters, TelemetrySample
 from hal.health import BadFrameRate
 from hal.recorder import FlightRecorder
@@ -118,7 +125,7 @@ class Link:
         self._state_lock = threading.Lock()  # guards _pending, _latest, counters below
         self._transport: Transport | None = None
         self._reader: threading.Thread | None = None
-        self._stop = threading.Event()
+        self._stop = threading.Event()  # the current session's; each session gets its own
         self._down = threading.Event()
         self._tx_seq = 0
         self._first_frame = True
@@ -162,9 +169,12 @@ class Link:
         if self._transport is not None:
             return
         transport = self._opener()
-        self._decoder = FrameDecoder()
+        # Each session has its own stop event and decoder, handed to its reader as locals: a
+        # reader of an earlier session that outlived close()'s join stops on its own event and
+        # never feeds the new session's decoder.
+        stop = threading.Event()
         self._bad_rate = BadFrameRate()
-        self._stop.clear()
+        self._stop = stop
         self._down.clear()
         self._first_frame = True
         self._last_rx_seq = None
@@ -173,7 +183,7 @@ class Link:
         self._transport = transport
         self._reader = threading.Thread(
             target=self._read_loop,
-            args=(transport,),
+            args=(transport, FrameDecoder(), stop),
             name=f"hal-reader {transport.url}",
             daemon=True,
         )
@@ -194,17 +204,31 @@ class Link:
 
     # --- writing ------------------------------------------------------------------------------
 
-    def _write(self, message: Message, *, seq: int | None = None) -> int:
+    def _write(
+        self,
+        message: Message,
+        *,
+        seq: int | None = None,
+        abort: Callable[[], bool] | None = None,
+    ) -> int:
         """Encode and write one frame under the write lock; returns its seq.
+
+        ``abort`` is asked under the write lock, right before the write: a stop whose frame is
+        written after that check goes out after this frame, so the firmware executes it later.
 
         Raises:
             LinkDownError: the link is not open.
+            RequestAbortedError: ``abort()`` returned true; nothing was written.
             TransportError: the write failed.
         """
         with self._write_lock:
             transport = self._transport
             if transport is None or self._down.is_set():
                 raise LinkDownError("link is down; reconnect first")
+            if abort is not None and abort():
+                raise RequestAbortedError(
+                    f"{type(message).__name__} withdrawn before it was (re)sent: a stop was issued"
+                )
             if seq is None:
                 seq = self._tx_seq
                 self._tx_seq = (self._tx_seq + 1) % _SEQ_MODULO
@@ -228,6 +252,14 @@ class Link:
             self._tx_seq = (self._tx_seq + 1) % _SEQ_MODULO
             return seq
 
+    def reserve_seq(self) -> int:
+        """Take the next seq for a frame written later with ``send_urgent(..., seq=...)``.
+
+        Lets the caller note the seq before the frame goes out, so that a fast reply always
+        finds it. Never raises.
+        """
+        return self._allocate_seq()
+
     def send(self, message: Message) -> int:
         """Send a frame that expects no reply (heartbeat); returns its seq.
 
@@ -237,29 +269,51 @@ class Link:
         """
         return self._write(message)
 
-    def send_urgent(self, message: Message) -> bool:
-        """Write a stop-type frame now, ahead of any request; never raises. True if written."""
+    def send_urgent(self, message: Message, *, seq: int | None = None) -> bool:
+        """Write a stop-type frame now, ahead of any request; never raises. True if written.
+
+        Args:
+            message: the frame (stop, e-stop).
+            seq: a seq taken with :meth:`reserve_seq`; default the next one.
+        """
         try:
-            self._write(message)
+            self._write(message, seq=seq)
         except (HalError, ValueError, TypeError) as err:  # nothing may escape a stop path
             logger.error("could not send %s: %s", type(message).__name__, err)  # noqa: TRY400
             return False
         return True
 
-    def request(self, message: Message, *, timeout_s: float, retries: int) -> Message:
+    def request(
+        self,
+        message: Message,
+        *,
+        timeout_s: float,
+        retries: int,
+        abort: Callable[[], bool] | None = None,
+    ) -> Message:
         """Send ``message`` and wait for its reply (ACK, IDENT or PARAM_VALUE).
 
         Retries (same seq, so the firmware replays its cached reply) only for idempotent
         messages; ``retries`` is forced to 0 for the others.
 
+        Args:
+            message: the request.
+            timeout_s: time-out per attempt (s).
+            retries: extra attempts after a time-out.
+            abort: asked under the write lock before the first write and before every retry;
+                if it returns true the frame is not (re)sent and the request fails (a motion
+                request passes "a stop was issued since the caller decided to move").
+
         Raises:
             NackError: the firmware refused it (reason attached).
             RequestTimeoutError: no reply after ``1 + retries`` attempts of ``timeout_s``.
+            RequestAbortedError: ``abort()`` became true before a write.
             LinkDownError: the link is down or went down meanwhile.
             TransportError: the write failed.
         """
         if type(message) not in IDEMPOTENT:
             retries = 0
+        timed_out: RequestTimeoutError | None = None
         with self._request_lock:
             # Take the seq before writing so a fast reply always finds its request; an urgent
             # frame written in between goes out with a later seq (counted as a gap, harmless).
@@ -268,21 +322,31 @@ class Link:
             with self._state_lock:
                 self._pending = pending
             try:
-                self._write(message, seq=seq)
+                self._write(message, seq=seq, abort=abort)
                 attempts = 1
                 while not pending.done.wait(timeout_s):
                     self._count("ack_timeouts")
                     if attempts > retries:
-                        raise self._timed_out(message, seq, timeout_s, attempts)
+                        timed_out = RequestTimeoutError(
+                            command=type(message).__name__,
+                            seq=seq,
+                            timeout_s=timeout_s,
+                            attempts=attempts,
+                        )
+                        break
                     attempts += 1
                     self._count("retries")
                     logger.warning(
                         "no reply to %s seq %d; retry %d", type(message).__name__, seq, attempts - 1
                     )
-                    self._write(message, seq=seq)
+                    self._write(message, seq=seq, abort=abort)
             finally:
                 with self._state_lock:
                     self._pending = None
+        if timed_out is not None:
+            # Reported after the request lock is released: a fault callback may send requests.
+            self._emit(HalFaultKind.REQUEST_TIMEOUT, str(timed_out))
+            raise timed_out
         if pending.error is not None:
             raise pending.error
         reply = pending.reply
@@ -292,32 +356,28 @@ class Link:
             raise LinkDownError("request finished without a reply")
         return reply
 
-    def _timed_out(
-        self, message: Message, seq: int, timeout_s: float, attempts: int
-    ) -> RequestTimeoutError:
-        error = RequestTimeoutError(
-            command=type(message).__name__, seq=seq, timeout_s=timeout_s, attempts=attempts
-        )
-        self._emit(HalFaultKind.REQUEST_TIMEOUT, str(error))
-        return error
-
     # --- reading ------------------------------------------------------------------------------
 
-    def _read_loop(self, transport: Transport) -> None:
+    def _read_loop(
+        self, transport: Transport, decoder: FrameDecoder, stop: threading.Event
+    ) -> None:
         try:
-            while not self._stop.is_set():
+            while not stop.is_set():
                 try:
                     data = transport.read()
                 except TransportError as err:
-                    if not self._stop.is_set():
+                    if not stop.is_set():
                         self._lost(f"transport lost: {err}")
                     return
                 if data:
-                    for item in self._decoder.feed(data):
+                    for item in decoder.feed(data):
+                        if stop.is_set():
+                            return
                         self._on_item(item)
         except Exception as err:  # thread top: report to the owner, never die silently
             logger.exception("reader thread died")
-            self._lost(f"reader thread died: {err!r}", kind=HalFaultKind.READER_DIED)
+            if not stop.is_set():  # a reader of a closed session must not fault the next one
+                self._lost(f"reader thread died: {err!r}", kind=HalFaultKind.READER_DIED)
 
     def _lost(self, detail: str, *, kind: HalFaultKind = HalFaultKind.TRANSPORT_LOST) -> None:
         self._down.set()
@@ -448,6 +508,12 @@ class Link:
     def emit(self, kind: HalFaultKind, detail: str, *, axis: str | None = None) -> None:
         """Report a fault found by the driver, with the flight recorder attached."""
         self._emit(kind, detail, axis=axis)
+
+    @property
+    def telemetry_received(self) -> int:
+        """How many telemetry frames were taken since the link was created (never decreases)."""
+        with self._state_lock:
+            return self._c["telemetry_rx"]
 
     @property
     def latest(self) -> TelemetrySample | None:

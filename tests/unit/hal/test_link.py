@@ -19,7 +19,7 @@ from firmware_interfaces import (
     Stop,
     StopCategory,
 )
-from hal.errors import LinkDownError, NackError, RequestTimeoutError
+from hal.errors import LinkDownError, NackError, RequestAbortedError, RequestTimeoutError
 from hal.events import HalFaultKind
 from hal.link import IDEMPOTENT, Link
 from tests.support.clock import FakeClock
@@ -129,12 +129,13 @@ def test_disconnect_during_a_request_fails_it_at_once(link, firmware, faults):
 
 
 def test_urgent_stop_goes_out_while_a_request_waits_for_its_reply(link, firmware):
-    done = threading.Event()
+    outcome: list[BaseException] = []
 
     def ask() -> None:
-        with pytest.raises(RequestTimeoutError):
+        try:
             link.request(Enable(axis_mask=1), timeout_s=0.5, retries=0)
-        done.set()
+        except RequestTimeoutError as err:
+            outcome.append(err)
 
     thread = threading.Thread(target=ask, name="test-request")
     thread.start()
@@ -143,8 +144,108 @@ def test_urgent_stop_goes_out_while_a_request_waits_for_its_reply(link, firmware
     assert link.send_urgent(EStop())
     types = [type(f.message).TYPE for f in firmware.received]
     assert types == [MessageType.ENABLE, MessageType.STOP, MessageType.ESTOP]
-    assert not done.is_set(), "the stop waited for the pending request"
+    assert not outcome, "the stop waited for the pending request"
     thread.join(2.0)
+    assert not thread.is_alive()
+    assert len(outcome) == 1, "the unanswered request did not time out"
+
+
+def test_a_request_is_not_retried_once_its_abort_condition_holds(link, firmware):
+    firmware.expect(MessageType.ENABLE).drop(1).reply(ack)
+    with pytest.raises(RequestAbortedError):
+        link.request(
+            Enable(axis_mask=1), timeout_s=0.01, retries=2, abort=lambda: bool(firmware.received)
+        )
+    assert len(firmware.received) == 1
+
+
+def test_a_request_whose_abort_condition_holds_is_never_written(link, firmware):
+    with pytest.raises(RequestAbortedError, match="Enable"):
+        link.request(Enable(axis_mask=1), timeout_s=0.01, retries=2, abort=lambda: True)
+    assert firmware.received == []
+
+
+def test_a_fault_callback_may_send_a_request_after_a_timeout(firmware):
+    firmware.expect(MessageType.GET_PARAM).reply(
+        lambda f: [ParamValue(param=ParamId.WATCHDOG_MS, axis=0xFF, value=250)]
+    )
+    answers: list[object] = []
+
+    def on_fault(event) -> None:
+        if event.kind is HalFaultKind.REQUEST_TIMEOUT:
+            request = GetParam(param=ParamId.WATCHDOG_MS, axis=0xFF)
+            answers.append(own.request(request, timeout_s=0.5, retries=0))
+
+    own = Link(lambda: firmware, FakeClock(), on_fault=on_fault)
+    own.open()
+    try:
+        timed_out: list[BaseException] = []
+
+        def ask() -> None:
+            try:
+                own.request(Home(axis_mask=1), timeout_s=0.01, retries=0)
+            except RequestTimeoutError as err:
+                timed_out.append(err)
+
+        # daemon: deadlocked without the fix, it must not keep the interpreter alive
+        thread = threading.Thread(target=ask, name="test-request", daemon=True)
+        thread.start()
+        wait_for(lambda: bool(answers), timeout_s=2.0, what="the callback's request to be answered")
+        thread.join(1.0)
+        assert isinstance(answers[0], ParamValue)
+        assert len(timed_out) == 1
+    finally:
+        own.close()
+
+
+class _StubbornTransport:
+    """A transport whose read ignores close(): its reader outlives the join."""
+
+    url = "stubborn://"
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.reading = threading.Event()
+        self.data = b""
+
+    def read(self) -> bytes:
+        self.reading.set()
+        self.release.wait(5.0)
+        data, self.data = self.data, b""
+        return data
+
+    def write(self, data: bytes) -> None:
+        pass
+
+    def close(self) -> None:
+        """Does not wake the blocked read."""
+
+
+def test_a_reader_that_outlived_close_never_feeds_the_next_session(firmware, monkeypatch):
+    from firmware_interfaces import encode_frame
+
+    monkeypatch.setattr("hal.link._JOIN_TIMEOUT_S", 0.01)
+    stubborn = _StubbornTransport()
+    transports = iter([stubborn, firmware])
+    link = Link(lambda: next(transports), FakeClock(), on_fault=lambda e: None)
+    link.open()
+    wait_for(stubborn.reading.is_set, what="the first reader to block in read()")
+    old_reader = link._reader
+    assert old_reader is not None
+    link.close()
+    assert old_reader.is_alive()
+    link.open()
+    try:
+        stubborn.data = encode_frame(Heartbeat(counter=7), 3, leading_delimiter=True)
+        stubborn.release.set()
+        old_reader.join(2.0)
+        assert not old_reader.is_alive()
+        firmware.expect(MessageType.ENABLE).reply(ack)
+        link.request(Enable(axis_mask=1), timeout_s=0.5, retries=0)
+        counters = link.counters()
+        assert counters.frames_rx == 1, "frames read by the old reader were taken"
+    finally:
+        link.close()
 
 
 def test_urgent_send_on_a_closed_link_returns_false_and_never_raises(firmware):
