@@ -262,7 +262,10 @@ class CommandHandlers:
     def _enable(self, mask: int, seq: int, kind: MessageType) -> None:
         for axis in self._selected(mask):
             axis.enabled = True
-            axis.commanded_um = float(axis.encoder_um())
+            # Hold where the encoder says, but inside the soft limits: encoder noise at a limit
+            # must not leave a setpoint that a MOVE holding this axis would be refused for.
+            position_um = float(axis.encoder_um())
+            axis.commanded_um = min(axis.soft_max_um, max(axis.soft_min_um, position_um))
         if self.state in {FirmwareState.IDLE, FirmwareState.STOPPED}:
             self.state = FirmwareState.ENABLED
         self.ack(seq, kind)

@@ -269,3 +269,13 @@ def test_pressure_loss_loses_steps_and_faults_the_moving_axis():
     assert fault.code is FaultCode.PRESSURE_LOW
     assert fault.axis == 0
     assert fault.detail == 1000
+
+
+def test_enabling_holds_inside_the_soft_limits_when_the_encoder_reads_past_one():
+    firmware = fast_emulator()
+    host = RawHost(firmware)
+    host.cmd(hello())
+    axis = firmware.axes[2]
+    axis.true_um = axis.soft_min_um - 3.0  # resting 3 um below the lower soft limit
+    host.cmd(Enable(axis_mask=0b111))
+    assert axis.commanded_um == axis.soft_min_um
