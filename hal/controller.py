@@ -17,6 +17,7 @@ import math
 import queue
 import secrets
 import threading
+from collections import deque
 from typing import TYPE_CHECKING, Final
 
 from firmware_interfaces import (
@@ -40,7 +41,7 @@ from hal.errors import (
     NackError,
 )
 from hal.events import FaultEvent, HalFaultKind, LinkCounters, TelemetrySample
-from hal.handshake import handshake
+from hal.handshake import handshake, read_homing_speeds
 from hal.link import Link
 from hal.motion import MotionCommands
 from hal.status import CallbackReturn, HalStatus, LifecycleState
@@ -60,6 +61,7 @@ __all__ = ["ControllerDriver"]
 logger = logging.getLogger(__name__)
 
 _JOIN_TIMEOUT_S: Final = 2.0
+_TRACKED_STOP_SEQS: Final = 16  # seqs of the latest repeats of the pending stop (or e-stop)
 _STOPPING_FAULTS: Final = frozenset(
     {
         HalFaultKind.TRANSPORT_LOST,
@@ -118,15 +120,30 @@ class ControllerDriver(MotionCommands):
         )
         self.link.set_reply_hook(self._on_reply)
         self.axes: Mapping[str, Axis] = {a.name: make_axis(a, self) for a in config.axes}
-        self._lock = threading.Lock()  # guards _state, _stop_pending, _estop_pending, _findings
+        # _lock guards _state, the pending stop and e-stop with the seqs of their frames, the
+        # generations, _findings, _link_timed_out, _configured_at_s and _last_move.
+        self._lock = threading.Lock()
         self._state = LifecycleState.UNCONFIGURED
         self._stop_pending: StopCategory | None = None
+        self._stop_seqs: deque[int] = deque(maxlen=_TRACKED_STOP_SEQS)
         self._estop_pending = False
+        self._estop_seqs: deque[int] = deque(maxlen=_TRACKED_STOP_SEQS)
+        # Generations: a caller notes one before a request and acts on the reply only if it is
+        # unchanged. stop() and estop() bump _stop_generation; estop() bumps _estop_generation;
+        # stopping faults and estop() bump _fault_generation.
+        self._stop_generation = 0
+        self._estop_generation = 0
+        self._fault_generation = 0
         self._findings: set[tuple[str, HalFaultKind]] = set()
         self._link_timed_out = False
-        self._motion_lock = threading.Lock()
+        self._configured_at_s: float | None = None
+        self._motion_lock = threading.Lock()  # one motion owner; guards _command_id*
         self._refused_motions = 0
         self._command_id = 0
+        self._command_id_synced = False
+        self._last_move: tuple[int, tuple[int, ...]] | None = None
+        self._homing_speeds: dict[str, float] = {}
+        self._hold_fence = 0  # telemetry count at the last enable/home/jog reply
         self._heartbeat_counter = 0
         self._heartbeat: threading.Thread | None = None
         self._heartbeat_stop = threading.Event()
@@ -165,12 +182,17 @@ class ControllerDriver(MotionCommands):
         try:
             self.link.open()
             self.ident = handshake(self.link, self.config, nonce=self._nonce() & 0xFFFF_FFFF)
+            self._homing_speeds = read_homing_speeds(self.link, self.config)
         except HalError as err:
             self._shutdown()
             return self._fail(err)
+        with self._motion_lock:
+            self._command_id_synced = False  # the next move starts after the firmware's last id
         with self._lock:
             self._findings.clear()
             self._link_timed_out = False
+            self._last_move = None
+            self._configured_at_s = self._clock.now_s()
         self._start_heartbeat()
         self._set_state(LifecycleState.INACTIVE)
         self.last_error = None
@@ -182,6 +204,8 @@ class ControllerDriver(MotionCommands):
             return self._fail(
                 LifecycleError(operation="activate", state=self.state.value, allowed="inactive")
             )
+        with self._lock:
+            faults_before = self._fault_generation
         try:
             self.link.request(
                 Enable(axis_mask=self._all_mask()),
@@ -190,9 +214,23 @@ class ControllerDriver(MotionCommands):
             )
         except HalError as err:
             return self._fail(err)
+        finally:
+            self._fence_telemetry()  # enabling sets each axis's setpoint to where it is
         with self._lock:
-            self._findings.clear()
-        self._set_state(LifecycleState.ACTIVE)
+            interrupted = self._fault_generation != faults_before
+            if not interrupted:
+                self._findings.clear()
+                logger.info("controller %s -> %s", self._state.value, LifecycleState.ACTIVE.value)
+                self._state = LifecycleState.ACTIVE
+        if interrupted:
+            # The ENABLE may have been executed after the fault's stop: disable again.
+            self.stop(StopCategory.CAT1)
+            return self._fail(
+                HalError(
+                    "a fault or e-stop arrived while activate() waited for the ENABLE "
+                    "acknowledgement; axes stopped (Cat 1), controller stays inactive"
+                )
+            )
         return CallbackReturn.SUCCESS
 
     def deactivate(self) -> CallbackReturn:
@@ -263,6 +301,8 @@ class ControllerDriver(MotionCommands):
     def _shutdown(self) -> None:
         self._stop_heartbeat()
         self.link.close()
+        with self._lock:
+            self._configured_at_s = None
         self._set_state(LifecycleState.UNCONFIGURED)
 
     # --- threads ------------------------------------------------------------------------------
@@ -307,26 +347,37 @@ class ControllerDriver(MotionCommands):
         with self._lock:
             estop, category = self._estop_pending, self._stop_pending
         if estop:
-            self.link.send_urgent(EStop())
+            self._send_estop()
         elif category is not None:
-            self.link.send_urgent(Stop(category=category))
+            self._send_stop(category)
 
     def _telemetry_period_s(self) -> float:
         return (self.ident.telemetry_period_ms if self.ident else 10) / 1000.0
 
     def _check_liveness(self) -> None:
-        age_s = self.telemetry_age_s()
+        """Emit LINK_TIMEOUT once when telemetry stops, or never starts after configure.
+
+        Before the first telemetry the age counts from the end of configure: that is the grace
+        period, as long as the usual limit.
+        """
+        sample = self.link.latest
+        now_s = self._clock.now_s()
         limit_s = self.config.link_timeout_periods * self._telemetry_period_s()
         with self._lock:
-            newly = age_s > limit_s and not self._link_timed_out and math.isfinite(age_s)
+            since_s = sample.received_at_s if sample is not None else self._configured_at_s
+            if since_s is None:
+                return
+            age_s = now_s - since_s
+            newly = age_s > limit_s and not self._link_timed_out
             if age_s <= limit_s:
                 self._link_timed_out = False
             elif newly:
                 self._link_timed_out = True
         if newly:
+            what = "no telemetry for" if sample is not None else "no telemetry since configure,"
             self.link.emit(
                 HalFaultKind.LINK_TIMEOUT,
-                f"no telemetry for {age_s * 1000:.0f} ms (limit {limit_s * 1000:.0f} ms)",
+                f"{what} {age_s * 1000:.0f} ms (limit {limit_s * 1000:.0f} ms)",
             )
 
     # --- faults and telemetry (reader thread) -------------------------------------------------
@@ -345,6 +396,8 @@ class ControllerDriver(MotionCommands):
                 with self._lock:
                     self.dropped_faults += 1
         if event.kind in _STOPPING_FAULTS:
+            with self._lock:
+                self._fault_generation += 1  # fails an activate() waiting for its ENABLE ACK
             if self.state is LifecycleState.ACTIVE:
                 self._set_state(LifecycleState.INACTIVE)
             if event.kind is not HalFaultKind.TRANSPORT_LOST:
@@ -356,17 +409,28 @@ class ControllerDriver(MotionCommands):
                 logger.exception("on_fault callback raised; fault %s still queued", event.kind)
 
     def _on_reply(self, message: Message) -> None:
-        if isinstance(message, Ack) and message.command_type is MessageType.ESTOP:
+        """Clear a pending stop or e-stop on the ACK of a frame sent for it (not any ACK).
+
+        The ACK of a weaker or older stop, or of the Cat 2 stop of :meth:`deactivate`, carries
+        a seq that is not among the frames sent for the pending one, so it clears nothing.
+        """
+        if not isinstance(message, Ack):
+            return
+        if message.command_type is MessageType.ESTOP:
             with self._lock:
-                self._estop_pending = False
-        if isinstance(message, Ack) and message.command_type is MessageType.STOP:
+                if self._estop_pending and message.ack_seq in self._estop_seqs:
+                    self._estop_pending = False
+                    self._estop_seqs.clear()
+        elif message.command_type is MessageType.STOP:
             sample = self.link.latest
             still = sample is None or not any(
                 a.status & AxisStatus.MOVING for a in sample.telemetry.axes
             )
             if still:
                 with self._lock:
-                    self._stop_pending = None
+                    if self._stop_pending is not None and message.ack_seq in self._stop_seqs:
+                        self._stop_pending = None
+                        self._stop_seqs.clear()
 
     def _on_telemetry(self, sample: TelemetrySample) -> None:
         telemetry = sample.telemetry
@@ -426,36 +490,67 @@ class ControllerDriver(MotionCommands):
             logger.error("stop(%r): not a stop category; stopping in CAT1", category)  # noqa: TRY400
             category = StopCategory.CAT1
         with self._lock:
+            self._stop_generation += 1  # withdraws a motion request not yet (re)sent
             current = self._stop_pending
             if current is None or category < current:
                 self._stop_pending = category
-            category = self._stop_pending if self._stop_pending is not None else category
+                self._stop_seqs.clear()  # only an ACK of this category's frames clears it
+                current = category
         self.link.count("stops_sent")
-        return self.link.send_urgent(Stop(category=category))
+        return self._send_stop(current)
+
+    def _send_stop(self, category: StopCategory) -> bool:
+        """Write a Stop frame, noting its seq first if it is for the pending category."""
+        seq = self.link.reserve_seq()
+        with self._lock:
+            if self._stop_pending is category:
+                self._stop_seqs.append(seq)
+        return self.link.send_urgent(Stop(category=category), seq=seq)
+
+    def _send_estop(self) -> bool:
+        seq = self.link.reserve_seq()
+        with self._lock:
+            if self._estop_pending:
+                self._estop_seqs.append(seq)
+        return self.link.send_urgent(EStop(), seq=seq)
 
     def estop(self) -> bool:
         """Emergency stop; any thread, idempotent, never raises. True if the frame went out."""
         with self._lock:
             self._estop_pending = True
-        if self.state is LifecycleState.ACTIVE:
-            self._set_state(LifecycleState.INACTIVE)
+            self._stop_generation += 1
+            self._estop_generation += 1
+            self._fault_generation += 1
+            if self._state is LifecycleState.ACTIVE:
+                logger.info("controller %s -> %s", self._state.value, "inactive (e-stop)")
+                self._state = LifecycleState.INACTIVE
         self.link.count("estops_sent")
-        return self.link.send_urgent(EStop())
+        return self._send_estop()
 
     def clear_fault(self) -> None:
         """Ask the firmware to clear its latched fault or e-stop (never automatic).
+
+        A stop, e-stop or fault that arrives while the request waits for its ACK stays pending
+        (and is repeated): only what was pending before the request was sent is cleared.
 
         Raises:
             NackError: the cause is still present (e.g. e-stop input open).
             HalError: link errors.
         """
+        with self._lock:
+            before = (self._stop_generation, self._estop_generation, self._fault_generation)
         self.link.request(
             ClearFault(), timeout_s=self.config.ack_timeout_s, retries=self.config.retries
         )
         with self._lock:
-            self._estop_pending = False
-            self._stop_pending = None
-            self._findings.clear()
+            if self._estop_generation == before[1]:
+                self._estop_pending = False
+                self._estop_seqs.clear()
+            if self._stop_generation == before[0]:
+                self._stop_pending = None
+                self._stop_seqs.clear()
+            if self._fault_generation == before[2]:
+                self._findings.clear()
 
     # --- state --------------------------------------------------------------------------------
 

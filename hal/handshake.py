@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Final
 
 from firmware_interfaces import (
@@ -18,17 +19,18 @@ from firmware_interfaces import (
     ProtocolVersionError,
     check_version,
 )
-from hal.config import JointKind, PiezoConfig, to_wire_um
-from hal.errors import HandshakeError, VersionMismatchError
+from hal.config import JointKind, PiezoConfig, from_wire_um, to_wire_um
+from hal.errors import HandshakeError, NackError, VersionMismatchError
 
 if TYPE_CHECKING:
     from hal.config import AxisConfig, ControllerConfig
     from hal.link import Link
 
-__all__ = ["expected_axis_kind", "handshake"]
+__all__ = ["expected_axis_kind", "handshake", "read_homing_speeds"]
 
 _ROTARY_KINDS: Final = frozenset({AxisKind.PNEUMATIC_STEPPER_ROTARY, AxisKind.PIEZO_ROTARY})
 _LIMIT_TOLERANCE_UM: Final = 1
+logger = logging.getLogger(__name__)
 
 
 def expected_axis_kind(axis: AxisConfig) -> AxisKind:
@@ -95,3 +97,32 @@ def _compare_limit(
             f"axis {name}: firmware {param.name} is {reply.value} um, configuration says "
             f"{expected_um} um"
         )
+
+
+def read_homing_speeds(link: Link, config: ControllerConfig) -> dict[str, float]:
+    """Read each axis's homing speed (mm/s or rad/s), capped at the axis's top speed.
+
+    A firmware that does not report ``HOMING_VELOCITY_UM_S`` (NACK) is assumed to home at the
+    axis's top speed, the most a homing permit must then allow.
+
+    Raises:
+        RequestTimeoutError, LinkDownError: no usable answer.
+    """
+    speeds: dict[str, float] = {}
+    for index, axis in enumerate(config.axes):
+        top = axis.max_speed
+        try:
+            reply = link.request(
+                GetParam(param=ParamId.HOMING_VELOCITY_UM_S, axis=index),
+                timeout_s=config.ack_timeout_s,
+                retries=config.retries,
+            )
+        except NackError as err:
+            logger.warning("axis %s: homing speed unknown (%s); assuming %g/s", axis.name, err, top)
+            speeds[axis.name] = top
+            continue
+        if not isinstance(reply, ParamValue):  # pragma: no cover - the link matches GET_PARAM
+            raise HandshakeError(f"GET_PARAM answered by {type(reply).__name__}")
+        reported = from_wire_um(reply.value, axis.kind)
+        speeds[axis.name] = min(top, reported) if reported > 0 else top
+    return speeds

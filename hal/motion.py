@@ -4,6 +4,10 @@ A base class of :class:`~hal.controller.ControllerDriver`: it declares the drive
 Every command needs the ACTIVE state and a valid :class:`~safety.permits.MotionPermit` for each
 axis that moves (checked by the injected verifier), refuses a second concurrent motion request at
 once (one motion owner), and validates values before anything reaches the wire.
+
+A ``stop()`` or ``estop()`` issued after a command was asked for wins: the command notes the stop
+generation on entry and its frame, or any retry of it, is withdrawn once that has changed
+(:class:`~hal.errors.RequestAbortedError`).
 """
 
 from __future__ import annotations
@@ -11,16 +15,17 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from firmware_interfaces import Home, Jog, Move, StopCategory
+from firmware_interfaces import AxisStatus, Home, Jog, Move, StopCategory
 from hal.axes import ImagingInterlockError
 from hal.config import to_wire_um
-from hal.errors import LifecycleError, LinkDownError, MotionBusyError
+from hal.errors import LifecycleError, LinkDownError, MotionBusyError, RequestAbortedError
 from hal.status import LifecycleState
 from safety.errors import PermitError
 
 if TYPE_CHECKING:
     import threading
-    from collections.abc import Mapping
+    from collections import deque
+    from collections.abc import Callable, Mapping
 
     from hal.axes import Axis
     from hal.config import ControllerConfig
@@ -40,8 +45,14 @@ class MotionCommands:
     _lock: threading.Lock
     _motion_lock: threading.Lock
     _stop_pending: StopCategory | None
+    _stop_seqs: deque[int]
+    _stop_generation: int
     _refused_motions: int
     _command_id: int
+    _command_id_synced: bool
+    _last_move: tuple[int, tuple[int, ...]] | None
+    _homing_speeds: dict[str, float]
+    _hold_fence: int
 
     @property
     def state(self) -> LifecycleState:
@@ -60,6 +71,30 @@ class MotionCommands:
             self._count_refusal()
             raise LifecycleError(operation=operation, state=self.state.value, allowed="active")
 
+    def _stop_mark(self) -> int:
+        with self._lock:
+            return self._stop_generation
+
+    def _stopped_since(self, mark: int) -> Callable[[], bool]:
+        """A request's abort predicate: true once stop() or estop() was called after ``mark``."""
+
+        def stopped() -> bool:
+            with self._lock:
+                return self._stop_generation != mark
+
+        return stopped
+
+    def _refuse_if_stopped(self, mark: int, operation: str) -> None:
+        if self._stopped_since(mark)():
+            self._count_refusal()
+            raise RequestAbortedError(f"{operation} withdrawn: a stop was issued meanwhile")
+
+    def _fence_telemetry(self) -> None:
+        """Setpoints changed (enable, home, jog): only later telemetry shows where axes hold."""
+        fence = self.link.telemetry_received
+        with self._lock:
+            self._hold_fence = fence
+
     def _check_permit(self, permit: object, name: str, target: float, speed: float | None) -> None:
         try:
             self._verifier.check(permit, joint=name, target=target, speed=speed)
@@ -70,19 +105,47 @@ class MotionCommands:
     def home(self, names: tuple[str, ...] | None = None, *, permit: object) -> None:
         """Home the named axes (default: all) towards their lower limit switch.
 
+        Homing starts wherever an axis is, runs down past ``min_position`` to the lower limit
+        switch (hardware overtravel, bounded by the switch, which no soft target can express)
+        and backs off to ``min_position``. So a homing permit must cover, for every homed axis,
+        the whole soft range ``[min_position, max_position]`` at a speed cap of at least the
+        homing speed (the firmware's ``HOMING_VELOCITY_UM_S``, read at configure, capped at the
+        axis's top speed).
+
         Raises:
             LifecycleError: not ACTIVE.
-            safety.errors.PermitError: the permit does not cover an axis.
+            safety.errors.PermitError: the permit does not cover an axis, its range or speed.
+            MotionBusyError: another motion request is being sent.
+            RequestAbortedError: stop() or estop() was called meanwhile; nothing was sent.
             NackError, RequestTimeoutError, LinkDownError: refused or no answer.
         """
+        mark = self._stop_mark()
         self._require_active("home")
         selected = names or tuple(self.axes)
         mask = 0
         for name in selected:
             index = self.config.axis_index(name)
-            self._check_permit(permit, name, self.config.axes[index].min_position, None)
+            cfg = self.config.axes[index]
+            speed = self._homing_speeds.get(name, cfg.max_speed)
+            self._check_permit(permit, name, cfg.min_position, speed)
+            self._check_permit(permit, name, cfg.max_position, speed)
             mask |= 1 << index
-        self.link.request(Home(axis_mask=mask), timeout_s=self.config.ack_timeout_s, retries=0)
+        if not self._motion_lock.acquire(blocking=False):
+            self._count_refusal()
+            raise MotionBusyError("another motion request is in progress (one motion owner)")
+        try:
+            self._refuse_if_stopped(mark, "home")
+            try:
+                self.link.request(
+                    Home(axis_mask=mask),
+                    timeout_s=self.config.ack_timeout_s,
+                    retries=0,
+                    abort=self._stopped_since(mark),
+                )
+            finally:
+                self._fence_telemetry()
+        finally:
+            self._motion_lock.release()
 
     def move(
         self,
@@ -94,6 +157,12 @@ class MotionCommands:
         imaging: bool = False,
     ) -> int:
         """Synchronised absolute move (one MOVE frame); unlisted axes hold. Returns the command id.
+
+        An unlisted axis holds its commanded position, so it must be at rest: the move is
+        refused while telemetry shows it moving, or while it is still heading for the target
+        of an earlier move that telemetry does not show yet. Command ids continue from the
+        firmware's last accepted id (read from telemetry after each configure), so a new host
+        process never repeats the id the firmware would ignore.
 
         Args:
             targets: joint name -> target (mm or rad).
@@ -107,9 +176,12 @@ class MotionCommands:
             ImagingInterlockError: ``imaging`` and a listed axis is not imaging-safe.
             LifecycleError: not ACTIVE.
             safety.errors.PermitError: the permit does not allow it.
-            MotionBusyError: another motion request is being sent.
+            MotionBusyError: another motion request is being sent, or an unlisted axis moves.
+            RequestAbortedError: stop() or estop() was called meanwhile; the frame, or its
+                retry, was not sent.
             NackError, RequestTimeoutError, LinkDownError: refused or no answer.
         """
+        mark = self._stop_mark()
         self._require_active("move")
         if not (math.isfinite(duration_s) and duration_s >= 0):
             raise ValueError(f"duration_s must be finite and >= 0 s, got {duration_s}")
@@ -143,32 +215,77 @@ class MotionCommands:
             self._count_refusal()
             raise MotionBusyError("another motion request is in progress (one motion owner)")
         try:
-            sample = self.link.latest
+            received = self.link.telemetry_received
+            sample = self.link.latest  # taken after the count: at least that new
             if sample is None:
                 raise LinkDownError("no telemetry yet; cannot hold the unlisted axes")
+            telemetry = sample.telemetry
+            with self._lock:
+                last_move = self._last_move
+                fence = self._hold_fence
+            if received <= fence and not set(self.axes) <= set(targets):
+                raise LinkDownError(
+                    "no telemetry since the last enable, home or jog yet; cannot hold the "
+                    "unlisted axes (retry after the next telemetry)"
+                )
+            # Targets of our last accepted move that telemetry does not show yet: the firmware
+            # is heading there even where the (older) telemetry shows an axis at rest.
+            unseen = (
+                last_move[1]
+                if last_move is not None and last_move[0] != telemetry.last_command_id
+                else None
+            )
             targets_um: list[int] = []
             speeds_um: list[int] = []
-            for axis, record in zip(self.axes.values(), sample.telemetry.axes, strict=True):
+            for index, (axis, record) in enumerate(
+                zip(self.axes.values(), telemetry.axes, strict=True)
+            ):
                 kind = axis.config.kind
                 if axis.name in targets:
                     targets_um.append(to_wire_um(targets[axis.name], kind))
                     speeds_um.append(to_wire_um(speeds.get(axis.name, axis.max_speed), kind))
-                else:
-                    targets_um.append(record.commanded_um)
-                    speeds_um.append(to_wire_um(axis.max_speed, kind))
-            self._command_id = (self._command_id % 0xFFFF_FFFF) + 1
+                    continue
+                heading_elsewhere = unseen is not None and unseen[index] != record.commanded_um
+                if record.status & AxisStatus.MOVING or heading_elsewhere:
+                    self._count_refusal()
+                    raise MotionBusyError(
+                        f"axis {axis.name} is still moving and is not listed in the move: list "
+                        "it with a target, or wait until it stands still"
+                    )
+                # At rest, so its target is where it is: the only axes whose target differs
+                # from their commanded position are the listed ones, each checked above.
+                targets_um.append(record.commanded_um)
+                speeds_um.append(to_wire_um(axis.max_speed, kind))
+            if not self._command_id_synced:
+                self._command_id = telemetry.last_command_id
+                self._command_id_synced = True
+            self._command_id = (self._command_id % 0xFFFF_FFFF) + 1  # 1 .. 2**32 - 1, never 0
+            if self._command_id == telemetry.last_command_id:  # the firmware would ignore it
+                self._command_id = (self._command_id % 0xFFFF_FFFF) + 1
+            command_id = self._command_id
             message = Move(
-                command_id=self._command_id,
+                command_id=command_id,
                 duration_ms=round(duration_s * 1000),
                 targets_um=tuple(targets_um),
                 max_velocity_um_s=tuple(speeds_um),
             )
             with self._lock:
-                self._stop_pending = None
+                stopped = self._stop_generation != mark
+                if not stopped:  # a stop issued before this move was asked for is superseded
+                    self._stop_pending = None
+                    self._stop_seqs.clear()
+            if stopped:
+                self._count_refusal()
+                raise RequestAbortedError("move withdrawn: a stop was issued meanwhile")
             self.link.request(
-                message, timeout_s=self.config.ack_timeout_s, retries=self.config.retries
+                message,
+                timeout_s=self.config.ack_timeout_s,
+                retries=self.config.retries,
+                abort=self._stopped_since(mark),
             )
-            return self._command_id
+            with self._lock:
+                self._last_move = (command_id, message.targets_um)
+            return command_id
         finally:
             self._motion_lock.release()
 
@@ -177,7 +294,9 @@ class MotionCommands:
 
         Raises:
             ValueError, LifecycleError, PermitError, MotionBusyError, NackError, HalError.
+            RequestAbortedError: stop() or estop() was called meanwhile; nothing was sent.
         """
+        mark = self._stop_mark()
         self._require_active("jog")
         axis = self.axes.get(name)
         if axis is None:
@@ -202,6 +321,15 @@ class MotionCommands:
                 velocity_um_s=to_wire_um(velocity, cfg.kind),
                 duration_ms=round(duration_s * 1000),
             )
-            self.link.request(message, timeout_s=self.config.ack_timeout_s, retries=0)
+            self._refuse_if_stopped(mark, "jog")
+            try:
+                self.link.request(
+                    message,
+                    timeout_s=self.config.ack_timeout_s,
+                    retries=0,
+                    abort=self._stopped_since(mark),
+                )
+            finally:
+                self._fence_telemetry()
         finally:
             self._motion_lock.release()

@@ -144,6 +144,7 @@ def test_disconnect_is_reported_at_once_and_the_driver_reconnects(make_rig):
     assert isinstance(rig.driver.last_error, NackError)
     rig.driver.clear_fault()
     assert rig.driver.activate() is CallbackReturn.SUCCESS
+    rig.run(0.01)  # telemetry after the enable shows where the unlisted axes hold
     rig.driver.move({"x1": 0.0}, permit=rig.permit())
     rig.run_until(lambda: rig.firmware.state is FirmwareState.ENABLED)
 

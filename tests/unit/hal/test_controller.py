@@ -9,9 +9,24 @@ import threading
 
 import pytest
 
-from firmware_interfaces import FirmwareState, GetParam, ParamId, StopCategory
+from firmware_interfaces import (
+    Ack,
+    ClearFault,
+    Enable,
+    EStop,
+    Fault,
+    FaultCode,
+    FirmwareState,
+    Frame,
+    FrameDecoder,
+    GetParam,
+    ParamId,
+    Stop,
+    StopCategory,
+)
 from hal import (
     CallbackReturn,
+    HalFaultKind,
     HandshakeError,
     ImagingInterlockError,
     LifecycleError,
@@ -25,6 +40,7 @@ from hal.emulator import EmulatedFirmware, FaultKind, FaultSpec, emulator_config
 from safety.errors import PermitError
 from safety.permits import JointEnvelope
 from tests.support.firmware import FAST_CONFIG, SimRig
+from tests.support.polling import wait_for
 
 
 @pytest.fixture
@@ -165,6 +181,7 @@ def test_unlisted_axes_hold_their_position_in_a_coordinated_move(rig):
 
 def test_firmware_nack_reaches_the_caller_with_its_reason(rig):
     rig.up(home=False)
+    rig.run(0.01)  # telemetry after the enable shows where the unlisted axes hold
     with pytest.raises(NackError, match="NOT_HOMED"):
         rig.driver.move({"x1": 1.0}, permit=rig.permit())
 
@@ -333,3 +350,122 @@ def test_a_request_that_times_out_after_its_retries_stops_the_axes(rig):
         )
     assert rig.driver.state is LifecycleState.INACTIVE
     assert rig.driver._stop_pending is StopCategory.CAT1
+
+
+def lose_frames(rig, lost):
+    """Make the wire drop every host frame for which ``lost(message)`` is true; returns undo."""
+    original = rig.firmware.receive
+
+    def receive(data):
+        frames = [i for i in FrameDecoder().feed(data) if isinstance(i, Frame)]
+        if any(lost(f.message) for f in frames):
+            return
+        original(data)
+
+    rig.firmware.receive = receive
+
+    def undo():
+        rig.firmware.receive = original
+
+    return undo
+
+
+def is_cat1_stop(message):
+    return isinstance(message, Stop) and message.category is StopCategory.CAT1
+
+
+def test_the_ack_of_a_weaker_stop_does_not_clear_a_pending_stronger_one(rig):
+    rig.up()
+    undo = lose_frames(rig, is_cat1_stop)
+    held: list[object] = []
+    hook = rig.driver._on_reply
+    rig.driver.link.set_reply_hook(held.append)  # replies arrive late (serial latency)
+    rig.driver.stop(StopCategory.CAT2)
+    rig.driver.stop(StopCategory.CAT1)  # its frame is lost
+    wait_for(lambda: any(isinstance(m, Ack) for m in held), what="the ACK of the Cat 2 stop")
+    rig.driver.link.set_reply_hook(hook)
+    for message in held:
+        hook(message)
+    assert rig.driver._stop_pending is StopCategory.CAT1
+    undo()
+    rig.run(0.1)  # the heartbeat repeats the Cat 1 stop until it is acknowledged
+    assert not any(a.enabled for a in rig.firmware.axes), "Cat 1 disables the drives"
+    assert rig.driver._stop_pending is None
+
+
+def test_the_stop_of_deactivate_does_not_clear_a_pending_stronger_stop(rig):
+    rig.up()
+    undo = lose_frames(rig, is_cat1_stop)
+    rig.driver.stop(StopCategory.CAT1)
+    assert rig.driver.deactivate() is CallbackReturn.SUCCESS  # its Cat 2 stop is acknowledged
+    rig.run(0.01, heartbeat=False)
+    assert rig.driver._stop_pending is StopCategory.CAT1
+    undo()
+    rig.run(0.1)
+    assert rig.driver._stop_pending is None
+
+
+def test_no_telemetry_at_all_after_configure_is_a_link_timeout_that_stops(rig):
+    assert rig.driver.configure() is CallbackReturn.SUCCESS
+    assert rig.driver.link.latest is None  # the emulator sends telemetry only when stepped
+    rig.clock.advance(0.02)  # within 5 telemetry periods of 5 ms
+    rig.driver.heartbeat_once()
+    assert rig.events_of(HalFaultKind.LINK_TIMEOUT) == []
+    rig.clock.advance(0.01)
+    rig.driver.heartbeat_once()
+    (event,) = rig.events_of(HalFaultKind.LINK_TIMEOUT)
+    assert "since configure" in event.detail
+    assert rig.driver._stop_pending is StopCategory.CAT1
+    rig.driver.heartbeat_once()
+    assert len(rig.events_of(HalFaultKind.LINK_TIMEOUT)) == 1, "reported once"
+
+
+def test_a_fault_while_activate_waits_for_the_enable_ack_fails_the_activation(rig):
+    assert rig.driver.configure() is CallbackReturn.SUCCESS
+    rig.run(0.02)
+    original = rig.firmware.receive
+
+    def receive(data):
+        frames = [i for i in FrameDecoder().feed(data) if isinstance(i, Frame)]
+        if any(isinstance(f.message, Enable) for f in frames):
+            rig.firmware.send(Fault(code=FaultCode.FOLLOWING_ERROR, axis=0, detail=0))
+        original(data)
+
+    rig.firmware.receive = receive
+    assert rig.driver.activate() is CallbackReturn.ERROR
+    assert "fault or e-stop" in str(rig.driver.last_error)
+    assert rig.driver.state is LifecycleState.INACTIVE
+    rig.firmware.receive = original
+    rig.run(0.05)
+    assert not any(a.enabled for a in rig.firmware.axes)
+    assert rig.driver.faults.get_nowait().kind is HalFaultKind.FIRMWARE_FAULT
+
+
+def test_an_estop_while_clear_fault_waits_for_its_ack_stays_pending(rig):
+    rig.up()
+    rig.driver.estop()
+    rig.run(0.05)
+    assert not rig.driver._estop_pending  # acknowledged
+    before = rig.driver._estop_generation
+    original = rig.firmware.receive
+    threads: list[threading.Thread] = []
+
+    def receive(data):
+        frames = [i for i in FrameDecoder().feed(data) if isinstance(i, Frame)]
+        if any(isinstance(f.message, EStop) for f in frames):
+            return  # the concurrent e-stop's frame is lost
+        if any(isinstance(f.message, ClearFault) for f in frames) and not threads:
+            thread = threading.Thread(target=rig.driver.estop, name="test-estop")
+            threads.append(thread)
+            thread.start()
+            wait_for(lambda: rig.driver._estop_generation > before, what="the e-stop call")
+        original(data)
+
+    rig.firmware.receive = receive
+    rig.driver.clear_fault()
+    threads[0].join(1.0)
+    assert rig.driver._estop_pending, "clear_fault wiped an e-stop issued while it waited"
+    rig.firmware.receive = original
+    rig.run(0.1)  # the heartbeat repeats the e-stop
+    assert rig.firmware.state is FirmwareState.ESTOP
+    assert not rig.driver._estop_pending
