@@ -323,7 +323,10 @@ def _joint_parts(
 
 def _build_unchecked(values: dict[str, object], sources: dict[str, str]) -> RobotConfig:
     parts = [_joint_parts(values, name) for name in JOINT_NAMES]
-    controller = ControllerConfig(axes=tuple(p[0] for p in parts))
+    controller = ControllerConfig(
+        axes=tuple(p[0] for p in parts),
+        link_timeout_periods=int(str(values["serial.link_timeout_periods"])),
+    )
     supervisor = SupervisorConfig(
         joints=tuple(p[1] for p in parts),
         lease_s=_f(values, "safety.lease_s"),

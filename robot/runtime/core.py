@@ -12,7 +12,6 @@ then the HAL moves with that permit.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from typing import TYPE_CHECKING, Final
 
@@ -93,38 +92,41 @@ class RobotCore(StartUpMixin, MotionMixin):
         self.stopping: StopJob | None = None
         self.status: HalStatus | None = None
         self.readings: Readings = read_joints(driver, config.controller)
-        self._snapshot: InterlockSnapshot | None = None
+        self._sensed_s = 0.0
         self._results: list[JobResult] = []
         self.hal_faults_seen = 0
 
     # --- per cycle ---------------------------------------------------------------------------
 
     def snapshot(self, *, command_authority: bool = True) -> InterlockSnapshot:
-        """This cycle's interlock snapshot (with the sender's authority for a command)."""
-        if self._snapshot is None:
+        """The interlock snapshot: this cycle's HAL readings with the robot's current inputs.
+
+        Rebuilt on each call, so a command handled later in a cycle sees a scanner state or a
+        calibration that an earlier event of the same cycle changed.
+        """
+        if self.status is None:
             self.sense()
-        assert self._snapshot is not None  # noqa: S101 - set by sense()
-        if command_authority:
-            return self._snapshot
-        return dataclasses.replace(self._snapshot, command_authority=False)
+        assert self.status is not None  # noqa: S101 - set by sense()
+        return snapshot_from(
+            status=self.status,
+            readings=self.readings,
+            config=self.config.controller,
+            scanner_imaging=self.scanner_imaging,
+            console_heartbeat_at_s=self._sensed_s if self._console_alive() else None,
+            calibration_valid=self.T_scanner_from_robot is not None,
+            homing=self.supervisor.state is State.STARTUP,
+            command_authority=command_authority,
+        )
 
     def sense(self) -> list[JobResult]:
         """Read the HAL, build the snapshot, report HAL faults, let the supervisor evaluate."""
         now_s = self._now()
+        self._sensed_s = now_s
         status = self.driver.read(now_s)
         self.status = status
         self.readings = read_joints(self.driver, self.config.controller)
-        self._snapshot = snapshot_from(
-            status=status,
-            readings=self.readings,
-            config=self.config.controller,
-            scanner_imaging=self.scanner_imaging,
-            console_heartbeat_at_s=now_s if self._console_alive() else None,
-            calibration_valid=self.T_scanner_from_robot is not None,
-            homing=self.supervisor.state is State.STARTUP,
-        )
         self._drain_hal_faults(status)
-        decision = self.supervisor.evaluate(self._snapshot)
+        decision = self.supervisor.evaluate(self.snapshot())
         if decision is not None and decision.stop is not None:
             self.react(decision)
         return self._take_results()

@@ -189,6 +189,15 @@ _KEYS: list[Key] = [
         high=4_000_000,
     ),
     Key(
+        name="serial.link_timeout_periods",
+        kind="int",
+        default=5,
+        unit="periods",
+        doc="telemetry periods without telemetry before the HAL reports the link lost",
+        low=1,
+        high=100,
+    ),
+    Key(
         name="network.host",
         kind="str",
         default="127.0.0.1",

@@ -68,7 +68,8 @@ class StartUpMixin:
         self.startup = StartUpJob(
             step=StartUpStep.RESET, started_s=now_s, step_started_s=now_s, source=source
         )
-        if self.driver.state is not LifecycleState.UNCONFIGURED:
+        latched = self._firmware_state() in {FirmwareState.ESTOP, FirmwareState.FAULT}
+        if self.driver.state is not LifecycleState.UNCONFIGURED and latched:
             try:
                 self.driver.clear_fault()
             except HalError as err:

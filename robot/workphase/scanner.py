@@ -1,16 +1,21 @@
 """Scanner bridge: Z-frame IMAGEs registered on a worker thread, results posted to the loop.
 
-Detection takes tens of milliseconds, so it never runs on a reader thread or in a control cycle:
-:meth:`ZFrameWorker.submit` (control loop) queues the image, the worker thread runs
-:func:`kinematics.detect_zframe` and posts a :class:`ZFrameResult` to the control loop's queue.
+Detection takes tens of milliseconds of mostly Python work, so it never runs on a reader thread,
+in a control cycle, or even in this process (it would hold the GIL long enough to starve the
+HAL's serial reader): :meth:`ZFrameWorker.submit` (control loop) queues the image, the worker
+thread hands it to a one-process pool running :func:`kinematics.detect_zframe`, waits, and posts a
+:class:`ZFrameResult` to the control loop's queue.
 Only the newest pending image is kept: an older one still waiting is superseded (counted).
 """
 
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import queue
 import threading
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
@@ -19,10 +24,13 @@ from kinematics import ZFrameDetectionError, detect_zframe
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    import numpy as np
+    import numpy.typing as npt
+
     from kinematics import ZFrameDetection
     from robot.igtl import ConnectionId, ImageBody
 
-__all__ = ["ZFrameResult", "ZFrameWorker"]
+__all__ = ["ZFrameResult", "ZFrameWorker", "register_image"]
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +63,26 @@ class _Job:
     image: ImageBody
 
 
+def _warm_up() -> None:
+    """Runs once in the pool process so that its imports happen at start-up."""
+
+
+def register_image(
+    voxels: npt.NDArray[np.generic], ijk_to_ras: npt.NDArray[np.float64]
+) -> tuple[ZFrameDetection | None, str]:
+    """Detect the Z-frame (runs in the pool process); returns the detection or why not.
+
+    Errors come back as text: an exception with extra constructor arguments does not survive
+    the trip between processes.
+    """
+    try:
+        return detect_zframe(voxels, ijk_to_ras), ""
+    except ZFrameDetectionError as err:
+        return None, f"Z-frame not found ({err.reason}): {err.detail}"
+    except ValueError as err:
+        return None, f"Z-frame image unusable: {err}"
+
+
 class ZFrameWorker:
     """One worker thread that registers Z-frame images.
 
@@ -68,6 +96,7 @@ class ZFrameWorker:
         self._now = now
         self._jobs: queue.Queue[_Job | None] = queue.Queue(maxsize=1)
         self._thread: threading.Thread | None = None
+        self._pool: ProcessPoolExecutor | None = None
         self.superseded = 0
         self.completed = 0
 
@@ -75,6 +104,12 @@ class ZFrameWorker:
         """Start the worker thread (idempotent)."""
         if self._thread is not None:
             return
+        self._pool = ProcessPoolExecutor(
+            max_workers=1, mp_context=multiprocessing.get_context("spawn")
+        )
+        # Start the process now (numpy and scipy take a second to import there), not when the
+        # first image arrives during a procedure.
+        self._pool.submit(_warm_up).result()
         self._thread = threading.Thread(target=self._run, name="zframe-worker", daemon=True)
         self._thread.start()
 
@@ -88,6 +123,9 @@ class ZFrameWorker:
         thread.join(_JOIN_TIMEOUT_S)
         if thread.is_alive():
             logger.error("Z-frame worker did not stop within %.1f s", _JOIN_TIMEOUT_S)
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def _drop_pending(self) -> bool:
         try:
@@ -125,12 +163,13 @@ class ZFrameWorker:
             voxels = voxels[..., 0]
         detection = None
         error = ""
+        assert self._pool is not None  # noqa: S101 - started before the thread
         try:
-            detection = detect_zframe(voxels, job.image.ijk_to_ras)
-        except ZFrameDetectionError as err:
-            error = f"Z-frame not found ({err.reason}): {err}"
-        except ValueError as err:
-            error = f"Z-frame image unusable: {err}"
+            detection, error = self._pool.submit(
+                register_image, voxels, job.image.ijk_to_ras
+            ).result()
+        except BrokenProcessPool as err:
+            error = f"Z-frame registration process failed: {err}"
         self.completed += 1
         return ZFrameResult(
             device_name=job.device_name,

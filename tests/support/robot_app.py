@@ -1,8 +1,9 @@
 """Fixtures for the robot on the network: a fast emulated ``RobotApp`` and a console client.
 
 ``fast_config()`` is the default robot with fast axes (200 mm/s, 2000 mm/s^2, homing 200 mm/s,
-5 ms telemetry) so real-time tests take fractions of a second. ``Console`` wraps
-:class:`robot.igtl.IgtlClient` with helpers that read until an expected message, with deadlines.
+10 ms telemetry, link lost after 150 ms) so real-time tests take fractions of a second.
+``Console`` wraps :class:`robot.igtl.IgtlClient` with helpers that read until an expected
+message, with deadlines.
 """
 
 from __future__ import annotations
@@ -25,7 +26,10 @@ FAST = {
     **{f"joints.{j}.max_step_rate_hz": 20_000.0 for j in JOINT_NAMES},
     **{f"joints.{j}.max_accel_mm_s2": 2_000.0 for j in JOINT_NAMES},
     "emulator.homing_speed_mm_s": 200.0,
-    "emulator.telemetry_period_ms": 5,
+    "emulator.telemetry_period_ms": 10,
+    # The emulator shares this process's GIL with the robot and the test; on a loaded 2-core
+    # machine a 50 ms telemetry gap is not a lost link.
+    "serial.link_timeout_periods": 15,
 }
 
 
