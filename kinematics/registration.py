@@ -189,6 +189,29 @@ def _loo_scores(
     return loo, expected
 
 
+_MIN_TO_ISOLATE: Final = 4
+"""With this many fiducials left, leaving one out leaves a fit without redundancy."""
+
+
+def _not_isolated(
+    worst: int,
+    loo: FloatArray,
+    expected: FloatArray,
+    factor: float,
+    remaining: int,
+    rejected: list[int],
+) -> str:
+    already = f" after rejecting fiducials {rejected}" if rejected else ""
+    return (
+        f"an outlier is evident among the {remaining} remaining fiducials{already} but cannot "
+        f"be isolated: the worst leave-one-out residual (fiducial {worst}) is "
+        f"{loo[worst]:.2f} mm, {loo[worst] / expected[worst]:.1f} times the expected "
+        f"{expected[worst]:.2f} mm (factor {factor:g}), and with {remaining} fiducials each fit "
+        f"of 3 may contain the bad one, so which fiducial is wrong is unknown; re-localise the "
+        f"fiducials or use more"
+    )
+
+
 def find_outliers(
     moving_mm: npt.ArrayLike, fixed_mm: npt.ArrayLike, *, fle_mm: float, factor: float = 3.0
 ) -> OutlierReport:
@@ -196,7 +219,9 @@ def find_outliers(
 
     The worst fiducial above ``factor`` times its expected residual is rejected and the check is
     repeated on the rest (a bad fiducial also spoils the fits that leave out a good one), while
-    at least 4 fiducials remain.
+    more than 4 fiducials remain. With 4 left, each fit uses 3 points and has no redundancy, so
+    a bad fiducial spoils every fit and cannot be told apart: a score above ``factor`` then
+    raises instead of reporting no outlier.
 
     Args:
         moving_mm: (N, 3) fiducials in the moving frame, N >= 4.
@@ -206,7 +231,8 @@ def find_outliers(
 
     Raises:
         ValueError: non-positive FLE or factor.
-        RegistrationError: fewer than 4 pairs or degenerate subsets.
+        RegistrationError: fewer than 4 pairs, degenerate subsets, or an outlier is evident
+            among the last 4 fiducials but cannot be isolated (re-localise them or add more).
     """
     if not (math.isfinite(fle_mm) and fle_mm > 0.0 and math.isfinite(factor) and factor > 0.0):
         raise ValueError(f"fle_mm and factor must be > 0, got {fle_mm} mm and {factor}")
@@ -217,8 +243,11 @@ def find_outliers(
         loo, expected = _loo_scores(moving, fixed, kept, fle_mm)
         score = np.where(np.isin(np.arange(len(moving)), kept), loo / expected, -np.inf)
         worst = int(np.argmax(score))
-        if score[worst] <= factor or len(kept) <= 4:  # noqa: PLR2004 - 3 + the one left out
+        if score[worst] <= factor:
             break
+        if len(kept) <= _MIN_TO_ISOLATE:
+            detail = _not_isolated(worst, loo, expected, factor, len(kept), rejected)
+            raise RegistrationError(detail)
         rejected.append(worst)
         kept = kept[kept != worst]
     return OutlierReport(

@@ -94,6 +94,28 @@ def test_good_fiducials_produce_no_outlier():
     assert leave_one_out_residuals_mm(FIDUCIALS, fixed).max() < 1.0
 
 
+@pytest.mark.hazard("H-08")
+def test_an_outlier_among_four_fiducials_that_cannot_be_isolated_raises():
+    rng = np.random.default_rng(0)
+    moving = np.array([[0, 0, 0], [60, 0, 0], [0, 60, 0], [0, 0, 60.0]])
+    fixed = moving + rng.normal(0, 0.2, moving.shape)
+    fixed[3] += [15.0, 0.0, 0.0]  # one fiducial mislocalised by 15 mm
+    with pytest.raises(RegistrationError, match=r"outlier is evident among the 4 .* isolated"):
+        find_outliers(moving, fixed, fle_mm=0.3)
+    good = moving + rng.normal(0, 0.2 / np.sqrt(3), moving.shape)
+    assert find_outliers(moving, good, fle_mm=0.3).outliers.size == 0
+
+
+def test_two_bad_fiducials_among_five_raise_once_one_is_rejected():
+    rng = np.random.default_rng(3)
+    moving = FIDUCIALS[:5]
+    fixed = moving + rng.normal(0, 0.2 / np.sqrt(3), moving.shape)
+    fixed[1] += [0.0, 12.0, 0.0]
+    fixed[4] += [9.0, 0.0, 0.0]
+    with pytest.raises(RegistrationError, match=r"among the 4 remaining fiducials after rejecting"):
+        find_outliers(moving, fixed, fle_mm=0.2)
+
+
 def test_outlier_search_needs_four_points_and_a_positive_fle():
     with pytest.raises(RegistrationError, match="at least 4"):
         find_outliers(FIDUCIALS[:3], FIDUCIALS[:3], fle_mm=0.2)
