@@ -3,7 +3,7 @@
 from safety.audit import Durability, JsonlAuditLog
 from safety.audit_memory import MemoryAuditSink
 from safety.audit_read import AuditLogContents, read_audit_log
-from safety.audit_types import AuditRecord, AuditSink, run_header
+from safety.audit_types import AuditRecord, AuditSink, CommittingAuditSink, run_header
 from safety.config import JointConfig, SupervisorConfig
 from safety.decision import Decision, Memory, Refusal, Request
 from safety.diagram import generate_mermaid
@@ -42,6 +42,7 @@ __all__ = [
     "AuditLogContents",
     "AuditRecord",
     "AuditSink",
+    "CommittingAuditSink",
     "Decision",
     "Durability",
     "Event",

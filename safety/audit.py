@@ -9,6 +9,23 @@ returns only after ``os.fsync``; with ``Durability.GROUP`` it returns after ``wr
 durable sequence number (group commit, e.g. once per control cycle). A process or OS crash can
 tear at most the final line, which :func:`safety.audit_read.read_audit_log` skips (and reports)
 and the next ``open()`` truncates (recording how many bytes it dropped).
+
+**A failure is final until re-opened.** After a failed ``write`` or ``fsync`` (in ``append()``
+or ``commit()``) the writer stays unhealthy and refuses every further ``append()`` and
+``commit()`` until :meth:`JsonlAuditLog.close` and :meth:`JsonlAuditLog.open`: Linux marks the
+pages of a failed writeback clean, so a later fsync can succeed without the lost records, and
+:attr:`JsonlAuditLog.durable_seq` must never move past them. The next run header records the
+failure (``previous_failure``). ``healthy`` is True only between a successful ``open()`` and the
+first failure; in ``GROUP`` mode a plain ``write`` never makes the writer healthy.
+
+**The supervisor and group commit.** The supervisor treats ``append()`` as "stored" for every
+record except ``permit_issued``: that one must be durable before the permit leaves the
+supervisor, so for a sink that has ``commit()`` (a
+:class:`~safety.audit_types.CommittingAuditSink`, as this class is) the supervisor calls
+``commit()`` right after appending it and hands the permit out only when the returned durable
+sequence number covers the record (in ``RECORD`` mode that ``commit()`` does no I/O). Every other
+record of a ``GROUP`` log is durable at the owner's next ``commit()`` (once per control cycle,
+within the 50 ms of SAFETY.md section 7).
 """
 
 from __future__ import annotations
@@ -73,7 +90,8 @@ class JsonlAuditLog:
         self._fd: int | None = None
         self._seq = 0
         self._size = 0
-        self._healthy = False
+        self._failure: str | None = None  # first write/fsync failure since open(), if any
+        self._failed_after_seq = 0  # durable_seq when that failure happened
         self.failures = 0
 
     @property
@@ -83,8 +101,13 @@ class JsonlAuditLog:
 
     @property
     def healthy(self) -> bool:
-        """True while open and the last write (and fsync) succeeded."""
-        return self._fd is not None and self._healthy
+        """True while open and no write, fsync or commit has failed since :meth:`open`."""
+        return self._fd is not None and self._failure is None
+
+    @property
+    def durability(self) -> Durability:
+        """When a record becomes durable (per record or per :meth:`commit`)."""
+        return self._durability
 
     @property
     def durable_seq(self) -> int:
@@ -93,6 +116,9 @@ class JsonlAuditLog:
 
     def open(self) -> None:
         """Open (or create) the file, take the writer lock, drop a torn tail, write a run header.
+
+        This is also the only way back to health after a failure (``close()`` first); the run
+        header then names the failure and the last sequence number known durable before it.
 
         Raises:
             AuditError: the file cannot be opened or locked, or the header is not durable.
@@ -124,9 +150,14 @@ class JsonlAuditLog:
             os.close(fd)
             raise AuditError(f"cannot prepare audit log {path}: {err}", path=str(path)) from err
         self._fd = fd
-        self._healthy = True
         header = run_header(self._header_extra)
         header["torn_tail_dropped_bytes"] = dropped
+        if self._failure is not None:
+            header["previous_failure"] = {
+                "error": self._failure,
+                "durable_seq": self._failed_after_seq,
+            }
+        self._failure = None
         try:
             self.append("run_header", state="-", payload=header)
             self.commit()
@@ -170,12 +201,14 @@ class JsonlAuditLog:
         With ``Durability.GROUP`` the record is durable only after the next :meth:`commit`.
 
         Raises:
-            AuditError: the log is closed, the record is not JSON-serialisable, or the write
-                or fsync failed (the partial line is truncated away when possible).
+            AuditError: the log is closed or failed earlier (re-open it), the record is not
+                JSON-serialisable, or the write or fsync failed (the partial line is truncated
+                away when possible, and the writer stays unhealthy until re-opened).
         """
         fd = self._fd
         if fd is None:
             raise AuditError(f"audit log {self._path} is not open", path=str(self._path))
+        self._refuse_after_failure()
         record = AuditRecord(
             seq=self._seq + 1,
             kind=kind,
@@ -199,8 +232,7 @@ class JsonlAuditLog:
             if self._durability is Durability.RECORD:
                 os.fsync(fd)
         except OSError as err:
-            self._healthy = False
-            self.failures += 1
+            self._fail(err)
             self._truncate_partial(fd)
             raise AuditError(
                 f"audit record {record.seq} ({kind}) not durable in {self._path}: {err}",
@@ -208,7 +240,6 @@ class JsonlAuditLog:
             ) from err
         self._seq = record.seq
         self._size += len(data)
-        self._healthy = True
         if self._durability is Durability.RECORD:
             self._durable_seq = record.seq
         return record.seq
@@ -217,27 +248,42 @@ class JsonlAuditLog:
         """Fsync everything written so far; returns the durable sequence number.
 
         Raises:
-            AuditError: the log is not open, or the fsync failed (records after
-                :attr:`durable_seq` may be lost; the writer is unhealthy until a later success).
+            AuditError: the log is not open, failed earlier, or the fsync failed: records
+                after :attr:`durable_seq` may be lost, and the writer stays unhealthy (and
+                :attr:`durable_seq` stays put) until it is closed and opened again.
         """
         fd = self._fd
         if fd is None:
             raise AuditError(f"audit log {self._path} is not open", path=str(self._path))
+        self._refuse_after_failure()
         if self._durable_seq == self._seq:
             return self._durable_seq
         try:
             os.fsync(fd)
         except OSError as err:
-            self._healthy = False
-            self.failures += 1
+            self._fail(err)
             raise AuditError(
                 f"audit records {self._durable_seq + 1}..{self._seq} not durable in "
                 f"{self._path}: {err}",
                 path=str(self._path),
             ) from err
         self._durable_seq = self._seq
-        self._healthy = True
         return self._durable_seq
+
+    def _fail(self, err: OSError) -> None:
+        """Latch the first I/O failure: unhealthy, durable_seq frozen, until re-opened."""
+        self.failures += 1
+        if self._failure is None:
+            self._failure = str(err)
+            self._failed_after_seq = self._durable_seq
+
+    def _refuse_after_failure(self) -> None:
+        if self._failure is not None:
+            raise AuditError(
+                f"audit log {self._path} failed earlier ({self._failure}); records after seq "
+                f"{self._failed_after_seq} may be lost; close() and open() it again",
+                path=str(self._path),
+            )
 
     def _truncate_partial(self, fd: int) -> None:
         try:

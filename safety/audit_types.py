@@ -8,7 +8,7 @@ import platform
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -19,6 +19,7 @@ __all__ = [
     "SOUP_PACKAGES",
     "AuditRecord",
     "AuditSink",
+    "CommittingAuditSink",
     "run_header",
     "snapshot_to_json",
     "utc_now",
@@ -58,11 +59,16 @@ class AuditRecord:
 
 
 class AuditSink(Protocol):
-    """Where the supervisor writes its audit records."""
+    """Where the supervisor writes its audit records.
+
+    ``append()`` returning means the record is stored. A sink whose ``append()`` returns before
+    the record is durable (group commit) must be a :class:`CommittingAuditSink`: the supervisor
+    then commits each ``permit_issued`` record before it hands the permit out.
+    """
 
     @property
     def healthy(self) -> bool:
-        """False after an append failed, until one succeeds again."""
+        """False after an append failed, until the sink is usable again."""
         ...
 
     def append(
@@ -77,6 +83,19 @@ class AuditSink(Protocol):
 
         Raises:
             AuditError: the record could not be stored.
+        """
+        ...
+
+
+@runtime_checkable
+class CommittingAuditSink(AuditSink, Protocol):
+    """An audit sink whose records become durable in :meth:`commit` (group commit)."""
+
+    def commit(self) -> int:
+        """Make every record appended so far durable; returns the highest durable sequence.
+
+        Raises:
+            AuditError: the records could not be made durable.
         """
         ...
 

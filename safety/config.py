@@ -25,7 +25,8 @@ class JointConfig:
         homing_speed: speed cap of the homing permit (mm/s or rad/s), <= ``max_speed``.
         imaging_safe: may move while the scanner images (only with an SNR measurement on file).
         lateral: moving it moves the needle sideways (locked while the needle is inserted).
-        insertion: it is the insertion axis (the only one a retraction permit may move).
+        insertion: it is the insertion axis (the only one a retraction permit may move); its
+            position grows with depth (mm), so a retraction moves it towards ``min_position``.
     """
 
     name: str
@@ -74,6 +75,9 @@ class SupervisorConfig:
         min_supply_pressure_kpa: lowest acceptable supply pressure (kPa, datasheet minimum plus
             margin); ``None`` for a robot without pneumatic axes (interlock never trips).
         imaging_interlock_required: an unknown scanner state counts as imaging.
+        retraction_tolerance_mm: how far (mm) beyond the measured insertion position a
+            retraction envelope may reach (measurement noise and standstill jitter of the
+            insertion axis); a retraction never gets a permit to go deeper than that.
     """
 
     joints: tuple[JointConfig, ...]
@@ -82,6 +86,7 @@ class SupervisorConfig:
     firmware_timeout_s: float = 0.25
     min_supply_pressure_kpa: float | None = None
     imaging_interlock_required: bool = True
+    retraction_tolerance_mm: float = 0.5
 
     def __post_init__(self) -> None:
         if not self.joints:
@@ -96,6 +101,9 @@ class SupervisorConfig:
         _finite_positive("firmware_timeout_s", self.firmware_timeout_s)
         if self.min_supply_pressure_kpa is not None:
             _finite_positive("min_supply_pressure_kpa", self.min_supply_pressure_kpa)
+        tolerance = self.retraction_tolerance_mm
+        if not (math.isfinite(tolerance) and tolerance >= 0):
+            raise ValueError(f"retraction_tolerance_mm must be finite and >= 0, got {tolerance}")
 
     def joint(self, name: str) -> JointConfig | None:
         """The joint called ``name``, or ``None``."""

@@ -56,13 +56,19 @@ class Memory:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GuardInput:
-    """Everything a guard may read; guards are pure functions of this value."""
+    """Everything a guard may read; guards are pure functions of this value.
+
+    Attributes:
+        insertion_position_mm: measured insertion-axis position of this cycle's snapshot (mm,
+            larger = deeper), ``None`` when not measured.
+    """
 
     state: State
     tripped: tuple[Interlock, ...]
     memory: Memory
     request: Request
     config: SupervisorConfig
+    insertion_position_mm: float | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from safety.decision import Refusal
-from safety.interlocks import Interlock, MotionKind, Scope
+from safety.interlocks import Interlock, InterlockId, MotionKind, Scope
 from safety.states import State, StatusCode, SubCode
 
 if TYPE_CHECKING:
@@ -119,7 +119,13 @@ def move_allowed(g: GuardInput) -> Refusal | None:
 
 
 def retract_allowed(g: GuardInput) -> Refusal | None:
-    """RETRACT: a plan that moves the insertion axis only, and no interlock blocking it."""
+    """RETRACT: the insertion axis only, never deeper than measured, no interlock blocking it.
+
+    The envelope's ``max_position`` (larger = deeper) must not exceed the measured insertion
+    position plus ``retraction_tolerance_mm``; the request is refused, not clamped (SR-05). An
+    unknown insertion position refuses the retraction: without it the permit could let the HAL
+    drive the needle deeper.
+    """
     checked = _check_envelopes(g, MotionKind.RETRACTION)
     if isinstance(checked, Refusal):
         return checked
@@ -131,7 +137,35 @@ def retract_allowed(g: GuardInput) -> Refusal | None:
             reason=f"a retraction may move the insertion axis only, plan also moves {others}",
         )
     blocking = blocking_interlocks(g.tripped, MotionKind.RETRACTION, checked)
-    return _interlock_refusal(blocking) if blocking else None
+    if blocking:
+        return _interlock_refusal(blocking)
+    return _retraction_depth(g)
+
+
+def _retraction_depth(g: GuardInput) -> Refusal | None:
+    depth_mm = g.insertion_position_mm
+    if depth_mm is None:
+        return Refusal(
+            code=StatusCode.NOT_READY,
+            sub_code=SubCode.NOT_READY,
+            reason=(
+                "a retraction needs the measured insertion position (insertion_position_mm), "
+                "which is unknown: the permit could otherwise let the needle go deeper"
+            ),
+        )
+    tolerance_mm = g.config.retraction_tolerance_mm
+    for env in g.request.envelopes:
+        if env.max_position > depth_mm + tolerance_mm:
+            return Refusal(
+                code=StatusCode.CONFIGURATION_ERROR,
+                sub_code=SubCode.OUT_OF_RANGE,
+                reason=(
+                    f"retraction envelope of {env.joint!r} reaches {env.max_position:g} mm, "
+                    f"deeper than the measured insertion {depth_mm:g} mm + tolerance "
+                    f"{tolerance_mm:g} mm; a retraction may not go deeper"
+                ),
+            )
+    return None
 
 
 def homing_allowed(g: GuardInput) -> Refusal | None:
@@ -205,7 +239,7 @@ def has_calibration(g: GuardInput) -> Refusal | None:
 def needle_out(g: GuardInput) -> Refusal | None:
     """The needle interlock is clear (the snapshot agrees the needle is out)."""
     for i in g.tripped:
-        if i.scope is Scope.LATERAL_AXES:
+        if i.id is InterlockId.NEEDLE_INSERTED:
             return Refusal(
                 code=StatusCode.NOT_READY,
                 sub_code=SubCode.INTERLOCK,

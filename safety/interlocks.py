@@ -58,6 +58,9 @@ class InterlockSnapshot:
         calibration_valid: the robot holds a valid scanner registration.
         command_authority: the sender of the command being handled holds command authority
             (True in cycles without a command).
+        insertion_position_mm: measured position of the insertion axis (mm, larger = deeper),
+            ``None`` when not measured. A retraction permit never reaches deeper than this plus
+            ``SupervisorConfig.retraction_tolerance_mm``; without it RETRACT is refused.
     """
 
     estop_released: bool
@@ -73,9 +76,15 @@ class InterlockSnapshot:
     firmware_heartbeat_at_s: float | None
     calibration_valid: bool
     command_authority: bool
+    insertion_position_mm: float | None = None
 
     def __post_init__(self) -> None:
-        for name in ("supply_pressure_kpa", "console_heartbeat_at_s", "firmware_heartbeat_at_s"):
+        for name in (
+            "supply_pressure_kpa",
+            "console_heartbeat_at_s",
+            "firmware_heartbeat_at_s",
+            "insertion_position_mm",
+        ):
             value = getattr(self, name)
             if value is not None and not math.isfinite(value):
                 raise ValueError(f"snapshot {name} must be finite or None, got {value}")
@@ -88,7 +97,8 @@ class TripContext:
     Attributes:
         now_s: the supervisor's monotonic clock reading (s).
         config: supervisor configuration (time-outs, pressure minimum, imaging policy).
-        audit_ok: the audit writer is healthy (the last append was durable).
+        audit_ok: the audit writer is healthy (no write or fsync has failed since it was
+            opened).
     """
 
     now_s: float
@@ -122,6 +132,7 @@ class Scope(enum.Enum):
     TARGET_MOTION = "motion to a target (not homing, not retraction)"
     NON_IMAGING_SAFE_AXES = "motion of axes not declared imaging-safe"
     LATERAL_AXES = "motion of lateral axes"
+    ALL_BUT_RETRACTION = "all motion except a retraction of the insertion axis alone"
     COMMANDS = "commands from a console without authority"
 
 
@@ -177,6 +188,13 @@ class Interlock:
             return any(not j.imaging_safe for j in joints)
         if scope is Scope.LATERAL_AXES:
             return any(j.lateral for j in joints)
+        if scope is Scope.ALL_BUT_RETRACTION:
+            joint_list = tuple(joints)
+            return (
+                kind is not MotionKind.RETRACTION
+                or not joint_list
+                or any(not j.insertion for j in joint_list)
+            )
         return False
 
 
@@ -365,9 +383,10 @@ INTERLOCKS: Final[tuple[Interlock, ...]] = (
         stop=StopCategory.CAT1,
         latch=State.PROTECTIVE_STOP,
         applies_in=MOTION_STATES,
-        scope=Scope.LATERAL_AXES,
+        scope=Scope.ALL_BUT_RETRACTION,
         sub_code=SubCode.INTERLOCK,
-        reset="remove the needle (retraction permits the insertion axis only); "
+        reset="remove the needle (a retraction permit covers the insertion axis only, never "
+        "deeper than its measured position); "
         "after a trip: " + _RESET_HOME,
     ),
     Interlock(
@@ -398,13 +417,14 @@ INTERLOCKS: Final[tuple[Interlock, ...]] = (
         id=InterlockId.AUDIT_UNAVAILABLE,
         source="audit log writer health",
         trips=_audit,
-        condition="the last audit append was not durable",
+        condition="the audit writer failed (a write, fsync or commit error) or is closed",
         stop=StopCategory.CAT2,
         latch=None,
         applies_in=MOTION_STATES,
         scope=Scope.ALL_MOTION,
         sub_code=SubCode.INTERLOCK,
-        reset="clears when an append succeeds again; motion needs a new command",
+        reset="clears when the sink is healthy again (a failed JSON-lines writer only after "
+        "close() and open()); motion needs a new command",
     ),
     Interlock(
         id=InterlockId.COMMAND_AUTHORITY,

@@ -10,7 +10,7 @@ workphase is what ``CURRENT_STATUS`` names when the supervisor is in that state:
 - ``TARGET_SET`` -> ``TARGETING``: a reachable target is accepted
 - ``MOVING`` -> ``MOVE_TO_TARGET``: moving to the target under a motion permit
 - ``AT_TARGET`` -> ``MOVE_TO_TARGET``: arrived at the target, holding
-- ``NEEDLE_INSERTED`` -> ``MOVE_TO_TARGET``: needle in tissue: lateral axes locked
+- ``NEEDLE_INSERTED`` -> ``MOVE_TO_TARGET``: needle in tissue: only a retraction may move
 - ``RETRACTING`` -> ``MOVE_TO_TARGET``: retracting the needle along the insertion axis only
 - ``MANUAL`` -> ``MANUAL``: operator's manual mode: automatic motion refused
 - ``PROTECTIVE_STOP`` -> ``STOP``: latched after an interlock trip; RESET then START_UP

@@ -7,9 +7,17 @@ every decision, permit, interlock change and fault goes to the audit sink. STOP 
 accepted in every state. A guard that raises latches FAULT (``on_exception``), never silently.
 
 Permits: entering a motion state (STARTUP homing, MOVING, RETRACTING) grants a permit through the
-supervisor's :class:`~safety.lease.MotionLease`, and only once its ``permit_issued`` record was
-stored; :meth:`evaluate` renews the lease each cycle while the blocking interlocks are clear;
-every exit from a motion state revokes all permits (epoch bump).
+supervisor's :class:`~safety.lease.MotionLease`, and only once its ``permit_issued`` record is
+durable: the sink's ``append()`` returned and, for a sink with group commit (a
+:class:`~safety.audit_types.CommittingAuditSink` such as ``JsonlAuditLog`` in ``GROUP`` mode),
+``commit()`` returned a durable sequence number covering it. :meth:`evaluate` renews the lease
+each cycle while the blocking interlocks are clear; every exit from a motion state revokes all
+permits (epoch bump).
+
+With the needle inserted, only a RETRACT of the insertion axis alone may move, and its envelope
+may not reach deeper than the snapshot's ``insertion_position_mm`` plus
+``SupervisorConfig.retraction_tolerance_mm``; RETRACT is refused (and audited) while that
+position is unknown. Every other motion is refused, and a running one trips a protective stop.
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ import logging
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Final
 
+from safety.audit_types import CommittingAuditSink
 from safety.decision import Decision, GuardInput, Memory, Refusal, Request
 from safety.errors import AuditError
 from safety.interlocks import InterlockId, MotionKind, TripContext, tripped_interlocks
@@ -80,6 +89,9 @@ class Supervisor:
         self._config = config
         self._now = now
         self._audit = audit
+        self._commit: Callable[[], int] | None = (
+            audit.commit if isinstance(audit, CommittingAuditSink) else None
+        )
         self._lease = MotionLease(config, now)
         self._model = SupervisorModel()
         self._machine: Machine = build_machine(self._model, on_exception=self._on_exception)
@@ -265,7 +277,12 @@ class Supervisor:
             )
         verdict = Verdict()
         guard_input = GuardInput(
-            state=state, tripped=tripped, memory=self._memory, request=request, config=self._config
+            state=state,
+            tripped=tripped,
+            memory=self._memory,
+            request=request,
+            config=self._config,
+            insertion_position_mm=snapshot.insertion_position_mm,
         )
         self._error = None
         fired = self._triggers[event](guard_input=guard_input, verdict=verdict)
@@ -336,7 +353,7 @@ class Supervisor:
         else:
             plan_id, envelopes = request.plan_id or "", request.envelopes
         permit = lease.grant(kind, plan_id=plan_id, envelopes=envelopes)
-        if self._record("permit_issued", permit_issued(permit, kind), snapshot):
+        if self._record("permit_issued", permit_issued(permit, kind), snapshot, durable=True):
             return True
         lease.withdraw()  # no permit leaves the supervisor unless its record was stored
         return False
@@ -428,15 +445,31 @@ class Supervisor:
         self._record(kind, payload, snapshot)
 
     def _record(
-        self, kind: str, payload: Mapping[str, object], snapshot: InterlockSnapshot | None
+        self,
+        kind: str,
+        payload: Mapping[str, object],
+        snapshot: InterlockSnapshot | None,
+        *,
+        durable: bool = False,
     ) -> bool:
-        """Append one audit record; False (logged and counted, never raised) when it failed."""
+        """Append one audit record; False (logged and counted, never raised) when it failed.
+
+        With ``durable``, a sink with group commit is committed too, and the record counts as
+        stored only when the durable sequence number covers it.
+        """
         try:
-            self._audit.append(
+            seq = self._audit.append(
                 kind, state=STATE_NAME[self._model.state], payload=payload, snapshot=snapshot
             )
+            durable_seq = self._commit() if durable and self._commit is not None else seq
         except AuditError as err:
             self._audit_failures += 1
             logger.error("audit record %s lost: %s", kind, err)  # noqa: TRY400 - message suffices
+            return False
+        if durable_seq < seq:
+            self._audit_failures += 1
+            logger.error(
+                "audit record %s (seq %d) not durable: durable up to %d", kind, seq, durable_seq
+            )
             return False
         return True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import selectors
 import signal
@@ -18,10 +19,20 @@ from tests.support.clock import FakeClock
 
 _CHILD = textwrap.dedent(
     """
-    import sys, time
+    import os, stat, sys, time
     from pathlib import Path
     from safety.audit import Durability, JsonlAuditLog
 
+    synced = [0]  # bytes of the log file covered by the last successful fsync
+    real_fsync = os.fsync
+
+    def counting_fsync(fd):
+        real_fsync(fd)
+        info = os.fstat(fd)
+        if stat.S_ISREG(info.st_mode):
+            synced[0] = info.st_size
+
+    os.fsync = counting_fsync  # safety.audit calls os.fsync through the module
     group = sys.argv[2] == "group"
     log = JsonlAuditLog(
         Path(sys.argv[1]),
@@ -34,20 +45,22 @@ _CHILD = textwrap.dedent(
         if group and n % 7 == 6:
             first = log.durable_seq + 1
             for durable in range(first, log.commit() + 1):
-                sys.stdout.write(f"{durable}\\n")
+                sys.stdout.write(f"{durable} {synced[0]}\\n")
         elif not group:
-            sys.stdout.write(f"{seq}\\n")
+            sys.stdout.write(f"{seq} {synced[0]}\\n")
         sys.stdout.flush()
     """
 )
 _WANTED = 150
 
 
-def _read_reported(proc: subprocess.Popen[bytes], *, until: int, timeout_s: float) -> list[int]:
-    """Read the child's reported sequence numbers until ``until`` of them or EOF (deadline)."""
+def _read_reported(
+    proc: subprocess.Popen[bytes], *, until: int, timeout_s: float
+) -> list[tuple[int, int]]:
+    """Read the child's (sequence number, fsynced bytes) reports until ``until`` or EOF."""
     assert proc.stdout is not None
     buffer = b""
-    reported: list[int] = []
+    reported: list[tuple[int, int]] = []
     deadline = time.monotonic() + timeout_s
     with selectors.DefaultSelector() as selector:
         selector.register(proc.stdout, selectors.EVENT_READ)
@@ -61,7 +74,9 @@ def _read_reported(proc: subprocess.Popen[bytes], *, until: int, timeout_s: floa
                 break
             buffer += chunk
             *lines, buffer = buffer.split(b"\n")
-            reported.extend(int(line) for line in lines)
+            for line in lines:
+                seq, synced = line.split()
+                reported.append((int(seq), int(synced)))
     return reported
 
 
@@ -69,7 +84,12 @@ def _read_reported(proc: subprocess.Popen[bytes], *, until: int, timeout_s: floa
 @pytest.mark.hazard("H-11")
 @pytest.mark.parametrize("durability", ["record", "group"])
 def test_every_record_reported_before_sigkill_is_intact_and_the_log_reopens(tmp_path, durability):
-    """The child prints a sequence number once it is durable (after append, or after commit)."""
+    """The child prints a sequence number once it is durable (after append, or after commit).
+
+    With each it prints how many bytes of the file its last successful ``os.fsync`` covered
+    (the child wraps ``os.fsync``), so the test also fails when a record is reported before an
+    fsync covered it, which a SIGKILL alone cannot show (the page cache survives it).
+    """
     path = tmp_path / "audit.jsonl"
     proc = subprocess.Popen(
         [sys.executable, "-c", _CHILD, str(path), durability],
@@ -92,11 +112,20 @@ def test_every_record_reported_before_sigkill_is_intact_and_the_log_reopens(tmp_
         proc.stderr.close()
     assert proc.returncode == -signal.SIGKILL, stderr.decode()
     assert len(reported) >= _WANTED
-    assert reported == list(range(2, 2 + len(reported)))  # seq 1 is the run header
+    seqs = [seq for seq, _ in reported]
+    assert seqs == list(range(2, 2 + len(reported)))  # seq 1 is the run header
 
     contents = read_audit_log(path)
     by_seq = {r.seq: r for r in contents.records}
-    for seq in reported:
+    end_of = {}  # seq -> byte offset just past its line
+    offset = 0
+    for line in path.read_bytes().splitlines(keepends=True):
+        offset += len(line)
+        if line.endswith(b"\n"):
+            end_of[json.loads(line)["seq"]] = offset
+    for seq, synced in reported:
+        assert end_of[seq] <= synced, f"record {seq} was reported before an fsync covered it"
+    for seq in seqs:
         record = by_seq[seq]
         assert record.kind == "transition"
         assert record.payload["n"] == seq - 2

@@ -15,7 +15,16 @@ import pytest
 from safety.errors import PermitError
 from safety.interlocks import InterlockSnapshot
 from safety.states import LATCHED_STATES, MOTION_STATES, Event, State
-from tests.unit.safety.helpers import CONFIG, PAYLOADS, force_state, make
+from tests.unit.safety.helpers import (
+    CONFIG,
+    DEPTH_MM,
+    INSERTION,
+    PAYLOADS,
+    RETRACT_ENVELOPES,
+    envelope,
+    force_state,
+    make,
+)
 
 # name -> (field, clear value, tripped value); heartbeats are timestamps relative to now.
 _NOW = 1000.0
@@ -37,22 +46,29 @@ DIMENSIONS: tuple[tuple[str, str, object, object], ...] = (
 )
 _JOINTS = {j.name: j for j in CONFIG.joints}
 
+#: Every event with its valid payload, plus the requests the needle rules must refuse or stop:
+#: a MOVE of the insertion axis alone, and a RETRACT deeper than the measured DEPTH_MM.
+REQUESTS: tuple[tuple[Event, dict[str, object]], ...] = (
+    *((e, PAYLOADS.get(e, {})) for e in Event),
+    (Event.MOVE, {"plan_id": "deeper", "envelopes": (envelope(INSERTION),)}),
+    (Event.RETRACT, {"plan_id": "retract-deeper", "envelopes": RETRACT_ENVELOPES}),
+)
+
 
 def _snapshot(bits: tuple[bool, ...]) -> InterlockSnapshot:
     fields = {
         field: (bad if bit else ok)
         for (_, field, ok, bad), bit in zip(DIMENSIONS, bits, strict=False)
     }
-    return InterlockSnapshot(**fields)  # type: ignore[arg-type]
+    return InterlockSnapshot(**fields, insertion_position_mm=DEPTH_MM)  # type: ignore[arg-type]
 
 
-def _blocking(tripped: set[str], state: State) -> set[str]:
+def _blocking(tripped: set[str], state: State, request: dict[str, object]) -> set[str]:
     """Oracle: the tripped inputs that must prevent entering motion state ``state``."""
-    joints = {
-        State.STARTUP: list(_JOINTS.values()),
-        State.MOVING: [_JOINTS[e.joint] for e in PAYLOADS[Event.MOVE]["envelopes"]],  # type: ignore[attr-defined]
-        State.RETRACTING: [_JOINTS[e.joint] for e in PAYLOADS[Event.RETRACT]["envelopes"]],  # type: ignore[attr-defined]
-    }[state]
+    if state is State.STARTUP:
+        joints = list(_JOINTS.values())
+    else:
+        joints = [_JOINTS[e.joint] for e in request["envelopes"]]  # type: ignore[attr-defined]
     always = {
         "estop",
         "emergency",
@@ -67,7 +83,9 @@ def _blocking(tripped: set[str], state: State) -> set[str]:
     blocking = tripped & always
     if "imaging" in tripped and any(not j.imaging_safe for j in joints):
         blocking.add("imaging")
-    if "needle" in tripped and any(j.lateral for j in joints):
+    # SR-10: with the needle in, only a retraction of the insertion axis alone may move
+    retraction = state is State.RETRACTING and all(j.insertion for j in joints)
+    if "needle" in tripped and not retraction:
         blocking.add("needle")
     if "calibration" in tripped and state is State.MOVING:
         blocking.add("calibration")
@@ -87,8 +105,11 @@ _RESET_NEEDS_CLEAR = {
 }
 
 
-def check_cases(states, vectors) -> int:
-    """Run every event in every state for every interlock vector; return the number of cases."""
+def check_cases(states, vectors, entered=None) -> int:
+    """Run every request in every state for every interlock vector; return the number of cases.
+
+    ``entered`` (a set), when given, collects the motion states some case entered.
+    """
     sup, clock, _ = make()
     clock.sleep_until(_NOW)
     sup._audit = _CountingSink()  # millions of records: count them instead of keeping them
@@ -98,10 +119,10 @@ def check_cases(states, vectors) -> int:
             snapshot = _snapshot(bits)
             tripped = {name for (name, *_), bit in zip(DIMENSIONS, bits, strict=False) if bit}
             force_state(sup, state)
-            for event in Event:
+            for event, request in REQUESTS:
                 before_permit = sup.permit
                 before_memory = sup.memory
-                decision = sup.handle(event, snapshot, **PAYLOADS.get(event, {}))  # type: ignore[arg-type]
+                decision = sup.handle(event, snapshot, **request)  # type: ignore[arg-type]
                 cases += 1
                 after = sup.state
                 assert decision.state_before is state
@@ -115,10 +136,15 @@ def check_cases(states, vectors) -> int:
                     continue
                 # (a) no entry into a motion state with a blocking interlock tripped
                 if after in MOTION_STATES and after is not state:
-                    assert not _blocking(tripped, after), (state, event, tripped, decision)
+                    assert not _blocking(tripped, after, request), (state, event, tripped, decision)
                     assert "authority" not in tripped, decision
                     assert sup.permit is not None
                     sup.verifier.check_alive(sup.permit)
+                    if entered is not None:
+                        entered.add(after)
+                    if after is State.RETRACTING:  # never deeper than the measured insertion
+                        for env in sup.permit.envelopes:
+                            assert env.max_position <= DEPTH_MM + CONFIG.retraction_tolerance_mm
                 # (b) STOP and EMERGENCY always accepted and end in a stopped state
                 if event in {Event.STOP, Event.EMERGENCY}:
                     assert after not in MOTION_STATES, decision
@@ -149,15 +175,18 @@ def check_cases(states, vectors) -> int:
 
 
 @pytest.mark.slow
-@pytest.mark.hazard("H-01", "H-02", "H-03", "H-05", "H-08", "H-12")
+@pytest.mark.hazard("H-01", "H-02", "H-03", "H-04", "H-05", "H-08", "H-12")
 def test_every_state_event_and_interlock_vector_keeps_the_safety_invariants():
     vectors = list(itertools.product((False, True), repeat=len(DIMENSIONS)))
-    cases = check_cases(list(State), vectors)
+    entered: set[State] = set()
+    cases = check_cases(list(State), vectors, entered)
     print(  # noqa: T201 - the count of cases checked is part of the evidence (pytest -s)
         f"exhaustive supervisor check: {cases:,} cases = {len(State)} states x "
-        f"{len(Event)} events x {len(vectors):,} interlock vectors ({len(DIMENSIONS)} inputs)"
+        f"{len(REQUESTS)} requests ({len(Event)} events) x {len(vectors):,} interlock vectors "
+        f"({len(DIMENSIONS)} inputs)"
     )
-    assert cases == len(State) * len(Event) * 2 ** len(DIMENSIONS)
+    assert cases == len(State) * len(REQUESTS) * 2 ** len(DIMENSIONS)
+    assert entered == MOTION_STATES  # the entry checks are not vacuous
 
 
 class _CountingSink:

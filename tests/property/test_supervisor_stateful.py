@@ -45,6 +45,7 @@ class SupervisorMachine(RuleBasedStateMachine):
         self.sup, self.clock, self.audit = make()
         self.flags = dict.fromkeys(_FLAGS, False)
         self.scanner: bool | None = False
+        self.depth_mm: float | None = 60.0
         self.console_at = self.clock()
         self.firmware_at = self.clock()
         self.permits: list[MotionPermit] = []
@@ -66,6 +67,7 @@ class SupervisorMachine(RuleBasedStateMachine):
             firmware_heartbeat_at_s=self.firmware_at,
             calibration_valid=not f["uncalibrated"],
             command_authority=not f["no_authority"],
+            insertion_position_mm=self.depth_mm,
         )
 
     def _blocked(self, snap: InterlockSnapshot, state: State, permit: MotionPermit) -> list[str]:
@@ -87,7 +89,10 @@ class SupervisorMachine(RuleBasedStateMachine):
             reasons.append("switch/pressure")
         if snap.scanner_imaging is not False and any(not j.imaging_safe for j in joints):
             reasons.append("imaging")
-        if snap.needle_inserted and any(j.lateral for j in joints):
+        # SR-10: with the needle in, only a retraction of the insertion axis alone may move
+        if snap.needle_inserted and not (
+            state is State.RETRACTING and all(j.insertion for j in joints)
+        ):
             reasons.append("needle")
         if not snap.calibration_valid and state is State.MOVING:
             reasons.append("calibration")
@@ -110,6 +115,10 @@ class SupervisorMachine(RuleBasedStateMachine):
         if after in MOTION_STATES and before is not after:
             assert decision.permit is not None
             assert not self._blocked(self.snapshot(), after, decision.permit), decision
+            if after is State.RETRACTING:  # never deeper than the measured insertion
+                assert self.depth_mm is not None, decision
+                limit_mm = self.depth_mm + CONFIG.retraction_tolerance_mm
+                assert all(e.max_position <= limit_mm for e in decision.permit.envelopes)
 
     @rule(flag=st.sampled_from(_FLAGS))
     def toggle(self, flag):
@@ -118,6 +127,10 @@ class SupervisorMachine(RuleBasedStateMachine):
     @rule(scanner=st.sampled_from([False, True, None]))
     def scanner_changes(self, scanner):
         self.scanner = scanner
+
+    @rule(depth_mm=st.sampled_from([None, 0.0, 30.0, 60.0, 120.0]))
+    def needle_depth_changes(self, depth_mm):
+        self.depth_mm = depth_mm
 
     @rule(dt_s=st.floats(0.0, 0.3))
     def time_passes(self, dt_s):
@@ -173,4 +186,6 @@ class SupervisorMachine(RuleBasedStateMachine):
                 self.sup.verifier.check_alive(permit)
 
 
-TestSupervisorStateful = pytest.mark.hazard("H-01", "H-02", "H-10")(SupervisorMachine.TestCase)
+TestSupervisorStateful = pytest.mark.hazard("H-01", "H-02", "H-04", "H-10")(
+    SupervisorMachine.TestCase
+)

@@ -54,11 +54,18 @@ def envelope(joint: JointConfig, *, speed: float | None = None) -> JointEnvelope
 
 MOVE_ENVELOPES = (envelope(LATERAL), envelope(IMAGING_SAFE))
 RETRACT_ENVELOPES = (envelope(INSERTION),)
+#: A measured insertion depth (mm) and a retraction from it (never deeper).
+DEPTH_MM = 60.0
+RETRACT_FROM_DEPTH = (
+    JointEnvelope(
+        joint=INSERTION.name, min_position=0.0, max_position=DEPTH_MM, max_speed=INSERTION.max_speed
+    ),
+)
 
-#: A valid payload for each event that needs one.
+#: A valid payload for each event that needs one (RETRACT: with the needle at DEPTH_MM).
 PAYLOADS: dict[Event, dict[str, object]] = {
     Event.MOVE: {"plan_id": "plan-1", "envelopes": MOVE_ENVELOPES},
-    Event.RETRACT: {"plan_id": "retract-1", "envelopes": RETRACT_ENVELOPES},
+    Event.RETRACT: {"plan_id": "retract-1", "envelopes": RETRACT_FROM_DEPTH},
     Event.CALIBRATE: {"calibration_id": "clb-1"},
     Event.SET_TARGET: {"target_id": "tgt-1"},
 }

@@ -11,13 +11,17 @@ from safety.audit import Durability, JsonlAuditLog
 from safety.audit_read import read_audit_log
 from safety.audit_types import SOUP_PACKAGES, run_header
 from safety.errors import AuditError
-from safety.states import Event, State
+from safety.states import Event, State, StopCategory
 from tests.support.clock import FakeClock
 from tests.unit.safety.helpers import clear, drive_to
 
 
 def _wall():
     return datetime(2026, 11, 26, 23, 0, 0, tzinfo=UTC)
+
+
+def _healthy(log):
+    return log.healthy  # a call: mypy does not narrow it across the writer's calls
 
 
 def _log(path, clock=None):
@@ -100,7 +104,7 @@ def test_append_before_open_or_after_close_raises(tmp_path):
     log.open()
     log.close()
     log.close()
-    assert not log.healthy
+    assert not _healthy(log)
     with pytest.raises(AuditError, match="not open"):
         log.append("a", state="OFF", payload={})
 
@@ -115,19 +119,36 @@ def test_a_record_that_is_not_json_is_refused_without_breaking_the_log(tmp_path)
 
 
 @pytest.mark.hazard("H-11")
-def test_a_write_error_marks_the_writer_unhealthy_and_a_later_success_heals_it(tmp_path, mocker):
+@pytest.mark.parametrize("durability", [Durability.RECORD, Durability.GROUP])
+def test_a_write_error_leaves_the_writer_unhealthy_until_it_is_reopened(
+    tmp_path, mocker, durability
+):
     path = tmp_path / "audit.jsonl"
-    with _log(path) as log:
-        real_fsync = os.fsync
-        mocker.patch("safety.audit.os.fsync", side_effect=OSError(5, "Input/output error"))
-        with pytest.raises(AuditError, match=r"not durable.*Input/output error"):
-            log.append("lost", state="OFF", payload={})
-        assert not log.healthy
-        assert log.failures == 1
-        mocker.patch("safety.audit.os.fsync", side_effect=real_fsync)
-        assert log.append("kept", state="OFF", payload={}) == 2
-        assert log.healthy
-    assert [r.kind for r in read_audit_log(path).records] == ["run_header", "kept"]
+    log = JsonlAuditLog(path, now=FakeClock(), wall=_wall, durability=durability)
+    log.open()
+    mocker.patch("safety.audit.os.write", side_effect=OSError(5, "Input/output error"))
+    with pytest.raises(AuditError, match=r"not durable.*Input/output error"):
+        log.append("lost", state="OFF", payload={})
+    assert not _healthy(log)
+    assert log.failures == 1
+    mocker.stopall()  # the disk works again: still unhealthy, nothing written or claimed durable
+    with pytest.raises(AuditError, match=r"failed earlier.*close\(\) and open\(\)"):
+        log.append("refused", state="OFF", payload={})
+    with pytest.raises(AuditError, match="failed earlier"):
+        log.commit()
+    assert not _healthy(log)
+    assert log.durable_seq == 1
+    log.close()
+    log.open()
+    assert _healthy(log)
+    assert log.append("kept", state="OFF", payload={}) == 3
+    log.close()
+    records = read_audit_log(path).records
+    assert [r.kind for r in records] == ["run_header", "run_header", "kept"]
+    assert records[1].payload["previous_failure"] == {
+        "error": "[Errno 5] Input/output error",
+        "durable_seq": 1,
+    }
 
 
 def test_a_full_device_fails_at_open_with_an_audit_error():
@@ -188,17 +209,82 @@ def test_group_commit_makes_every_written_record_durable_with_one_fsync(tmp_path
     assert [r.seq for r in read_audit_log(path).records] == [1, 2, 3, 4, 5, 6]
 
 
-def test_a_failed_group_commit_reports_the_records_at_risk(tmp_path, mocker):
+@pytest.mark.hazard("H-11")
+def test_after_a_failed_group_commit_a_later_fsync_never_claims_the_lost_records(tmp_path, mocker):
     path = tmp_path / "audit.jsonl"
     with JsonlAuditLog(path, now=FakeClock(), durability=Durability.GROUP) as log:
         log.append("t", state="MOVING", payload={})
         log.append("t", state="MOVING", payload={})
-        real_fsync = os.fsync
-        mocker.patch("safety.audit.os.fsync", side_effect=OSError(28, "No space left on device"))
+        assert _healthy(log)
+        fsync = mocker.patch(
+            "safety.audit.os.fsync", side_effect=OSError(28, "No space left on device")
+        )
         with pytest.raises(AuditError, match=r"records 2\.\.3 not durable"):
             log.commit()
-        assert not log.healthy
+        assert not _healthy(log)
         assert log.durable_seq == 1
-        mocker.patch("safety.audit.os.fsync", side_effect=real_fsync)
-        assert log.commit() == 3
-        assert log.healthy
+        # Linux marks the failed pages clean: the next fsync would succeed without them
+        fsync.side_effect = None
+        with pytest.raises(AuditError, match="failed earlier"):
+            log.append("stop", state="TARGET_SET", payload={})
+        assert not _healthy(log)  # a plain write never heals a GROUP writer
+        with pytest.raises(AuditError, match="failed earlier"):
+            log.commit()
+        assert log.durable_seq == 1
+        assert fsync.call_count == 1  # no later fsync was taken as covering records 2..3
+
+
+def test_in_group_mode_only_commit_makes_records_durable_and_append_is_not_durable(tmp_path):
+    path = tmp_path / "audit.jsonl"
+    with JsonlAuditLog(path, now=FakeClock(), durability=Durability.GROUP) as log:
+        seq = log.append("t", state="MOVING", payload={})
+        assert log.durable_seq == seq - 1
+        assert log.commit() == seq
+        assert log.durable_seq == seq
+
+
+@pytest.mark.hazard("H-11")
+def test_with_group_commit_the_permit_record_is_durable_before_the_permit_is_handed_out(
+    tmp_path, mocker
+):
+    from safety.supervisor import Supervisor
+    from tests.unit.safety.helpers import CONFIG, MOVE_ENVELOPES
+
+    path = tmp_path / "audit.jsonl"
+    clock = FakeClock()
+    with JsonlAuditLog(path, now=clock, durability=Durability.GROUP) as log:
+        sup = Supervisor(CONFIG, now=clock, audit=log)
+        drive_to(sup, clock, State.TARGET_SET)
+        fsync = mocker.spy(os, "fsync")
+        move = sup.request_motion(clear(clock()), plan_id="p", envelopes=MOVE_ENVELOPES)
+        assert move.permit is not None
+        assert fsync.call_count == 1
+        durable_seq = log.durable_seq
+    issued = [r for r in read_audit_log(path).records if r.kind == "permit_issued"]
+    assert issued[-1].payload["permit_id"] == move.permit.permit_id
+    assert issued[-1].seq <= durable_seq
+
+
+@pytest.mark.hazard("H-11")
+def test_with_group_commit_a_failed_commit_withholds_the_permit_and_blocks_new_ones(
+    tmp_path, mocker
+):
+    from safety.supervisor import Supervisor
+    from tests.unit.safety.helpers import CONFIG, MOVE_ENVELOPES
+
+    clock = FakeClock()
+    with JsonlAuditLog(tmp_path / "a.jsonl", now=clock, durability=Durability.GROUP) as log:
+        sup = Supervisor(CONFIG, now=clock, audit=log)
+        drive_to(sup, clock, State.TARGET_SET)
+        fsync = mocker.patch("safety.audit.os.fsync", side_effect=OSError(5, "EIO"))
+        move = sup.request_motion(clear(clock()), plan_id="p", envelopes=MOVE_ENVELOPES)
+        assert move.permit is None
+        assert sup.permit is None
+        assert sup.state is State.TARGET_SET
+        assert move.stop is StopCategory.CAT2
+        assert "no permit issued" in move.reason
+        fsync.side_effect = None  # the disk recovers, the writer does not until re-opened
+        again = sup.request_motion(clear(clock()), plan_id="p", envelopes=MOVE_ENVELOPES)
+        assert not again.accepted
+        assert "audit_unavailable" in again.reason
+        assert sup.permit is None

@@ -31,12 +31,21 @@ def test_a_latched_state_only_escalates():
     assert _event({Ids.FOLLOWING_ERROR}, State.PROTECTIVE_STOP) is None
 
 
+@pytest.mark.hazard("H-04")
 @pytest.mark.parametrize(
-    ("joints", "expected"),
-    [((LATERAL,), Event.TRIP), ((INSERTION,), None), ((IMAGING_SAFE, INSERTION), Event.TRIP)],
+    ("state", "kind", "joints", "expected"),
+    [
+        (State.MOVING, MotionKind.TARGET, (LATERAL,), Event.TRIP),
+        (State.MOVING, MotionKind.TARGET, (INSERTION,), Event.TRIP),
+        (State.STARTUP, MotionKind.HOMING, (INSERTION,), Event.TRIP),
+        (State.RETRACTING, MotionKind.RETRACTION, (IMAGING_SAFE, INSERTION), Event.TRIP),
+        (State.RETRACTING, MotionKind.RETRACTION, (INSERTION,), None),
+    ],
 )
-def test_the_needle_interlock_stops_only_motion_of_lateral_axes(joints, expected):
-    assert _event({Ids.NEEDLE_INSERTED}, State.MOVING, joints=joints) is expected
+def test_the_needle_interlock_stops_every_motion_but_a_retraction_of_the_insertion_axis(
+    state, kind, joints, expected
+):
+    assert _event({Ids.NEEDLE_INSERTED}, state, kind, joints) is expected
 
 
 def test_imaging_pauses_motion_of_axes_not_imaging_safe_and_nothing_at_rest():

@@ -17,12 +17,14 @@ from safety.states import (
 )
 from tests.unit.safety.helpers import (
     CONFIG,
+    DEPTH_MM,
     IMAGING_SAFE,
     INSERTION,
     LATERAL,
     MOVE_ENVELOPES,
     PAYLOADS,
     RETRACT_ENVELOPES,
+    RETRACT_FROM_DEPTH,
     clear,
     drive_to,
     envelope,
@@ -109,8 +111,8 @@ def test_a_needle_placement_runs_from_start_up_to_needle_removal():
     with pytest.raises(PermitError, match="revoked"):
         sup.verifier.check_alive(permit)
     assert sup.handle(Event.NEEDLE_INSERTED, clear(now)).state_after is State.NEEDLE_INSERTED
-    inserted = clear(now, needle_inserted=True)
-    retract = sup.handle(Event.RETRACT, inserted, plan_id="r-1", envelopes=RETRACT_ENVELOPES)
+    inserted = clear(now, needle_inserted=True, insertion_position_mm=DEPTH_MM)
+    retract = sup.handle(Event.RETRACT, inserted, plan_id="r-1", envelopes=RETRACT_FROM_DEPTH)
     assert retract.accepted
     assert retract.state_after is State.RETRACTING
     assert retract.permit is not None
@@ -247,7 +249,7 @@ def test_an_unknown_scanner_state_counts_as_imaging_when_the_interlock_is_requir
 def test_with_the_needle_inserted_only_the_insertion_axis_may_retract():
     sup, clock, _ = make()
     drive_to(sup, clock, State.AT_TARGET)
-    inserted = clear(clock(), needle_inserted=True)
+    inserted = clear(clock(), needle_inserted=True, insertion_position_mm=120.0)
     assert sup.handle(Event.NEEDLE_INSERTED, inserted).accepted
     both = sup.handle(
         Event.RETRACT, inserted, plan_id="r", envelopes=[envelope(INSERTION), envelope(LATERAL)]
@@ -260,6 +262,99 @@ def test_with_the_needle_inserted_only_the_insertion_axis_may_retract():
     assert move.sub_code is SubCode.INTERLOCK
     assert "needle inserted" in move.reason
     assert sup.handle(Event.RETRACT, inserted, plan_id="r", envelopes=RETRACT_ENVELOPES).accepted
+
+
+def _needle_in(clock, depth_mm=DEPTH_MM):
+    return clear(clock(), needle_inserted=True, insertion_position_mm=depth_mm)
+
+
+@pytest.mark.hazard("H-04")
+@pytest.mark.parametrize("state", [State.TARGET_SET, State.AT_TARGET])
+def test_with_the_needle_inserted_a_move_of_the_insertion_axis_alone_is_refused(state):
+    sup, clock, audit = make()
+    drive_to(sup, clock, state)
+    deeper = sup.request_motion(_needle_in(clock), plan_id="p", envelopes=[envelope(INSERTION)])
+    assert not deeper.accepted
+    assert deeper.code is StatusCode.NOT_READY
+    assert deeper.sub_code is SubCode.INTERLOCK
+    assert "needle_inserted (needle in tissue)" in deeper.reason
+    assert deeper.permit is None
+    assert sup.permit is None
+    assert sup.state is state
+    assert audit.records[-1].kind == "refusal"
+    assert sup.evaluate(_needle_in(clock)) is None
+    assert sup.state is state
+
+
+@pytest.mark.hazard("H-04")
+def test_a_move_of_the_insertion_axis_alone_is_stopped_when_the_needle_is_detected():
+    sup, clock, _ = make()
+    drive_to(sup, clock, State.TARGET_SET)
+    move = sup.request_motion(clear(clock()), plan_id="p", envelopes=[envelope(INSERTION)])
+    assert move.state_after is State.MOVING
+    permit = move.permit
+    trip = sup.evaluate(_needle_in(clock))
+    assert trip is not None
+    assert trip.state_after is State.PROTECTIVE_STOP
+    assert trip.stop is StopCategory.CAT1
+    assert "needle_inserted" in trip.reason
+    assert sup.permit is None
+    with pytest.raises(PermitError, match="revoked"):
+        sup.verifier.check(permit, joint=INSERTION.name, target=120.0)
+
+
+def _inserted(depth_mm=DEPTH_MM):
+    sup, clock, audit = make()
+    drive_to(sup, clock, State.AT_TARGET)
+    assert sup.handle(Event.NEEDLE_INSERTED, _needle_in(clock, depth_mm)).accepted
+    return sup, clock, audit
+
+
+def _retract(sup, snapshot, max_position_mm):
+    env = JointEnvelope(
+        joint=INSERTION.name, min_position=0.0, max_position=max_position_mm, max_speed=5.0
+    )
+    return sup.handle(Event.RETRACT, snapshot, plan_id="r", envelopes=[env])
+
+
+@pytest.mark.hazard("H-04")
+def test_a_retraction_permit_never_reaches_deeper_than_the_measured_insertion():
+    sup, clock, audit = _inserted()
+    tolerance_mm = CONFIG.retraction_tolerance_mm
+    assert tolerance_mm == 0.5
+    for too_deep in (INSERTION.max_position, DEPTH_MM + tolerance_mm + 0.01):
+        refused = _retract(sup, _needle_in(clock), too_deep)
+        assert not refused.accepted
+        assert refused.sub_code is SubCode.OUT_OF_RANGE
+        assert "deeper than the measured insertion 60 mm + tolerance 0.5 mm" in refused.reason
+        assert sup.permit is None
+        assert audit.records[-1].kind == "refusal"
+    retract = _retract(sup, _needle_in(clock), DEPTH_MM + tolerance_mm)
+    assert retract.state_after is State.RETRACTING
+    sup.verifier.check(retract.permit, joint=INSERTION.name, target=0.0)
+    sup.verifier.check(retract.permit, joint=INSERTION.name, target=DEPTH_MM + tolerance_mm)
+    with pytest.raises(PermitError, match="outside the permit envelope"):
+        sup.verifier.check(retract.permit, joint=INSERTION.name, target=DEPTH_MM + 1.0)
+    with pytest.raises(PermitError, match="outside the permit envelope"):
+        sup.verifier.check(retract.permit, joint=INSERTION.name, target=INSERTION.max_position)
+    assert sup.evaluate(_needle_in(clock)) is None  # the retraction goes on, lease renewed
+    assert sup.state is State.RETRACTING
+
+
+@pytest.mark.hazard("H-04")
+def test_a_retraction_is_refused_while_the_insertion_position_is_unknown():
+    sup, clock, audit = _inserted()
+    refused = _retract(sup, _needle_in(clock, None), 0.0)
+    assert not refused.accepted
+    assert refused.code is StatusCode.NOT_READY
+    assert refused.sub_code is SubCode.NOT_READY
+    assert "insertion_position_mm" in refused.reason
+    assert sup.state is State.NEEDLE_INSERTED
+    assert sup.permit is None
+    record = audit.records[-1]
+    assert record.kind == "refusal"
+    assert record.snapshot is not None
+    assert record.snapshot["insertion_position_mm"] is None
 
 
 @pytest.mark.hazard("H-14")
