@@ -266,7 +266,9 @@ class BrpClient:
     def auto_align(self, *, on: bool) -> StatusReply:
         """``STRING(AUTO_ALIGN, "ON"|"OFF")``: arms scan-plane re-alignment (section 5)."""
         text = "ON" if on else "OFF"
-        names, script = status_request_script("ACK_AUTO_ALIGN", self._session.config.ack_timeout_s)
+        names, script = status_request_script(
+            ("AUTO_ALIGN", "ACK_AUTO_ALIGN"), self._session.config.ack_timeout_s
+        )
         return self._session.exchange(
             (IgtlMessage(device_name="AUTO_ALIGN", body=StringBody(text=text)),),
             names,

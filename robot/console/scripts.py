@@ -224,45 +224,54 @@ def image_script(
 def string_echo_script(
     name: str, text: str, config: BrpClientConfig
 ) -> tuple[Names, Generator[Expect, IgtlMessage, StringReply]]:
-    """``STRING(name, text)``: ``STRING(ACK_<name>, text)``, or an error ``STATUS(ACK_<name>)``.
+    """``STRING(name, text)``: ``STRING(ACK_<name>, text)``, or an error STATUS.
 
-    Used for ``NEEDLE_LENGTH`` (section 4.6).
+    Used for ``NEEDLE_LENGTH`` (section 4.6). The spec does not name the refusal's device; the
+    robot answers ``STATUS(NEEDLE_LENGTH, 10)`` (and 5 without authority): ``ACK_<name>`` and
+    ``<name>`` are both accepted for a STATUS, a STRING must be ``ACK_<name>``.
     """
     ack = f"ACK_{name}"
 
     def script() -> Generator[Expect, IgtlMessage, StringReply]:
         reply = yield Expect(
-            types=("STRING", "STATUS"), names=(ack,), timeout_s=config.ack_timeout_s
+            types=("STRING", "STATUS"), names=(ack, name), timeout_s=config.ack_timeout_s
         )
         if isinstance(reply.body, StatusBody):
             status = _status(reply)
             if status.ok:
                 raise BrpProtocolError("ECHO", f"{ack} is STATUS 1, expected the echo of {text!r}")
             _raise_if_error(status)
-        if not isinstance(reply.body, StringBody) or reply.body.text != text:
+        if (
+            reply.device_name != ack
+            or not isinstance(reply.body, StringBody)
+            or reply.body.text != text
+        ):
             got = reply.body.text if isinstance(reply.body, StringBody) else "?"
-            raise BrpProtocolError("ECHO", f"{ack} echoes {got!r}, sent {text!r}", device_name=ack)
+            raise BrpProtocolError(
+                "ECHO",
+                f"{reply.device_name} echoes {got!r}, expected {ack} with {text!r}",
+                device_name=reply.device_name,
+            )
         return StringReply(device_name=ack, text=reply.body.text)
 
-    return frozenset({ack}), script()
+    return frozenset({ack, name}), script()
 
 
 def status_request_script(
-    reply_name: str, timeout_s: float
+    reply_names: tuple[str, ...], timeout_s: float
 ) -> tuple[Names, Generator[Expect, IgtlMessage, StatusReply]]:
-    """A STRING answered by one ``STATUS(reply_name)``; an error code raises.
+    """A STRING answered by one STATUS named one of ``reply_names``; an error code raises.
 
-    Used for ``SCANNER`` (``STATUS(SCANNER, 1)``) and ``AUTO_ALIGN``.
+    Used for ``SCANNER`` (``STATUS(SCANNER, 1)``) and ``AUTO_ALIGN`` (section 5 names no reply;
+    the robot answers ``STATUS(AUTO_ALIGN)``, the 4.6 pattern would be ``ACK_AUTO_ALIGN``).
     """
 
     def script() -> Generator[Expect, IgtlMessage, StatusReply]:
-        status = _status(
-            (yield Expect(types=("STATUS",), names=(reply_name,), timeout_s=timeout_s))
-        )
+        status = _status((yield Expect(types=("STATUS",), names=reply_names, timeout_s=timeout_s)))
         _raise_if_error(status)
         return status
 
-    return frozenset({reply_name}), script()
+    return frozenset(reply_names), script()
 
 
 def retract_script(

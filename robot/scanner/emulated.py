@@ -91,7 +91,7 @@ class EmulatedScanner:
         return self._session
 
     def _sequence(self, text: str) -> StatusReply:
-        names, script = status_request_script("SCANNER", self._session.config.ack_timeout_s)
+        names, script = status_request_script(("SCANNER",), self._session.config.ack_timeout_s)
         return self._session.exchange(
             (IgtlMessage(device_name="SCANNER", body=StringBody(text=text)),),
             names,
@@ -151,7 +151,24 @@ class EmulatedScanner:
             BrpStatusError: ``STATUS(CALIBRATION, 10)``: the Z-frame was not found or not rigid.
             BrpProtocolError: no reply within ``action_timeout_s``, or out of order.
         """
-        image = self.zframe_image(T_scanner_from_zframe, geometry, seed=seed, snr=snr)
+        return self.send_image(
+            self.zframe_image(T_scanner_from_zframe, geometry, seed=seed, snr=snr)
+        )
+
+    def send_image(self, image: IgtlMessage) -> PoseResult:
+        """Send a prepared Z-frame IMAGE (see :meth:`zframe_image`) and wait for the registration.
+
+        Rendering takes a CPU for a while; render first when the robot runs in this process.
+
+        Raises:
+            ValueError: not an IMAGE named ``ZFRAME*``.
+            BrpStatusError: ``STATUS(CALIBRATION, 10)``: the Z-frame was not found or not rigid.
+            BrpProtocolError: no reply within ``action_timeout_s``, or out of order.
+        """
+        if not isinstance(image.body, ImageBody) or not image.device_name.startswith(
+            ZFRAME_IMAGE_NAME
+        ):
+            raise ValueError(f"{image.message_type}({image.device_name}) is not a ZFRAME* IMAGE")
         names, script = image_script(self._session.config)
         return self._session.exchange((image,), names, script, label=f"IMAGE({image.device_name})")
 

@@ -3,7 +3,7 @@
 ``brp_client.cxx`` is compiled on demand in a temporary directory; the test skips only when the
 library headers are absent. It runs first against the scripted fake robot (which proves the C++
 checker accepts the spec's order and rejects a wrong one), then against the real server
-(``RobotApp`` emulated) in ``tests/integration/test_console_real_server.py``.
+(``RobotApp`` with emulated firmware).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from robot.app import RobotApp
 from tests.support.fake_robot import (
     FakeRobot,
     ack,
@@ -24,6 +25,7 @@ from tests.support.fake_robot import (
     status,
     transform,
 )
+from tests.support.robot_app import fast_config
 
 pytestmark = pytest.mark.slow  # compiles a C++ program (~2 s)
 
@@ -129,3 +131,17 @@ def test_cpp_client_rejects_a_move_that_arrives_off_target(brp_client):
         result = run_brp_client(brp_client, robot.port)
     assert result.returncode == 1
     assert "mm from TRANSFORM(TARGET), > 0.1 mm" in result.stderr
+
+
+def test_cpp_client_runs_the_whole_workphase_sequence_against_the_real_robot(brp_client):
+    with RobotApp(fast_config(), emulate=True, port=0) as app:
+        result = run_brp_client(brp_client, app.address[1])
+        assert app.emulator is not None
+        assert not any(axis.moving for axis in app.emulator.axes)
+    assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
+    lines = result.stdout.splitlines()
+    assert lines[0] == "STRING ACK_0001 START_UP"
+    assert "STATUS TARGET 10 3 OUT_OF_RANGE" in lines
+    assert lines[-2] == "STATUS EMERGENCY 1 0 OK"
+    positions = int(lines[-1].removeprefix("OK positions="))
+    assert positions >= 2  # streamed at 20 Hz during the move
