@@ -25,6 +25,7 @@ from tests.support.fake_robot import (
     Disconnect,
     FakeRobot,
     Hold,
+    RawFrame,
     ack,
     ack_text,
     ack_transform,
@@ -337,3 +338,84 @@ def test_connect_to_a_closed_port_raises_a_connect_error():
         client.open()
     assert caught.value.port == port
     client.close()
+
+
+def test_refusals_named_after_the_request_are_accepted_as_error_status(robot, client):
+    robot.expect("NEEDLE_LENGTH").reply(
+        status("NEEDLE_LENGTH", 10, 11, "BAD_VALUE", "NEEDLE_LENGTH refused: the robot is moving")
+    )
+    robot.expect("AUTO_ALIGN").reply(status("AUTO_ALIGN", 5, 9, "NOT_IN_CONTROL", "no authority"))
+    with pytest.raises(BrpStatusError, match="moving"):
+        client.needle_length(100.0)
+    with pytest.raises(BrpStatusError) as caught:
+        client.auto_align(on=False)
+    assert (caught.value.device_name, caught.value.code) == ("AUTO_ALIGN", 5)
+
+
+def test_echo_under_the_wrong_name_is_a_violation(robot, client):
+    robot.expect("NEEDLE_LENGTH").reply(string("NEEDLE_LENGTH", "100"))
+    with pytest.raises(BrpProtocolError, match="expected ACK_NEEDLE_LENGTH"):
+        client.needle_length(100.0)
+
+
+def test_a_fault_status_between_commands_is_kept_in_the_view(robot, client):
+    robot.expect("CMD:TARGETING").reply(
+        phase_ok("TARGETING"), status("TARGETING", 18, 10, "HARDWARE", "axis 3 encoder stuck")
+    )
+    client.targeting()
+    wait_for(lambda: len(client.view.faults) == 1, what="the fault STATUS")
+    assert client.view.faults[0].describe() == "TARGETING 18/10 HARDWARE: axis 3 encoder stuck"
+    assert client.session.next_unsolicited(1.0).device_name == "TARGETING"
+
+
+def test_emergency_cuts_a_start_up_that_waits_for_homing(robot, client):
+    hold = Hold()
+    robot.expect("CMD:START_UP").reply(ack(), current("START_UP"), hold)
+    robot.expect("CMD:EMERGENCY").reply(phase_ok("EMERGENCY"))
+    outcome: list[BrpInterruptedError] = []
+    started = threading.Event()
+
+    def start_up() -> None:
+        started.set()
+        try:
+            client.start_up()
+        except BrpInterruptedError as err:
+            outcome.append(err)
+
+    waiter = threading.Thread(target=start_up, name="test-start-up")
+    waiter.start()
+    try:
+        started.wait(5.0)
+        wait_for(lambda: client.view.phase == "START_UP", what="START_UP in effect")
+        assert client.emergency().phase_in_effect == "EMERGENCY"
+    finally:
+        hold.release()
+        waiter.join(5.0)
+    assert len(outcome) == 1
+    assert outcome[0].error_name.endswith("EMERGENCY")
+
+
+def test_closing_the_client_fails_a_waiting_command_at_once(robot, client):
+    robot.expect("CMD:START_UP").reply(ack(), current("START_UP"))
+    errors: list[BrpDisconnectedError] = []
+
+    def start_up() -> None:
+        try:
+            client.start_up()
+        except BrpDisconnectedError as err:
+            errors.append(err)
+
+    waiter = threading.Thread(target=start_up, name="test-start-up")
+    waiter.start()
+    wait_for(lambda: client.view.phase == "START_UP", what="START_UP in effect")
+    client.close()
+    waiter.join(5.0)
+    assert len(errors) == 1
+    assert "closed by the client" in str(errors[0])
+
+
+def test_an_unusable_header_closes_the_session(robot, client):
+    robot.expect("CMD:START_UP").reply(ack(), RawFrame(b"\x00\x07" + b"\x00" * 56))
+    with pytest.raises(BrpDisconnectedError, match="unusable header"):
+        client.start_up()
+    assert not client.view.connected

@@ -9,7 +9,7 @@ import pytest
 
 from kinematics import SliceGeometry, axial_slices, render_zframe, transform_from_rotvec
 from robot.console import BrpClientConfig, BrpStatusError, BrpTimeoutError
-from robot.igtl import HEADER_SIZE, ImageBody, decode_frame, encode
+from robot.igtl import HEADER_SIZE, IgtlMessage, ImageBody, StringBody, decode_frame, encode
 from robot.scanner import EmulatedScanner
 from tests.support.fake_robot import FakeRobot, status, transform
 
@@ -120,3 +120,9 @@ def test_scan_planes_arrive_unsolicited_and_other_messages_are_skipped(robot, sc
 def test_image_name_must_start_with_zframe():
     with pytest.raises(ValueError, match="ZFRAME"):
         EmulatedScanner(port=1, image_name="MR Image")
+
+
+def test_send_image_refuses_anything_but_a_zframe_image(scanner):
+    other = IgtlMessage(device_name="ZFRAME", body=StringBody(text="not an image"))
+    with pytest.raises(ValueError, match="not a ZFRAME"):
+        scanner.send_image(other)
