@@ -102,9 +102,14 @@ def synchronised_move(
     t_min = np.where(triangular, 2.0 * np.sqrt(d / amax), d / vmax + vmax / amax)
     duration = float(t_min.max()) if d.size else 0.0
     # Cruise speed v solving d = v (T - v / a), the smaller root; T >= t_min keeps it <= vmax.
+    # Written as 2ad / (aT + sqrt(disc)) rather than (aT - sqrt(disc)) / 2: the difference form
+    # cancels to exactly 0 for an axis whose travel is tiny next to the longest one, which would
+    # leave that axis standing still and then jump to its goal at the end.
     disc = np.maximum((amax * duration) ** 2 - 4.0 * amax * d, 0.0)
-    v = np.minimum((amax * duration - np.sqrt(disc)) / 2.0, vmax)
-    v = np.where(d > 0.0, v, 0.0)
+    denominator = amax * duration + np.sqrt(disc)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        v = np.where(d > 0.0, 2.0 * amax * d / denominator, 0.0)
+    v = np.minimum(v, vmax)
     return SynchronisedMove(
         name=name,
         start=q0,

@@ -150,3 +150,19 @@ def test_plan_refuses_goals_outside_the_limits_and_bad_rates(guide):
         plan_needle_motion(guide, np.zeros(5), np.array([70.0, 0, 0, 0, 0]), rate_hz=10.0)
     with pytest.raises(ValueError, match="rate_hz"):
         plan_needle_motion(guide, np.zeros(5), np.zeros(5), rate_hz=0.0)
+
+
+def test_an_axis_with_a_tiny_travel_moves_smoothly_instead_of_jumping_at_the_end():
+    # One long move sets the duration; the other axis travels 1e-12 of a unit. The cruise speed
+    # of the short axis must not cancel to zero (it would then jump to its goal at the end).
+    move = synchronised_move(
+        "tiny",
+        np.array([0.0, 0.5]),
+        np.array([100.0, 0.5 + 1e-12]),
+        max_velocity=np.array([10.0, 10.0]),
+        max_acceleration=np.array([50.0, 50.0]),
+    )
+    assert move.cruise_velocity[1] > 0.0
+    t = np.linspace(0.0, move.duration_s, 2001)
+    pos, _, _ = move.sample(t)
+    assert np.max(np.abs(np.diff(pos[:, 1]))) < 1e-14
