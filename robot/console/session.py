@@ -52,6 +52,7 @@ logger = logging.getLogger(__name__)
 R = TypeVar("R")
 _CHUNK: Final = 1 << 16
 _JOIN_TIMEOUT_S: Final = 5.0
+_POLL_S: Final = 0.5
 _MAX_FAULTS: Final = 16
 _UNSOLICITED_CAPACITY: Final = 256
 _ProtocolErrors: Final = (BrpProtocolError,)
@@ -271,8 +272,8 @@ class BrpSession:
                     )
                     ex.fail(error)
                     self._after_feed(ex)
-            try:
-                event = ex.events.get(timeout=max(remaining_s, 0.0))
+            try:  # re-check at least every _POLL_S: the deadline moves as replies arrive
+                event = ex.events.get(timeout=min(max(remaining_s, 0.0), _POLL_S))
             except queue.Empty:
                 continue
             if isinstance(event, PositionReading):
