@@ -17,6 +17,7 @@ from robot.demo.result import (
     SafeStopOutcome,
     ScanImage,
 )
+from robot.demo.run import DemoOptions, demo_config, run_demo
 from robot.demo.scenario import (
     MAX_HIDDEN_ROTATION_DEG,
     MAX_HIDDEN_TRANSLATION_MM,
@@ -30,6 +31,7 @@ __all__ = [
     "MAX_HIDDEN_ROTATION_DEG",
     "MAX_HIDDEN_TRANSLATION_MM",
     "DemoError",
+    "DemoOptions",
     "DemoResult",
     "DemoStepError",
     "JointTrace",
@@ -39,9 +41,11 @@ __all__ = [
     "ScanImage",
     "Scenario",
     "TipAccuracy",
+    "demo_config",
     "make_scenario",
     "registration_accuracy",
     "render_report",
+    "run_demo",
     "tip_accuracy",
     "verdict",
     "write_figure",

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from matplotlib.axes import Axes
 
+    from kinematics import EntryPlan
     from kinematics.types import FloatArray, Points
     from robot.demo.result import DemoResult, ScanImage
 
@@ -92,6 +93,13 @@ def _zframe_panel(ax: Axes, result: DemoResult) -> None:
         )
 
 
+def _planned_path(ax: Axes, scan: ScanImage, plan: EntryPlan) -> None:
+    planned, _ = _slice_mm(scan, np.array([plan.skin_entry_ras_mm, plan.target_ras_mm]), 0)
+    ax.plot(
+        planned[:, 0], planned[:, 1], "--", color=_PLANNED, lw=0.9, alpha=0.8, label="planned path"
+    )
+
+
 def _confirmation_panel(ax: Axes, result: DemoResult) -> None:
     scan = result.confirmation_scan
     if scan is None:
@@ -100,12 +108,11 @@ def _confirmation_panel(ax: Axes, result: DemoResult) -> None:
         return
     _show(ax, scan, 0)
     plan = result.plan
-    planned, _ = _slice_mm(scan, np.array([plan.skin_entry_ras_mm, plan.target_ras_mm]), 0)
-    ax.plot(
-        planned[:, 0], planned[:, 1], "--", color=_PLANNED, lw=0.9, alpha=0.8, label="planned path"
-    )
     phantom = result.scenario.phantom
-    centre, _ = _slice_mm(scan, np.array([plan.target_ras_mm]), 0)
+    target = np.asarray(phantom.nidus_centre_ras_mm)
+    if plan is not None:
+        _planned_path(ax, scan, plan)
+    centre, _ = _slice_mm(scan, target[None], 0)
     ax.add_patch(
         Circle(
             (float(centre[0, 0]), float(centre[0, 1])),
@@ -118,7 +125,7 @@ def _confirmation_panel(ax: Axes, result: DemoResult) -> None:
     )
     bundle_foot = np.asarray(phantom.bundle_point_ras_mm)
     axis = np.asarray(phantom.bone_axis_ras)
-    offset = (np.asarray(plan.target_ras_mm) - bundle_foot) @ axis
+    offset = (target - bundle_foot) @ axis
     bundle, _ = _slice_mm(scan, np.array([bundle_foot + offset * axis]), 0)
     ax.add_patch(
         Circle(
@@ -134,7 +141,8 @@ def _confirmation_panel(ax: Axes, result: DemoResult) -> None:
     tip = result.tip
     if tip is not None:
         d = np.asarray(tip.direction_ras)
-        shaft = np.array([np.asarray(tip.tip_ras_mm) - d * plan.depth_from_skin_mm, tip.tip_ras_mm])
+        depth = phantom.skin_radius_mm if plan is None else plan.depth_from_skin_mm
+        shaft = np.array([np.asarray(tip.tip_ras_mm) - d * depth, tip.tip_ras_mm])
         achieved, _ = _slice_mm(scan, shaft, 0)
         ax.plot(
             achieved[:, 0],
@@ -156,17 +164,16 @@ def _joint_panel(ax: Axes, result: DemoResult) -> None:
     trace = result.trace
     for index, name in enumerate(trace.names):
         ax.plot(trace.times_s, trace.positions[:, index], lw=1.2, label=name)
-    for label, t in trace.marks:
+    for index, (label, t) in enumerate(trace.marks):
         ax.axvline(t, color="#888888", lw=0.7, ls=":")
         ax.text(
             t,
-            1.0,
+            0.97 - 0.06 * (index % 3),  # staggered: short phases sit close together
             f" {label}",
             transform=ax.get_xaxis_transform(),
-            rotation=90,
             va="top",
             fontsize=7,
-            color="#555555",
+            color="#444444",
         )
     stop = result.safe_stop
     if stop is not None:
@@ -177,7 +184,7 @@ def _joint_panel(ax: Axes, result: DemoResult) -> None:
     ax.set_ylabel("mm")
     ax.grid(visible=True, alpha=0.3)
     if trace.names:
-        ax.legend(loc="best", fontsize=7)
+        ax.legend(loc="center right", fontsize=7)
 
 
 def write_figure(result: DemoResult, path: Path) -> Path:

@@ -27,10 +27,16 @@ def _check(value: float) -> str:
 
 def verdict(result: DemoResult) -> str:
     """One line: what the run demonstrated."""
-    if result.safe_stop is not None:
-        stop = result.safe_stop
-        word = "SAFE STOP DEMONSTRATED" if stop.safe else "UNSAFE: the stop was not shown safe"
+    stop = result.safe_stop
+    if stop is not None and stop.fault:
+        if not stop.stopped:
+            word = "FAULT TOLERATED" if stop.safe else "FAULT NOT TOLERATED"
+        else:
+            word = "SAFE STOP DEMONSTRATED" if stop.safe else "UNSAFE: the stop was not shown safe"
         return f"{word} ({stop.fault}): {stop.detail}"
+    if stop is not None and not result.accurate:
+        safety = "the stop was safe" if stop.safe else "the stop was NOT shown safe"
+        return f"PLACEMENT NOT COMPLETED, {safety}: {stop.detail}"
     if result.accurate:
         return (
             "PLACEMENT OK: registration and needle tip within "
@@ -74,12 +80,15 @@ def _plan_table(result: DemoResult) -> Table:
     table.add_column("item")
     table.add_column("value")
     phantom = result.scenario.phantom
-    t = plan.target_ras_mm
-    e = plan.skin_entry_ras_mm
+    t = phantom.nidus_centre_ras_mm
     table.add_row(
         "target: nidus centre",
         f"R {t[0]:.1f}  A {t[1]:.1f}  S {t[2]:.1f} mm, nidus {phantom.nidus_diameter_mm:.1f} mm",
     )
+    if plan is None:
+        table.add_row("path", "not planned: the story stopped before planning")
+        return table
+    e = plan.skin_entry_ras_mm
     table.add_row("skin entry", f"R {e[0]:.1f}  A {e[1]:.1f}  S {e[2]:.1f} mm")
     table.add_row(
         "path",
@@ -108,7 +117,8 @@ def _stop_table(result: DemoResult) -> Table | None:
     stop = result.safe_stop
     if stop is None:
         return None
-    table = Table(title=f"Injected fault: {stop.fault}")
+    title = f"Injected fault: {stop.fault}" if stop.fault else "Unplanned stop (no fault injected)"
+    table = Table(title=title)
     table.add_column("check")
     table.add_column("finding")
     table.add_row("console received", stop.console_status)

@@ -67,19 +67,22 @@ class ScanImage:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SafeStopOutcome:
-    """How the robot handled the injected fault.
+    """How the robot handled an injected fault, or stopped the story unasked.
 
     Attributes:
-        fault: the fault as given on the command line.
+        fault: the fault as given on the command line; "" for a stop without an injected fault.
+        stopped: the fault ended the story (False: the robot rode through it).
         console_status: the STATUS the operator console received, in words.
         axes_stopped: every axis was at standstill after the stop.
         drift_after_stop_mm: largest joint travel between the stop and the end of observation.
         audit_records: audit-log lines about the fault and the stop.
-        safe: the stop was demonstrated safe (console told, axes still, audit written).
+        safe: a stop: the console got an error STATUS and the axes came to rest; no stop: the
+            placement was still accurate. The audit records are shown, not required.
         detail: one sentence on what happened.
     """
 
     fault: str
+    stopped: bool
     console_status: str
     axes_stopped: bool
     drift_after_stop_mm: float
@@ -95,21 +98,22 @@ class DemoResult:
     Attributes:
         scenario: the hidden truth and the phantom.
         speed_factor: emulated axes run this many times faster than the real robot.
-        plan: the chosen needle path.
+        plan: the chosen needle path (``None``: the story stopped before planning).
         registration: the robot's registration against the truth (``None``: not reached).
         tip: the true needle tip against the target (``None``: no insertion completed).
         phases: the steps in order.
         events: stops, faults and refusals seen, in words.
-        safe_stop: the fault outcome when a fault was injected.
+        safe_stop: the stop, when a fault was injected or the story stopped without one.
         trace: true joint positions over time.
         zframe_scan: the localiser image and the detected fiducials.
         confirmation_scan: the confirmation image (``None``: not acquired).
         figure_path: the PNG written, if any.
+        audit_path: the robot's audit log of the run, if any.
     """
 
     scenario: Scenario
     speed_factor: float
-    plan: EntryPlan
+    plan: EntryPlan | None
     registration: RegistrationAccuracy | None
     tip: TipAccuracy | None
     phases: tuple[PhaseTiming, ...]
@@ -119,6 +123,7 @@ class DemoResult:
     zframe_scan: ScanImage | None
     confirmation_scan: ScanImage | None
     figure_path: Path | None = None
+    audit_path: Path | None = None
 
     @property
     def accurate(self) -> bool:
@@ -132,7 +137,7 @@ class DemoResult:
 
     @property
     def succeeded(self) -> bool:
-        """A clean run was accurate; a fault run showed a safe stop."""
-        if self.safe_stop is not None:
+        """A run without a fault placed the needle accurately; a fault run stopped safely."""
+        if self.safe_stop is not None and self.safe_stop.fault:
             return self.safe_stop.safe
         return self.accurate

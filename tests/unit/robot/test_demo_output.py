@@ -130,6 +130,7 @@ def test_a_tip_1_2_mm_too_deep_is_reported_as_not_accurate():
 def _stop(*, safe: bool) -> SafeStopOutcome:
     return SafeStopOutcome(
         fault="hardware-failure-mid-move",
+        stopped=True,
         console_status="MOVE_TO_TARGET 18/10 HARDWARE: axis 2 failed",
         axes_stopped=safe,
         drift_after_stop_mm=0.0 if safe else 3.2,
@@ -147,6 +148,53 @@ def test_a_safe_stop_is_a_success_and_the_report_shows_what_the_console_and_audi
     assert "MOVE_TO_TARGET 18/10 HARDWARE: axis 2 failed" in text
     assert "stop CAT1" in text
     assert "MOVE_TO_TARGET 18/10 HARDWARE" in text.split("Stops, faults and refusals:")[1]
+
+
+def test_a_fault_the_robot_rode_through_is_reported_as_tolerated_when_the_tip_is_accurate():
+    tolerated = SafeStopOutcome(
+        fault="drop-frames:probability=0.05",
+        stopped=False,
+        console_status="no error STATUS",
+        axes_stopped=True,
+        drift_after_stop_mm=0.0,
+        audit_records=(),
+        safe=True,
+        detail="no stop was needed",
+    )
+    result = _result(safe_stop=tolerated)
+    assert result.succeeded
+    assert verdict(result).startswith("FAULT TOLERATED")
+
+
+def test_an_unplanned_stop_without_a_fault_fails_the_run_even_when_it_was_safe():
+    unplanned = SafeStopOutcome(
+        fault="",
+        stopped=True,
+        console_status="STATUS(MOVE_TO_TARGET) code 18 sub-code 10 HARDWARE: link_timeout",
+        axes_stopped=True,
+        drift_after_stop_mm=0.0,
+        audit_records=("#18 transition MOVE -> FAULT",),
+        safe=True,
+        detail="an unplanned stop ended the story in MOVE_TO_TARGET",
+    )
+    result = DemoResult(
+        scenario=_result().scenario,
+        speed_factor=10.0,
+        plan=None,
+        registration=None,
+        tip=None,
+        phases=(),
+        events=(),
+        safe_stop=unplanned,
+        trace=JointTrace(names=(), times_s=np.zeros(0), positions=np.zeros((0, 0)), marks=()),
+        zframe_scan=None,
+        confirmation_scan=None,
+    )
+    assert not result.succeeded
+    assert verdict(result).startswith("PLACEMENT NOT COMPLETED, the stop was safe")
+    text = _printed(result)
+    assert "Unplanned stop (no fault injected)" in text
+    assert "not planned: the story stopped before planning" in text
 
 
 def test_an_unsafe_stop_fails_the_run_and_says_the_axes_kept_moving():
