@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from types import TracebackType
 
     from hal import TransportOpener
-    from hal.emulator import EmulatorServer
+    from hal.emulator import EmulatorConfig, EmulatorServer
     from kinematics import Transform
     from robot.runtime import RobotConfig
 
@@ -68,6 +68,8 @@ class RobotApp:
         allow: peer networks (CIDR) allowed to connect; required for a non-loopback ``host``.
         audit_path: audit log file (default: a new file in a fresh temporary folder).
         realtime: emulator behind a pty (True) or linked in-process (False).
+        firmware: a prepared emulator to serve instead of building one from ``config`` (with
+            ``emulate``; e.g. a benchmark's emulator that timestamps e-stop frames).
     """
 
     def __init__(
@@ -82,9 +84,10 @@ class RobotApp:
         allow: Iterable[str] = (),
         audit_path: Path | None = None,
         realtime: bool = True,
+        firmware: EmulatedFirmware | None = None,
     ) -> None:
-        if fault is not None and not emulate:
-            raise ValueError("fault injection needs emulate=True")
+        if (fault is not None or firmware is not None) and not emulate:
+            raise ValueError("fault injection and a prepared emulator need emulate=True")
         self._fault_plan = FaultPlan(faults=(parse_fault(fault),)) if fault else FaultPlan()
         networks = tuple(ipaddress.ip_network(a, strict=False) for a in allow)
         server = config.server
@@ -100,7 +103,7 @@ class RobotApp:
         self._realtime = realtime
         self._audit_path = audit_path
         self._clock = MonotonicClock(time.monotonic)
-        self.emulator: EmulatedFirmware | None = None
+        self.emulator: EmulatedFirmware | None = firmware
         self._emulator_server: EmulatorServer | None = None
         self._runner: RealTimeRunner | None = None
         self.audit: JsonlAuditLog | None = None
@@ -149,6 +152,17 @@ class RobotApp:
 
     # --- lifecycle ----------------------------------------------------------------------------
 
+    @staticmethod
+    def emulator_config(config: RobotConfig) -> EmulatorConfig:
+        """The emulated firmware for ``config``: its axes; homing no faster than the slowest."""
+        slowest_mm_s = min(a.max_speed for a in config.controller.axes)
+        homing_mm_s = min(config.emulator_homing_speed_mm_s, slowest_mm_s)
+        return emulator_config_for(
+            config.controller,
+            homing_velocity_um_s=max(1, to_wire_um(homing_mm_s, config.controller.axes[0].kind)),
+            telemetry_period_ms=config.emulator_telemetry_period_ms,
+        )
+
     def _opener(self) -> TransportOpener:
         cfg = self.config
         if not self._emulate:
@@ -156,14 +170,8 @@ class RobotApp:
             if not url:
                 raise RobotError("no controller: give a device URL or serial.url, or emulate")
             return serial_opener(url, baudrate=cfg.baud)
-        slowest_mm_s = min(a.max_speed for a in cfg.controller.axes)
-        homing_mm_s = min(cfg.emulator_homing_speed_mm_s, slowest_mm_s)
-        emulator_config = emulator_config_for(
-            cfg.controller,
-            homing_velocity_um_s=max(1, to_wire_um(homing_mm_s, cfg.controller.axes[0].kind)),
-            telemetry_period_ms=cfg.emulator_telemetry_period_ms,
-        )
-        self.emulator = EmulatedFirmware(emulator_config, fault_plan=self._fault_plan)
+        if self.emulator is None:
+            self.emulator = EmulatedFirmware(self.emulator_config(cfg), fault_plan=self._fault_plan)
         if self._realtime:
             pty = PtyServer(self.emulator, self._clock)
             pty.start()

@@ -5,6 +5,11 @@ Each sample is one ``STRING(CMD_<id>)`` sent by a blocking client and the wall t
 consoles are); with 4 clients, four processes run the loop at once and all samples are pooled.
 The baseline is the same exchange through pyigtl 0.3.4's ``OpenIGTLinkServer`` and
 ``OpenIGTLinkClient`` (one client: it serves no more).
+
+Against the whole robot (``RobotApp`` on the emulated firmware behind a pty): the time from a
+console sending ``CMD EMERGENCY`` to the ESTOP frame being decoded by the emulator at the far end
+of the serial link (the HAL's ``estop()`` runs on the connection's reader thread, before the ACK),
+and the rate of ``CURRENT_POSITION`` frames a console receives during a move.
 """
 
 from __future__ import annotations
@@ -17,14 +22,28 @@ from typing import TYPE_CHECKING, Final
 
 import numpy as np
 
+from hal.emulator import EmulatedFirmware
+from robot.app import RobotApp
 from robot.bench.result import BenchResult
-from robot.igtl import AckHandler, IgtlClient, IgtlMessage, IgtlServer, ServerConfig, StringBody
+from robot.config import load_config
+from robot.igtl import (
+    AckHandler,
+    IgtlClient,
+    IgtlMessage,
+    IgtlServer,
+    ServerConfig,
+    StringBody,
+    TransformBody,
+)
 from robot.igtl_adapter import PyigtlAckBaseline
+from robot.runtime.schema import JOINT_NAMES
 
 if TYPE_CHECKING:
+    from hal.emulator import EmulatorConfig
+    from robot.config import RobotConfig
     from robot.igtl import IgtlEvent
 
-__all__ = ["run"]
+__all__ = ["run", "run_ack", "run_robot"]
 
 _AREA: Final = "igtl"
 _TARGET_P99_MS: Final = 2.0
@@ -87,6 +106,11 @@ def _percentile(samples: list[float], q: float) -> float:
 
 
 def run(*, quick: bool) -> list[BenchResult]:
+    """CMD to ACK round trips (1 and 4 clients, pyigtl baseline), then :func:`run_robot`."""
+    return [*run_ack(quick=quick), *run_robot(quick=quick)]
+
+
+def run_ack(*, quick: bool) -> list[BenchResult]:
     """Measure CMD to ACK round trips (1 and 4 clients) and the pyigtl baseline."""
     samples = 300 if quick else 3000
     baseline_samples = 20 if quick else 200
@@ -130,4 +154,134 @@ def run(*, quick: bool) -> list[BenchResult]:
                     note=note,
                 )
             )
+    return results
+
+
+# --- the robot on the network: EMERGENCY to ESTOP frame, CURRENT_POSITION rate ------------------
+
+_TARGET_ESTOP_P99_MS: Final = 3.0
+_TARGET_POSITION_HZ: Final = 20.0
+
+
+class _EStopClock(EmulatedFirmware):
+    """An emulator that timestamps (``perf_counter_ns``) each ESTOP frame it acts on.
+
+    The stamp is taken in the emulator's server thread when it decodes the frame read from the
+    master side of the pty, i.e. at the far end of the serial link.
+    """
+
+    def __init__(self, config: EmulatorConfig) -> None:
+        super().__init__(config)
+        self.estop_ns: list[int] = []
+
+    def _enter_estop(self) -> None:
+        self.estop_ns.append(time.perf_counter_ns())
+        super()._enter_estop()
+
+
+def _robot_config(rate_hz: float) -> RobotConfig:
+    overrides: dict[str, object] = {
+        **{f"joints.{j}.max_step_rate_hz": rate_hz for j in JOINT_NAMES},
+        "emulator.homing_speed_mm_s": 200.0,
+    }
+    return load_config(overrides=overrides, environ={})
+
+
+def _command(client: IgtlClient, command_id: str, phase: str) -> None:
+    client.send(IgtlMessage(device_name=f"CMD_{command_id}", body=StringBody(text=phase)))
+
+
+def _read_until(client: IgtlClient, name: str, type_name: str, timeout_s: float) -> list[float]:
+    """Read until ``type_name:name``; returns the arrival times (s) of CURRENT_POSITION frames."""
+    deadline = time.monotonic() + timeout_s
+    positions: list[float] = []
+    while True:
+        message = client.receive(timeout_s=max(0.001, deadline - time.monotonic()))
+        if message.device_name == "CURRENT_POSITION":
+            positions.append(time.monotonic())
+        if message.device_name == name and message.message_type == type_name:
+            return positions
+
+
+def _start_up(client: IgtlClient, tag: str) -> None:
+    _command(client, f"{tag}S", "START_UP")
+    _read_until(client, "START_UP", "STATUS", 30.0)
+
+
+def _estop_ms(samples: int) -> list[float]:
+    """EMERGENCY sent by a console to the ESTOP frame read by the emulator, in ms."""
+    config = _robot_config(20_000.0)
+    firmware = _EStopClock(RobotApp.emulator_config(config))
+    out: list[float] = []
+    with RobotApp(config, emulate=True, firmware=firmware) as app, IgtlClient(*app.address) as c:
+        _start_up(c, "0")
+        for i in range(samples + 5):
+            seen = len(firmware.estop_ns)
+            t0 = time.perf_counter_ns()
+            _command(c, f"E{i}", "EMERGENCY")
+            _read_until(c, "EMERGENCY", "STATUS", 5.0)
+            _read_until(c, "CURRENT_POSITION", "TRANSFORM", 5.0)  # ends the exchange
+            if len(firmware.estop_ns) <= seen:
+                raise RuntimeError(f"EMERGENCY {i}: no ESTOP frame reached the emulator")
+            if i >= 5:  # noqa: PLR2004 - warm-up
+                out.append((firmware.estop_ns[seen] - t0) / 1e6)
+    return out
+
+
+def _position_rate_hz() -> tuple[float, int, float]:
+    """CURRENT_POSITION frames per second at a console during a move; (rate, frames, seconds)."""
+    config = _robot_config(2_000.0)  # 20 mm/s: a 100 mm lateral move takes seconds
+    with RobotApp(config, emulate=True) as app, IgtlClient(*app.address) as c:
+        _start_up(c, "0")
+        _command(c, "C", "CALIBRATION")
+        c.send(IgtlMessage(device_name="CLB_C", body=TransformBody(matrix_ras_mm=np.eye(4))))
+        _read_until(c, "CALIBRATION", "STATUS", 5.0)
+        _command(c, "T", "TARGETING")
+        _read_until(c, "TARGETING", "STATUS", 5.0)
+        target = np.eye(4)
+        target[:3, 3] = (45.0, 45.0, 20.0)
+        c.send(IgtlMessage(device_name="TGT_T", body=TransformBody(matrix_ras_mm=target)))
+        _read_until(c, "TARGET", "TRANSFORM", 5.0)
+        _command(c, "M", "MOVE_TO_TARGET")
+        arrivals = _read_until(c, "MOVE_TO_TARGET", "STATUS", 60.0)
+    if len(arrivals) < 3:  # noqa: PLR2004 - need an interval to measure
+        raise RuntimeError(f"only {len(arrivals)} CURRENT_POSITION frames during the move")
+    span_s = arrivals[-1] - arrivals[0]
+    return (len(arrivals) - 1) / span_s, len(arrivals), span_s
+
+
+def run_robot(*, quick: bool) -> list[BenchResult]:
+    """EMERGENCY to ESTOP p50/p99 and the CURRENT_POSITION rate, against RobotApp."""
+    samples = 50 if quick else 500
+    estop = _estop_ms(samples)
+    results = []
+    for q in (50.0, 99.0):
+        value = _percentile(estop, q)
+        is_p99 = q == 99.0  # noqa: PLR2004
+        results.append(
+            BenchResult(
+                area=_AREA,
+                figure=f"EMERGENCY (console send) -> ESTOP frame at the emulator, p{q:.0f}",
+                value=value,
+                unit="ms",
+                target=f"<= {_TARGET_ESTOP_P99_MS} ms" if is_p99 else None,
+                met=value <= _TARGET_ESTOP_P99_MS if is_p99 else None,
+                note=(
+                    f"{len(estop)} samples; RobotApp with the emulator on a pty (115200 baud "
+                    "setting, pty is not rate-limited); stamped where the emulator decodes it"
+                ),
+            )
+        )
+    rate, frames, span_s = _position_rate_hz()
+    results.append(
+        BenchResult(
+            area=_AREA,
+            figure="CURRENT_POSITION rate at a console during MOVE_TO_TARGET",
+            value=rate,
+            unit="Hz",
+            target=f"{_TARGET_POSITION_HZ:g} Hz +- 10 %",
+            met=abs(rate - _TARGET_POSITION_HZ) <= 0.1 * _TARGET_POSITION_HZ,
+            note=f"{frames} frames over {span_s:.2f} s of one move (20 mm/s axes)",
+        )
+    )
     return results

@@ -15,7 +15,17 @@ __all__ = ["main"]
 
 # Each module in robot.cli named here exposes ``register(subparsers)``; it adds its parser and sets
 # ``func`` (args -> exit code) as a default. Order is the order shown by ``mrbot --help``.
-SUBCOMMANDS: tuple[str, ...] = ("bench", "console", "emulator", "kinematics", "log", "protocol")
+SUBCOMMANDS: tuple[str, ...] = (
+    "bench",
+    "config",
+    "console",
+    "demo",
+    "emulator",
+    "kinematics",
+    "log",
+    "protocol",
+    "serve",
+)
 
 
 class _Subcommand(Protocol):

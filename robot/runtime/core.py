@@ -124,7 +124,7 @@ class RobotCore(StartUpMixin, MotionMixin):
         self._sensed_s = now_s
         status = self.driver.read(now_s)
         self.status = status
-        self.readings = read_joints(self.driver, self.config.controller)
+        self.readings = read_joints(self.driver, self.config.controller, self.readings)
         self._drain_hal_faults(status)
         decision = self.supervisor.evaluate(self.snapshot())
         if decision is not None and decision.stop is not None:

@@ -18,9 +18,11 @@ if TYPE_CHECKING:
 __all__ = ["VELOCITY_MARGIN", "Readings", "read_joints", "snapshot_from"]
 
 #: Measured speed may exceed the configured maximum by this factor before the velocity interlock
-#: trips: telemetry velocity of a stepper is taken over one physics step, so a catch-up step
-#: doubles it for one sample.
-VELOCITY_MARGIN: Final = 2.5
+#: trips (encoder resolution and step quantisation over one speed window).
+VELOCITY_MARGIN: Final = 1.5
+#: Speeds are measured from encoder positions over at least this much firmware time (s); the
+#: firmware's own per-sample velocity of a stepper spikes when a step lands in a short interval.
+SPEED_WINDOW_S: Final = 0.05
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -36,6 +38,8 @@ class Readings:
         min_pressure_kpa: lowest supply pressure of the pneumatic axes (kPa), or ``None``.
         estop_input: the hardware e-stop circuit is open (not the firmware's ESTOP state, which
             our own ``estop()`` also causes).
+        firmware_time_s: firmware clock of the sample (s), or ``None``.
+        speed_origin: (firmware time s, positions) where the current speed window started.
     """
 
     positions: FloatArray | None
@@ -45,10 +49,18 @@ class Readings:
     max_speed_ratio: float
     min_pressure_kpa: float | None
     estop_input: bool = False
+    firmware_time_s: float | None = None
+    speed_origin: tuple[float, FloatArray] | None = None
 
 
-def read_joints(driver: ControllerDriver, config: ControllerConfig) -> Readings:
-    """Readings of the latest telemetry sample (never raises)."""
+def read_joints(
+    driver: ControllerDriver, config: ControllerConfig, previous: Readings | None = None
+) -> Readings:
+    """Readings of the latest telemetry sample (never raises).
+
+    Joint speeds are encoder travel over at least :data:`SPEED_WINDOW_S` of firmware time,
+    measured from ``previous`` readings' window origin.
+    """
     sample = driver.link.latest
     if sample is None or len(sample.telemetry.axes) != len(config.axes):
         return Readings(
@@ -60,25 +72,35 @@ def read_joints(driver: ControllerDriver, config: ControllerConfig) -> Readings:
             min_pressure_kpa=None,
         )
     positions = []
-    ratio = 0.0
     pressures = []
     moving = False
     homed = True
     for axis, record in zip(config.axes, sample.telemetry.axes, strict=True):
         positions.append(from_wire_um(record.encoder_um, axis.kind))
-        speed = abs(from_wire_um(record.velocity_um_s, axis.kind))
-        ratio = max(ratio, speed / axis.max_speed)
         moving |= AxisStatus.MOVING in record.status
         homed &= AxisStatus.HOMED in record.status
         pressures.append(record.supply_pressure_hpa / 10.0)
+    now_fw_s = sample.telemetry.firmware_time_us / 1e6
+    current = np.array(positions)
+    ratio = 0.0 if previous is None else previous.max_speed_ratio
+    origin = None if previous is None else previous.speed_origin
+    if origin is None or now_fw_s < origin[0]:
+        origin = (now_fw_s, current)
+    elif now_fw_s - origin[0] >= SPEED_WINDOW_S:
+        limits = np.array([a.max_speed for a in config.axes])
+        speeds = np.abs(current - origin[1]) / (now_fw_s - origin[0])
+        ratio = float(np.max(speeds / limits))
+        origin = (now_fw_s, current)
     return Readings(
-        positions=np.array(positions),
+        positions=current,
         moving=moving,
         homed=homed,
         received_at_s=sample.received_at_s,
         max_speed_ratio=ratio,
         min_pressure_kpa=min(pressures) if pressures else None,
         estop_input=bool(sample.telemetry.estop_input),
+        firmware_time_s=now_fw_s,
+        speed_origin=origin,
     )
 
 

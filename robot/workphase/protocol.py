@@ -88,7 +88,7 @@ class WorkphaseProtocol(RequestsMixin):
         self.phase = Workphase.START_UP
         self.phase_status: dict[str, tuple[int, int, str]] = {}
         self.streaming: set[int] = set()
-        self._last_position_s = -1e9
+        self._next_position_s = -1e9
         self._last_idle_s = -1e9
         self.auto_align = False
         self._align_pending = False
@@ -427,8 +427,12 @@ class WorkphaseProtocol(RequestsMixin):
         now_s = self._now()
         period_s = self.core.config.runtime.position_period_s
         if self.core.motion is not None:
-            if now_s - self._last_position_s >= period_s:
-                self._last_position_s = now_s
+            if now_s >= self._next_position_s:
+                # A fixed schedule (not "period since the last one"), so the control cycle's
+                # granularity does not stretch the period; after a stall it restarts from now.
+                self._next_position_s = max(self._next_position_s + period_s, now_s - period_s)
+                if self._next_position_s <= now_s - period_s + 1e-9:
+                    self._next_position_s = now_s + period_s
                 message = self.position_message()
                 if message is not None:
                     self.to_all(message, skip_paused=True)

@@ -63,10 +63,6 @@ class _Job:
     image: ImageBody
 
 
-def _warm_up() -> None:
-    """Runs once in the pool process so that its imports happen at start-up."""
-
-
 def register_image(
     voxels: npt.NDArray[np.generic], ijk_to_ras: npt.NDArray[np.float64]
 ) -> tuple[ZFrameDetection | None, str]:
@@ -104,12 +100,6 @@ class ZFrameWorker:
         """Start the worker thread (idempotent)."""
         if self._thread is not None:
             return
-        self._pool = ProcessPoolExecutor(
-            max_workers=1, mp_context=multiprocessing.get_context("spawn")
-        )
-        # Start the process now (numpy and scipy take a second to import there), not when the
-        # first image arrives during a procedure.
-        self._pool.submit(_warm_up).result()
         self._thread = threading.Thread(target=self._run, name="zframe-worker", daemon=True)
         self._thread.start()
 
@@ -163,7 +153,12 @@ class ZFrameWorker:
             voxels = voxels[..., 0]
         detection = None
         error = ""
-        assert self._pool is not None  # noqa: S101 - started before the thread
+        if self._pool is None:
+            # Started with the first image (a second to import numpy and scipy there), so a
+            # robot that never sees a Z-frame never starts the process.
+            self._pool = ProcessPoolExecutor(
+                max_workers=1, mp_context=multiprocessing.get_context("spawn")
+            )
         try:
             detection, error = self._pool.submit(
                 register_image, voxels, job.image.ijk_to_ras

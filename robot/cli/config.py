@@ -1,0 +1,62 @@
+"""``mrbot config``: show the robot configuration with the source of every value.
+
+``mrbot config show [--config F] [--set KEY=VALUE]`` prints each key, its value and unit, and
+where the value came from (command line, ``MRBOT_*`` environment, file, default);
+``mrbot config docs`` prints the key table of docs/CONFIGURATION.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from robot.cli.serve import parse_setting
+from robot.config import SCHEMA, ConfigError, env_name, load_config, render_markdown
+
+__all__ = ["register"]
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``config`` subcommand."""
+    parser = subparsers.add_parser(
+        "config",
+        help="show the robot configuration and where each value comes from",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    show = actions.add_parser("show", help="every key with its value and source")
+    show.add_argument("--config", type=Path, help="robot TOML (default: the shipped robot)")
+    show.add_argument(
+        "--set",
+        dest="settings",
+        action="append",
+        default=[],
+        type=parse_setting,
+        metavar="KEY=VALUE",
+        help="override a key (command-line precedence)",
+    )
+    show.set_defaults(func=_show)
+    docs = actions.add_parser("docs", help="the key table of docs/CONFIGURATION.md")
+    docs.set_defaults(func=_docs)
+
+
+def _show(args: argparse.Namespace) -> int:
+    try:
+        config = load_config(args.config, overrides=dict(args.settings))
+    except ConfigError as err:
+        print(f"mrbot config: {err}", file=sys.stderr)
+        return 2
+    width = max(len(k) for k in SCHEMA)
+    for key, spec in SCHEMA.items():
+        value = config.values[key]
+        unit = "" if spec.unit == "-" else f" {spec.unit}"
+        print(f"{key:<{width}}  {value!r}{unit}  [{config.sources[key]}; env {env_name(key)}]")
+    return 0
+
+
+def _docs(args: argparse.Namespace) -> int:
+    del args
+    sys.stdout.write(render_markdown())
+    return 0

@@ -1,0 +1,153 @@
+"""``mrbot serve``: the robot on the network (OpenIGTLink, BRP workphase protocol).
+
+``mrbot serve --emulate`` runs on the firmware emulator in real time behind a pseudo-terminal,
+with the configured (realistic) axis speeds; ``--fault NAME`` injects one of the emulator's faults
+(e.g. ``startup-failure``: START_UP answers 13; ``hardware-failure-mid-move``: the first move
+fails part way with 18). ``mrbot serve --device URL [--baud N]`` drives real hardware.
+The first line on standard output is ``listening on HOST:PORT``; connections are logged.
+SIGINT or SIGTERM stops the axes, then shuts everything down.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
+
+from hal import HalError
+from hal.emulator import FAULT_NAMES
+from robot.app import RobotApp
+from robot.config import ConfigError, load_config
+from robot.errors import RobotError
+
+if TYPE_CHECKING:
+    from types import FrameType
+
+__all__ = ["parse_setting", "register"]
+
+_POLL_S: Final = 0.2
+#: Loggers raised to INFO so that every connection is logged without ``-v``.
+_CONNECTION_LOGGERS: Final = ("robot.workphase.handler", "robot.app")
+
+
+def parse_setting(text: str) -> tuple[str, object]:
+    """``KEY=VALUE`` from the command line; the value is read as TOML (``3``, ``true``, ``"x"``).
+
+    Raises:
+        argparse.ArgumentTypeError: no ``=`` or a value that is not TOML.
+    """
+    import tomllib  # noqa: PLC0415 - only for --set
+
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    try:
+        parsed = tomllib.loads(f"v = {value}")["v"]
+    except tomllib.TOMLDecodeError:
+        parsed = value  # a bare word is a string (e.g. --set network.host=0.0.0.0)
+    return key.strip(), parsed
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``serve`` subcommand."""
+    parser = subparsers.add_parser(
+        "serve",
+        help="run the robot's OpenIGTLink server (real hardware or --emulate)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--emulate", action="store_true", help="use the firmware emulator")
+    source.add_argument("--device", metavar="URL", help="controller URL (/dev/ttyUSB0, socket://)")
+    parser.add_argument("--baud", type=int, help="serial baud rate (default serial.baud)")
+    parser.add_argument("--config", type=Path, help="robot TOML (default: the shipped robot)")
+    parser.add_argument("--host", help="bind address (default network.host, 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="TCP port (default network.port, 18944)")
+    parser.add_argument(
+        "--allow",
+        action="append",
+        default=[],
+        metavar="CIDR",
+        help="peer network allowed to connect (repeatable; needed for a non-loopback --host)",
+    )
+    parser.add_argument("--audit", type=Path, metavar="PATH", help="audit log file")
+    parser.add_argument(
+        "--fault",
+        metavar="NAME",
+        help=f"emulator fault (with --emulate): {', '.join(FAULT_NAMES)}",
+    )
+    parser.add_argument(
+        "--set",
+        dest="settings",
+        action="append",
+        default=[],
+        type=parse_setting,
+        metavar="KEY=VALUE",
+        help="override a configuration key (see mrbot config show)",
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Serve until SIGINT/SIGTERM; returns the exit code."""
+    overrides: dict[str, object] = dict(args.settings)
+    if args.baud is not None:
+        overrides["serial.baud"] = args.baud
+    if args.port is not None:
+        overrides["network.port"] = args.port
+    if args.host is not None:
+        overrides["network.host"] = args.host
+    if args.allow:
+        overrides["network.allow"] = list(args.allow)
+    if args.fault and not args.emulate:
+        print("mrbot serve: --fault needs --emulate", file=sys.stderr)
+        return 2
+    try:
+        config = load_config(args.config, overrides=overrides)
+        app = RobotApp(
+            config,
+            device_url=args.device,
+            emulate=args.emulate,
+            fault=args.fault,
+            port=None,
+            audit_path=args.audit,
+        )
+    except (ConfigError, ValueError) as err:
+        print(f"mrbot serve: {err}", file=sys.stderr)
+        return 2
+    for name in _CONNECTION_LOGGERS:
+        logging.getLogger(name).setLevel(logging.INFO)
+    done = threading.Event()
+
+    def _on_signal(signum: int, frame: FrameType | None) -> None:
+        del frame
+        print(f"mrbot serve: signal {signum}: stopping the axes and shutting down", file=sys.stderr)
+        done.set()
+
+    previous = {s: signal.signal(s, _on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        try:
+            app.start()
+        except (RobotError, HalError, OSError) as err:
+            print(f"mrbot serve: {err}", file=sys.stderr)
+            return 1
+        host, port = app.address
+        print(f"listening on {host}:{port}", flush=True)
+        print(
+            f"mrbot serve: {'emulated firmware' if args.emulate else 'controller'}"
+            f"{' with fault ' + args.fault if args.fault else ''}; audit log {app.audit_path}; "
+            "Ctrl-C to stop",
+            file=sys.stderr,
+            flush=True,
+        )
+        while not done.wait(_POLL_S):
+            pass
+    finally:
+        app.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0

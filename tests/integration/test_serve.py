@@ -1,0 +1,105 @@
+"""``mrbot serve`` as a separate process: address line, a console session, faults, clean exit."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from robot.runtime.schema import JOINT_NAMES
+from tests.support.robot_app import Console, start_up
+
+pytestmark = pytest.mark.slow
+
+FAST_SETTINGS = [
+    *(f"joints.{j}.max_step_rate_hz=20000.0" for j in JOINT_NAMES),
+    "emulator.homing_speed_mm_s=200.0",
+    "serial.link_timeout_periods=15",
+]
+
+
+def serve(*args: str) -> tuple[subprocess.Popen[str], tuple[str, int]]:
+    command = [sys.executable, "-c", "from robot.cli.main import main; raise SystemExit(main())"]
+    settings = [a for s in FAST_SETTINGS for a in ("--set", s)]
+    process = subprocess.Popen(
+        [*command, "serve", "--emulate", "--port", "0", *settings, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline().strip()  # blocks until the server prints (or exits)
+    if not line.startswith("listening on "):
+        process.kill()
+        _, err = process.communicate(timeout=10)
+        raise AssertionError(f"mrbot serve did not start: {line!r} {err}")
+    host, _, port = line.removeprefix("listening on ").rpartition(":")
+    return process, (host, int(port))
+
+
+def stop(process: subprocess.Popen[str], sig: int = signal.SIGTERM) -> tuple[int, str]:
+    process.send_signal(sig)
+    _, err = process.communicate(timeout=15)
+    return process.returncode, err
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_serve_prints_its_address_serves_a_console_and_stops_cleanly_on_a_signal(sig):
+    process, address = serve()
+    try:
+        with Console(address) as console:
+            assert start_up(console).code == 1
+    finally:
+        code, err = stop(process, sig)
+    assert code == 0, err
+    assert "connection 1 from 127.0.0.1" in err
+    assert "stopping the axes" in err
+
+
+def test_serve_with_the_startup_failure_fault_answers_start_up_13():
+    process, address = serve("--fault", "startup-failure")
+    try:
+        with Console(address) as console:
+            assert start_up(console).code == 13
+    finally:
+        code, err = stop(process)
+    assert code == 0, err
+
+
+def test_serve_refuses_a_public_bind_without_an_allow_list_and_a_bad_key():
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from robot.cli.main import main; raise SystemExit(main())",
+            "serve",
+            "--emulate",
+            "--host",
+            "0.0.0.0",  # noqa: S104 - the refusal under test
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "allowed_peers" in result.stderr or "allow" in result.stderr
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from robot.cli.main import main; raise SystemExit(main())",
+            "serve",
+            "--emulate",
+            "--set",
+            "network.port=99999",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "network.port = 99999" in result.stderr
