@@ -1,0 +1,141 @@
+"""The robot configuration: schema, validation naming the key, precedence, generated docs."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from robot.cli.main import main
+from robot.config import SCHEMA, ConfigError, default_config_text, load_config, render_markdown
+from robot.runtime.schema import JOINT_NAMES
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def flatten(table, prefix=""):
+    out = {}
+    for key, value in table.items():
+        if isinstance(value, dict):
+            out.update(flatten(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def test_the_default_robot_file_sets_every_key_to_its_schema_default():
+    values = flatten(tomllib.loads(default_config_text()))
+    assert set(values) == set(SCHEMA)
+    for key, spec in SCHEMA.items():
+        assert values[key] == spec.default, key
+
+
+def test_the_committed_configuration_doc_holds_the_generated_key_table():
+    text = (ROOT / "docs" / "CONFIGURATION.md").read_text(encoding="utf-8")
+    assert render_markdown() in text
+
+
+def test_the_default_robot_builds_every_package_config():
+    config = load_config(environ={})
+    assert [a.name for a in config.controller.axes] == list(JOINT_NAMES)
+    assert [j.name for j in config.supervisor.joints] == list(JOINT_NAMES)
+    assert [j.name for j in config.guide.joints] == list(JOINT_NAMES)
+    assert config.server.host == "127.0.0.1"
+    assert config.server.port == 18944
+    assert config.controller.axes[0].max_speed == pytest.approx(10.0)
+    assert all(config.sources[k] == "file (default robot)" for k in SCHEMA)
+
+
+def test_an_unknown_key_in_a_file_fails_naming_it(tmp_path):
+    path = tmp_path / "robot.toml"
+    path.write_text('[robot]\nmodel = "two-plane"\n[network]\nprot = 1\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"unknown key network\.prot = 1") as info:
+        load_config(path, environ={})
+    assert info.value.key == "network.prot"
+
+
+def test_a_file_that_cannot_be_read_fails_naming_it(tmp_path):
+    with pytest.raises(ConfigError, match=r"cannot read the robot configuration .*absent\.toml"):
+        load_config(tmp_path / "absent.toml", environ={})
+
+
+def test_a_file_that_is_not_toml_fails(tmp_path):
+    path = tmp_path / "robot.toml"
+    path.write_text("[robot\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(path, environ={})
+
+
+def test_a_file_must_name_its_model(tmp_path):
+    path = tmp_path / "robot.toml"
+    path.write_text("[network]\nport = 1\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"missing required key robot\.model"):
+        load_config(path, environ={})
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("network.port", 70000, r"network\.port = 70000 -: above the maximum 65535"),
+        ("safety.lease_s", 0.0, r"safety\.lease_s = 0\.0 s: below the minimum 0\.01"),
+        ("joints.insertion_mm.step_mm", "fine", r"joints\.insertion_mm\.step_mm = 'fine'"),
+        ("safety.imaging_interlock_required", 1, "expected true or false"),
+        ("tool.kind", "laser", "expected one of"),
+        ("zframe.mount_translation_mm", [1.0, 2.0], "expected 3 numbers"),
+    ],
+)
+def test_a_bad_value_fails_naming_the_key_value_and_unit(key, value, message):
+    with pytest.raises(ConfigError, match=message) as info:
+        load_config(overrides={key: value}, environ={})
+    assert info.value.key == key
+
+
+def test_values_that_do_not_fit_together_fail():
+    with pytest.raises(ConfigError, match="min_mm"):
+        load_config(overrides={"joints.front_x_mm.min_mm": 70.0}, environ={})
+    with pytest.raises(ConfigError, match=r"network\.host"):
+        load_config(overrides={"network.host": "0.0.0.0"}, environ={})  # noqa: S104
+    config = load_config(
+        overrides={"network.host": "0.0.0.0", "network.allow": ["10.0.0.0/24"]},  # noqa: S104
+        environ={},
+    )
+    assert len(config.server.allowed_peers) == 1
+
+
+def test_precedence_is_command_line_then_environment_then_file_then_defaults(tmp_path):
+    path = tmp_path / "robot.toml"
+    path.write_text(
+        '[robot]\nmodel = "two-plane"\n[network]\nport = 2000\n[safety]\nlease_s = 0.5\n',
+        encoding="utf-8",
+    )
+    env = {"MRBOT_NETWORK_PORT": "3000", "MRBOT_SAFETY_IMAGING_INTERLOCK_REQUIRED": "false"}
+    config = load_config(path, overrides={"network.port": 4000}, environ=env)
+    assert config.values["network.port"] == 4000
+    assert config.sources["network.port"] == "command line"
+    assert config.values["safety.imaging_interlock_required"] is False
+    assert config.sources["safety.imaging_interlock_required"].startswith("env MRBOT_SAFETY_")
+    assert config.supervisor.lease_s == 0.5
+    assert config.sources["safety.lease_s"] == f"file {path}"
+    assert config.sources["runtime.control_rate_hz"] == "default"
+    without_cli = load_config(path, environ=env)
+    assert without_cli.server.port == 3000
+
+
+def test_a_bad_environment_value_fails_naming_the_variable():
+    with pytest.raises(ConfigError, match="MRBOT_NETWORK_PORT='x'"):
+        load_config(environ={"MRBOT_NETWORK_PORT": "x"})
+
+
+def test_config_show_prints_every_key_with_its_source(capsys):
+    assert main(["config", "show", "--set", "network.port=1234"]) == 0
+    out = capsys.readouterr().out
+    assert len(out.splitlines()) == len(SCHEMA)
+    line = next(x for x in out.splitlines() if x.startswith("network.port"))
+    assert "1234" in line
+    assert "[command line" in line
+
+
+def test_config_show_reports_a_bad_key_with_exit_code_2(capsys):
+    assert main(["config", "show", "--set", "network.prot=1"]) == 2
+    assert "network.prot" in capsys.readouterr().err
