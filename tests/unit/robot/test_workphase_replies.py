@@ -10,6 +10,7 @@ from robot.igtl import (
     AckHandler,
     Authority,
     ConnectionId,
+    IgtlEvent,
     IgtlMessage,
     StatusBody,
     StringBody,
