@@ -29,6 +29,7 @@ COMMAND_HELP: Final = {
     "emergency": "EMERGENCY (Cat 1, latched until START_UP)",
     "status": "ask for the phase in effect and its code",
     "position": "ask for the needle-guide tip pose",
+    "faults": "list the error STATUS messages received (newest last)",
     "needle_length": "needle_length MM",
     "retract": "retract the needle",
     "auto_align": "auto_align on|off",

@@ -151,6 +151,10 @@ class ConsoleRunner:
             return f"TARGET: {result.status.describe()}; robot will reach {where}"
         if name == "status":
             return f"STATUS: {client.get_status().describe()}"
+        if name == "faults":
+            faults = client.view.faults
+            lines = [f"  {fault.describe()}" for fault in faults]
+            return "\n".join([f"FAULTS: {len(faults)}", *lines])
         if name == "position":
             return f"POSITION: tip {_mm(client.get_position().tip_ras_mm)}"
         if name == "needle_length" and command.number is not None:

@@ -102,7 +102,7 @@ def test_interactive_prompt_runs_commands_from_stdin_and_shows_the_live_state(
         ack(), current("TARGETING"), status("TARGETING", 13, 2, "NOT_CALIBRATED", "no calibration")
     )
     monkeypatch.setattr(
-        "sys.stdin", io.StringIO("help\nstart_up\nposition\n\ntargeting\nfly\nquit\n")
+        "sys.stdin", io.StringIO("help\nstart_up\nposition\n\ntargeting\nfly\nfaults\nquit\n")
     )
     code = main(["console", "--port", str(robot.port)])
     captured = capsys.readouterr()
@@ -116,6 +116,7 @@ def test_interactive_prompt_runs_commands_from_stdin_and_shows_the_live_state(
     assert "STATUS(TARGETING) code 13 sub-code 2 NOT_CALIBRATED" in captured.err
     assert "unknown command 'fly'" in captured.err
     assert "faults 1" in captured.out
+    assert "FAULTS: 1\n  TARGETING 13/2 NOT_CALIBRATED: no calibration" in captured.out
 
 
 def test_interactive_prompt_ends_on_end_of_input(robot, capsys, monkeypatch):
