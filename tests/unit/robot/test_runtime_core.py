@@ -1,0 +1,234 @@
+"""RobotCore against the in-process emulator in simulated time (FakeClock, no wall-clock waits).
+
+The test steps the emulator and the clock together and runs one control cycle per step, as the
+control loop would; only the driver's reader thread is real.
+"""
+
+
+# mypy: disable-error-code="comparison-overlap, unreachable"
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from hal import ControllerDriver
+from hal.emulator import EmulatedFirmware, FaultKind, FaultPlan, FaultSpec, InProcessPort
+from kinematics import JointGoal
+from robot.app import RobotApp
+from robot.runtime import JobKind, JobResult, RobotCore
+from robot.runtime.jobs import AcceptedTarget
+from safety import Event, MemoryAuditSink, State, Supervisor
+from tests.support.clock import FakeClock
+from tests.support.robot_app import fast_config, matrix
+
+CYCLE_S = 0.01
+
+
+class SimRobot:
+    """A RobotCore, its supervisor and driver on an in-process emulator, in simulated time."""
+
+    def __init__(self, plan: FaultPlan | None = None) -> None:
+        self.config = fast_config()
+        self.clock = FakeClock()
+        self.audit = MemoryAuditSink(now=self.clock)
+        self.supervisor = Supervisor(self.config.supervisor, now=self.clock, audit=self.audit)
+        self.firmware = EmulatedFirmware(
+            RobotApp.emulator_config(self.config), fault_plan=plan or FaultPlan()
+        )
+        self.driver = ControllerDriver(
+            self.config.controller,
+            InProcessPort(self.firmware),
+            self.clock,
+            self.supervisor.verifier,
+            heartbeat_thread=False,
+        )
+        self.console = True
+        self.commits = 0
+        self.core = RobotCore(
+            self.config,
+            self.driver,
+            self.supervisor,
+            now=self.clock,
+            commit=self._commit,
+            console_alive=lambda: self.console,
+        )
+        self.results: list[JobResult] = []
+        self._since_heartbeat_s = 0.0
+
+    def _commit(self) -> None:
+        self.commits += 1
+
+    def _drain(self) -> None:
+        if not (self.firmware.connected and self.driver.link.is_up):
+            return
+        deadline = time.monotonic() + 1.0
+        pause = threading.Event()
+        while time.monotonic() < deadline:
+            counters = self.driver.counters()
+            read = counters.frames_rx + sum(counters.frame_faults.values())
+            if read >= self.firmware.counters.frames_written:
+                return
+            pause.wait(0.0002)
+
+    def cycle(self) -> list[JobResult]:
+        """Advance 10 ms of simulated time, then one control cycle."""
+        self.firmware.step(CYCLE_S)
+        self.clock.advance(CYCLE_S)
+        self._drain()
+        self._since_heartbeat_s += CYCLE_S
+        if self._since_heartbeat_s >= 0.05 - 1e-9 and self.driver.link.is_up:
+            self._since_heartbeat_s = 0.0
+            self.driver.heartbeat_once()
+        out = self.core.sense() + self.core.act()
+        self.core.commit()
+        self.results += out
+        return out
+
+    def until(self, kind: JobKind, *, limit_s: float = 10.0) -> JobResult:
+        for _ in range(round(limit_s / CYCLE_S)):
+            for result in self.cycle():
+                if result.kind is kind:
+                    return result
+        raise AssertionError(f"no {kind} result within {limit_s} s simulated; {self.results}")
+
+    def start_up(self) -> JobResult:
+        self.core.sense()
+        self.core.start_up("test")
+        return self.until(JobKind.START_UP)
+
+    def target(self, translation_mm) -> None:
+        requested = matrix(translation_mm)
+        self.core.T_scanner_from_robot = np.eye(4)
+        snap = self.core.snapshot()
+        assert self.supervisor.handle(Event.CALIBRATE, snap, calibration_id="c").accepted
+        goal = self.core.plan_target(requested)
+        assert isinstance(goal, JointGoal)
+        assert self.supervisor.handle(Event.SET_TARGET, snap, target_id="t").accepted
+        self.core.target = AcceptedTarget(
+            target_id="t",
+            requested=requested,
+            goal=goal,
+            T_scanner_from_reached=self.core.reached_pose(goal, requested),
+        )
+
+    def close(self) -> None:
+        self.driver.close()
+        self.firmware.detach()
+
+
+@pytest.fixture
+def make():
+    robots: list[SimRobot] = []
+
+    def _make(plan: FaultPlan | None = None) -> SimRobot:
+        robot = SimRobot(plan)
+        robots.append(robot)
+        return robot
+
+    yield _make
+    for robot in robots:
+        robot.close()
+
+
+def test_a_fresh_robot_is_off_and_refuses_motion_until_homed(make):
+    robot = make()
+    robot.core.sense()
+    assert robot.supervisor.state is State.OFF
+    refusal = robot.core.move_to_target("test")
+    assert refusal is not None
+    assert refusal.code == 13
+    result = robot.start_up()
+    assert result.ok, result
+    assert robot.supervisor.state is State.READY
+    assert all(a.homed for a in robot.firmware.axes)
+    assert robot.commits > 0
+
+
+def test_a_move_plans_retract_lateral_insert_and_arrives_at_the_reported_pose(make):
+    robot = make()
+    assert robot.start_up().ok
+    robot.target((20.0, -10.0, 30.0))
+    assert robot.core.move_to_target("test") is None
+    assert robot.core.motion is not None
+    names = [s.name for s in robot.core.motion.segments]
+    assert names == ["lateral", "insert"]  # at home the needle is retracted already
+    result = robot.until(JobKind.MOVE)
+    assert result.ok, result
+    assert robot.supervisor.state is State.AT_TARGET
+    pose = robot.core.current_pose()
+    assert pose is not None
+    assert robot.core.target is not None
+    reached = robot.core.target.T_scanner_from_reached
+    assert np.linalg.norm(pose[:3, 3] - reached[:3, 3]) <= 0.1
+
+
+def test_a_second_move_retracts_before_moving_sideways(make):
+    robot = make()
+    assert robot.start_up().ok
+    robot.target((0.0, 0.0, 30.0))
+    assert robot.core.move_to_target("test") is None
+    assert robot.until(JobKind.MOVE).ok
+    robot.target((15.0, 0.0, 30.0))
+    assert robot.core.move_to_target("test") is None
+    assert robot.core.motion is not None
+    assert [s.name for s in robot.core.motion.segments] == ["retract", "lateral", "insert"]
+    assert robot.until(JobKind.MOVE).ok
+
+
+def test_a_hardware_failure_mid_move_ends_the_move_with_18_and_stops_the_axes(make):
+    robot = make(FaultPlan(faults=(FaultSpec(kind=FaultKind.HARDWARE_FAILURE_MID_MOVE),)))
+    assert robot.start_up().ok
+    robot.target((40.0, 40.0, 40.0))
+    assert robot.core.move_to_target("test") is None
+    result = robot.until(JobKind.MOVE)
+    assert (result.code, result.sub_code) == (18, 10)
+    assert robot.supervisor.state is State.FAULT
+    for _ in range(30):
+        robot.cycle()
+    assert not any(a.moving for a in robot.firmware.axes)
+
+
+def test_losing_the_console_during_a_move_is_a_protective_stop(make):
+    robot = make()
+    assert robot.start_up().ok
+    robot.target((40.0, -40.0, 40.0))
+    assert robot.core.move_to_target("test") is None
+    robot.cycle()
+    robot.console = False
+    for _ in range(round(robot.config.supervisor.console_timeout_s / CYCLE_S) + 5):
+        robot.cycle()
+    moves = [r for r in robot.results if r.kind is JobKind.MOVE]
+    assert moves
+    assert moves[0].code == 13
+    assert robot.supervisor.state is State.PROTECTIVE_STOP
+
+
+def test_stop_during_a_move_reports_at_standstill_and_no_move_result(make):
+    robot = make()
+    assert robot.start_up().ok
+    robot.target((40.0, 40.0, 40.0))
+    assert robot.core.move_to_target("test") is None
+    for _ in range(5):
+        robot.cycle()
+    robot.core.stop("test")
+    result = robot.until(JobKind.STOP)
+    assert result.ok
+    assert not any(r.kind is JobKind.MOVE for r in robot.results)
+    assert robot.supervisor.state is State.TARGET_SET
+    assert not any(a.moving for a in robot.firmware.axes)
+
+
+def test_after_an_emergency_start_up_clears_the_latch_and_homes_again(make):
+    robot = make()
+    assert robot.start_up().ok
+    robot.driver.estop()
+    robot.core.emergency("test")
+    assert robot.until(JobKind.EMERGENCY).ok
+    assert robot.supervisor.state is State.EMERGENCY_STOP
+    result = robot.start_up()
+    assert result.ok, result
+    assert robot.supervisor.state is State.READY
