@@ -6,7 +6,7 @@ Image panels are in millimetres from the slice centre, along the slice's row and
 
 from __future__ import annotations
 
-import math
+import textwrap
 from typing import TYPE_CHECKING, Final
 
 import numpy as np
@@ -31,6 +31,7 @@ __all__ = ["write_figure"]
 _DPI: Final = 110
 _PLANNED: Final = "#2ca02c"
 _ACHIEVED: Final = "#d62728"
+_STOP_MARK: Final = "STOP"
 
 
 def _slice_mm(scan: ScanImage, points_ras_mm: Points, k: int) -> tuple[FloatArray, FloatArray]:
@@ -105,6 +106,31 @@ def _confirmation_panel(ax: Axes, result: DemoResult) -> None:
     if scan is None:
         ax.set_title("Confirmation scan: not acquired")
         ax.set_axis_off()
+        stop = result.safe_stop
+        if stop is not None:
+            lines = [
+                "The story stopped before the confirmation scan.",
+                "",
+                "Console received:",
+                *textwrap.wrap(stop.console_status, 60),
+                "",
+                (
+                    f"Axes: {'at rest' if stop.axes_stopped else 'MOVING'}, "
+                    f"{stop.drift_after_stop_mm:.3f} mm of travel after the stop"
+                ),
+                "",
+                "Audit log:",
+                *(w for line in stop.audit_records for w in textwrap.wrap(line, 60)),
+            ]
+            ax.text(
+                0.0,
+                1.0,
+                "\n".join(lines),
+                transform=ax.transAxes,
+                va="top",
+                fontsize=8,
+                family="monospace",
+            )
         return
     _show(ax, scan, 0)
     plan = result.plan
@@ -165,10 +191,11 @@ def _joint_panel(ax: Axes, result: DemoResult) -> None:
     for index, name in enumerate(trace.names):
         ax.plot(trace.times_s, trace.positions[:, index], lw=1.2, label=name)
     for index, (label, t) in enumerate(trace.marks):
-        ax.axvline(t, color="#888888", lw=0.7, ls=":")
+        stopped = label == _STOP_MARK
+        ax.axvline(t, color="#d62728" if stopped else "#888888", lw=1.2 if stopped else 0.7, ls=":")
         ax.text(
             t,
-            0.97 - 0.06 * (index % 3),  # staggered: short phases sit close together
+            0.97 - 0.06 * (index % 4),  # staggered: short phases sit close together
             f" {label}",
             transform=ax.get_xaxis_transform(),
             va="top",
@@ -199,11 +226,7 @@ def write_figure(result: DemoResult, path: Path) -> Path:
     _zframe_panel(axes[0], result)
     _confirmation_panel(axes[1], result)
     _joint_panel(axes[2], result)
-    reg_mm = result.registration.at_target_mm if result.registration else math.nan
-    fig.suptitle(
-        f"mrbot demo, seed {result.scenario.seed}: {verdict(result)} "
-        f"(registration {reg_mm:.2f} mm)",
-        fontsize=11,
-    )
+    headline = verdict(result).split(":", 1)[0]
+    fig.suptitle(f"mrbot demo, seed {result.scenario.seed}: {headline}", fontsize=11)
     fig.savefig(path, format="png")
     return path

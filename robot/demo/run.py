@@ -26,22 +26,15 @@ import numpy as np
 from kinematics import EntryPlan, NoSafeEntry, invert, plan_entry, transform_points
 from robot.app import RobotApp
 from robot.config import load_config
-from robot.console import BrpClient, BrpError, BrpInterruptedError, target_transform
+from robot.console import BrpClient, BrpError, target_transform
 from robot.demo.errors import DemoStepError
 from robot.demo.figure import write_figure
 from robot.demo.imaging import confirmation_scan, localiser_scan
 from robot.demo.metrics import registration_accuracy, tip_accuracy
-from robot.demo.result import (
-    ACCURACY_LIMIT_MM,
-    DemoResult,
-    JointTrace,
-    PhaseTiming,
-    SafeStopOutcome,
-    ScanImage,
-)
+from robot.demo.result import DemoResult, JointTrace, PhaseTiming, ScanImage
 from robot.demo.sampler import JointSampler
 from robot.demo.scenario import Scenario, make_scenario
-from robot.demo.stop import audit_stop_lines, wait_for_standstill
+from robot.demo.stop import Observation, audit_stop_lines, judge_stop, observe, wait_for_standstill
 from robot.runtime import JOINT_NAMES
 from robot.scanner import EmulatedScanner
 
@@ -58,7 +51,6 @@ __all__ = ["DemoOptions", "demo_config", "run_demo"]
 
 logger = logging.getLogger(__name__)
 
-_REAL_HOMING_MM_S: Final = 20.0
 _TELEMETRY_MS: Final = 20
 _SWITCH_INTERVAL_S: Final = 0.001
 _LOCALISER_SNR: Final = 20.0
@@ -105,11 +97,12 @@ def demo_config(speed_factor: float) -> RobotConfig:
         overrides[f"{prefix}.max_accel_mm_s2"] = (
             float(str(base.values[f"{prefix}.max_accel_mm_s2"])) * speed_factor**2
         )
-    overrides["emulator.homing_speed_mm_s"] = _REAL_HOMING_MM_S * speed_factor
+    homing_mm_s = float(str(base.values["emulator.homing_speed_mm_s"]))
+    overrides["emulator.homing_speed_mm_s"] = homing_mm_s * speed_factor
     # 50 Hz telemetry, the slowest the firmware protocol allows (the default robot sends 100 Hz):
     # the HAL declares the link lost after 5 silent periods, 100 ms here. This one process hosts
     # the firmware, robot, scanner and console; on a loaded 2-core machine the 50 ms limit of
-    # 100 Hz telemetry tripped in about 1 run in 3 (gaps of 54-68 ms), 100 ms did not.
+    # 100 Hz telemetry tripped in about 1 run in 3 (gaps of 54-68 ms), 100 ms in about 1 in 8.
     overrides["emulator.telemetry_period_ms"] = _TELEMETRY_MS
     return load_config(overrides=overrides, environ={})
 
@@ -135,6 +128,10 @@ class _Timeline:
         self._open = (name, start)
         self.marks.append((tag, start - self.origin_s))
         self._progress(f"{name} ...")
+
+    def mark(self, tag: str) -> None:
+        """A mark without a phase (the moment a stop was seen)."""
+        self.marks.append((tag, self._now() - self.origin_s))
 
     def end(self, outcome: str) -> None:
         if self._open is None:
@@ -281,74 +278,6 @@ def _status_text(status: StatusReply | None) -> str:
     )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class _Observed:
-    """What the demo saw right after a fault showed (or after a story that rode through it)."""
-
-    step: str
-    console_status: str
-    console_told: bool
-    drift_mm: float
-    still: bool
-
-
-def _observe(
-    step: str,
-    error: BrpError | None,
-    console: BrpClient,
-    sampler: JointSampler,
-    now: Callable[[], float],
-) -> _Observed:
-    rest = wait_for_standstill(sampler, now)
-    faults = console.view.faults
-    if error is not None:
-        told = (error.code is not None and error.code != 1) or isinstance(
-            error, BrpInterruptedError
-        )
-        text = str(error)
-    elif faults:
-        told, text = True, faults[-1].describe()
-    else:
-        told, text = False, "no error STATUS"
-    return _Observed(
-        step=step, console_status=text, console_told=told, drift_mm=rest.drift_mm, still=rest.still
-    )
-
-
-def _judge(
-    fault: str, seen: _Observed, audit: tuple[str, ...], tip: TipAccuracy | None
-) -> SafeStopOutcome:
-    if not seen.step:  # the story completed: the fault was ridden through
-        accurate = tip is not None and tip.error_mm < ACCURACY_LIMIT_MM
-        safe = seen.still and accurate
-        detail = (
-            "no stop was needed: the robot completed the placement despite the fault"
-            + (f" (tip {tip.error_mm:.2f} mm)" if tip is not None else "")
-            + ("" if accurate else ", but NOT within the accuracy limit")
-        )
-    else:
-        safe = seen.console_told and seen.still
-        cause = "the fault" if fault else "an unplanned stop (no fault injected)"
-        findings = [
-            "console informed" if seen.console_told else "the console got NO error STATUS",
-            f"axes at rest ({seen.drift_mm:.3f} mm of travel after the console was told)"
-            if seen.still
-            else "the axes did NOT come to rest within 3 s",
-            f"{len(audit)} audit records" if audit else "but the audit log recorded nothing",
-        ]
-        detail = f"{cause} ended the story in {seen.step}; " + ", ".join(findings)
-    return SafeStopOutcome(
-        fault=fault,
-        stopped=bool(seen.step),
-        console_status=seen.console_status,
-        axes_stopped=seen.still,
-        drift_after_stop_mm=seen.drift_mm,
-        audit_records=audit,
-        safe=safe,
-        detail=detail,
-    )
-
-
 @contextlib.contextmanager
 def _responsive_threads() -> Iterator[None]:
     """Switch threads every 1 ms (not 5 ms) while the whole robot shares this interpreter.
@@ -385,6 +314,9 @@ def run_demo(options: DemoOptions, *, progress: Callable[[str], None] | None = N
     """
     say = progress or (lambda _line: None)
     now = time.monotonic
+    logger.info(
+        "demo: seed %d, speed x%g, fault %s", options.seed, options.speed_factor, options.fault
+    )
     config = demo_config(options.speed_factor)
     scenario = make_scenario(options.seed, config.T_zframe_from_robot)
     options.out_dir.mkdir(parents=True, exist_ok=True)
@@ -401,7 +333,7 @@ def run_demo(options: DemoOptions, *, progress: Callable[[str], None] | None = N
     story.zframe = localiser
     kinds = tuple(axis.kind for axis in config.controller.axes)
     events: list[str] = []
-    seen: _Observed | None = None
+    seen: Observation | None = None
     registration = None
     with (
         _responsive_threads(),
@@ -418,10 +350,11 @@ def run_demo(options: DemoOptions, *, progress: Callable[[str], None] | None = N
                 except BrpError as err:
                     step = timeline.current or "story"
                     timeline.end(f"FAILED: {err}")
-                    seen = _observe(step, err, console, sampler, now)
+                    timeline.mark("STOP")
+                    seen = observe(step, err, console, sampler, now)
                 else:
                     if options.fault is not None:
-                        seen = _observe("", None, console, sampler, now)
+                        seen = observe("", None, console, sampler, now)
                 events.extend(f.describe() for f in console.view.faults)
                 events.extend(f.describe() for f in scanner.session.view.faults)
             if story.registered is not None and story.plan is not None:
@@ -433,7 +366,7 @@ def run_demo(options: DemoOptions, *, progress: Callable[[str], None] | None = N
         times, positions = sampler.samples()
     safe_stop = None
     if seen is not None:
-        safe_stop = _judge(options.fault or "", seen, audit_stop_lines(audit_path), story.tip)
+        safe_stop = judge_stop(options.fault or "", seen, audit_stop_lines(audit_path), story.tip)
     result = DemoResult(
         scenario=scenario,
         speed_factor=options.speed_factor,

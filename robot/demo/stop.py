@@ -1,12 +1,15 @@
-"""Judge a stop: did the axes come to rest, and what did the audit log record about it."""
+"""Judge a stop: what the console heard, whether the axes came to rest, what the audit log says."""
 
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Protocol
 
 import numpy as np
 
+from robot.console import BrpInterruptedError
+from robot.demo.result import ACCURACY_LIMIT_MM, SafeStopOutcome
 from safety import read_audit_log
 
 if TYPE_CHECKING:
@@ -14,9 +17,18 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from kinematics.types import FloatArray
+    from robot.console import BrpClient, BrpError
+    from robot.demo.metrics import TipAccuracy
     from safety import AuditRecord
 
-__all__ = ["StandstillReport", "audit_stop_lines", "wait_for_standstill"]
+__all__ = [
+    "Observation",
+    "StandstillReport",
+    "audit_stop_lines",
+    "judge_stop",
+    "observe",
+    "wait_for_standstill",
+]
 
 _STILL_MM: Final = 0.002  # a joint moving less than this between polls counts as still
 _STILL_FOR_S: Final = 0.25
@@ -121,3 +133,88 @@ def audit_stop_lines(path: Path, *, limit: int = 4) -> tuple[str, ...]:
     first = next((r for r in records if r.kind == "interlock"), None)
     lines = [line for r in records if r is not first and (line := _describe(r)) is not None]
     return tuple(lines[-limit:])
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Observation:
+    """What the demo saw right after a fault showed (or after a story that rode through it)."""
+
+    step: str
+    console_status: str
+    console_told: bool
+    drift_mm: float
+    still: bool
+
+
+def observe(
+    step: str,
+    error: BrpError | None,
+    console: BrpClient,
+    sampler: _Positions,
+    now: Callable[[], float],
+) -> Observation:
+    """Wait for the axes to rest and note what the console received.
+
+    Args:
+        step: the step the story stopped in ("" when it completed).
+        error: what the console raised, or ``None`` when the story completed.
+        console: the operator's client (its view holds every error STATUS).
+        sampler: true joint positions.
+        now: monotonic seconds.
+    """
+    rest = wait_for_standstill(sampler, now)
+    faults = console.view.faults
+    if error is not None:
+        told = (error.code is not None and error.code != 1) or isinstance(
+            error, BrpInterruptedError
+        )
+        text = str(error)
+    elif faults:
+        told, text = True, faults[-1].describe()
+    else:
+        told, text = False, "no error STATUS"
+    return Observation(
+        step=step, console_status=text, console_told=told, drift_mm=rest.drift_mm, still=rest.still
+    )
+
+
+def judge_stop(
+    fault: str, seen: Observation, audit: tuple[str, ...], tip: TipAccuracy | None
+) -> SafeStopOutcome:
+    """Decide whether the robot handled the fault safely (see `SafeStopOutcome.safe`).
+
+    Args:
+        fault: the injected fault ("" for none).
+        seen: what `observe` saw.
+        audit: audit lines about the stop.
+        tip: the true tip when the story completed, else ``None``.
+    """
+    if not seen.step:  # the story completed: the fault was ridden through
+        accurate = tip is not None and tip.error_mm < ACCURACY_LIMIT_MM
+        safe = seen.still and accurate
+        detail = (
+            "no stop was needed: the robot completed the placement despite the fault"
+            + (f" (tip {tip.error_mm:.2f} mm)" if tip is not None else "")
+            + ("" if accurate else ", but NOT within the accuracy limit")
+        )
+    else:
+        safe = seen.console_told and seen.still
+        cause = "the fault" if fault else "an unplanned stop (no fault injected)"
+        findings = [
+            "console informed" if seen.console_told else "the console got NO error STATUS",
+            f"axes at rest ({seen.drift_mm:.3f} mm of travel after the console was told)"
+            if seen.still
+            else "the axes did NOT come to rest within 3 s",
+            f"{len(audit)} audit records" if audit else "but the audit log recorded nothing",
+        ]
+        detail = f"{cause} ended the story in {seen.step}; " + ", ".join(findings)
+    return SafeStopOutcome(
+        fault=fault,
+        stopped=bool(seen.step),
+        console_status=seen.console_status,
+        axes_stopped=seen.still,
+        drift_after_stop_mm=seen.drift_mm,
+        audit_records=audit,
+        safe=safe,
+        detail=detail,
+    )

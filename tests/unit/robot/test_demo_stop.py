@@ -9,8 +9,9 @@ import pytest
 
 from hal import DEFAULT_NEEDLE_GUIDE, JointKind
 from hal.emulator import EmulatedFirmware, emulator_config_for
+from robot.demo.metrics import TipAccuracy
 from robot.demo.sampler import JointSampler
-from robot.demo.stop import audit_stop_lines, wait_for_standstill
+from robot.demo.stop import Observation, audit_stop_lines, judge_stop, wait_for_standstill
 from safety import AuditError
 from tests.support.clock import FakeClock
 from tests.support.polling import wait_for
@@ -143,3 +144,63 @@ def test_the_sampler_records_on_its_thread_until_closed(firmware):
 def test_the_sampler_refuses_a_kind_list_that_does_not_match_the_axes(firmware):
     with pytest.raises(ValueError, match="joint kinds"):
         JointSampler(firmware, [JointKind.LINEAR], now=FakeClock().now_s)
+
+
+def _seen(*, step="MOVE_TO_TARGET", told=True, still=True):
+    return Observation(
+        step=step,
+        console_status="STATUS(MOVE_TO_TARGET) code 18" if told else "no error STATUS",
+        console_told=told,
+        drift_mm=0.01,
+        still=still,
+    )
+
+
+def _tip(error_mm):
+    return TipAccuracy(
+        tip_ras_mm=(0.0, 0.0, 0.0),
+        direction_ras=(0.0, 0.0, 1.0),
+        error_mm=error_mm,
+        lateral_mm=error_mm,
+        depth_mm=0.0,
+    )
+
+
+def test_a_stop_the_console_heard_with_axes_at_rest_is_safe():
+    outcome = judge_stop("limit-hit", _seen(), ("#18 transition",), None)
+    assert outcome.safe
+    assert outcome.stopped
+    assert "console informed" in outcome.detail
+    assert "1 audit records" in outcome.detail
+
+
+@pytest.mark.parametrize(
+    ("seen", "missing"),
+    [
+        (_seen(still=False), "the axes did NOT come to rest"),
+        (_seen(told=False), "the console got NO error STATUS"),
+    ],
+)
+def test_a_stop_with_moving_axes_or_a_silent_console_is_unsafe(seen, missing):
+    outcome = judge_stop("limit-hit", seen, ("#18 transition",), None)
+    assert not outcome.safe
+    assert missing in outcome.detail
+
+
+def test_a_stop_without_audit_records_stays_safe_but_says_the_log_is_silent():
+    outcome = judge_stop("startup-failure", _seen(step="START_UP"), (), None)
+    assert outcome.safe
+    assert "the audit log recorded nothing" in outcome.detail
+
+
+def test_a_fault_ridden_through_is_safe_only_if_the_tip_is_within_the_limit():
+    assert judge_stop("delay", _seen(step=""), (), _tip(0.2)).safe
+    late = judge_stop("delay", _seen(step=""), (), _tip(1.5))
+    assert not late.safe
+    assert not late.stopped
+    assert "NOT within the accuracy limit" in late.detail
+
+
+def test_a_stop_without_an_injected_fault_is_called_unplanned():
+    outcome = judge_stop("", _seen(), ("#18",), None)
+    assert outcome.detail.startswith("an unplanned stop (no fault injected) ended the story")
