@@ -54,6 +54,7 @@ AREAS: Mapping[str, str] = MappingProxyType(
         "protocol": "robot.bench.protocol",
         "hal": "robot.bench.hal",
         "safety": "robot.bench.safety",
+        "demo": "robot.bench.demo",
         "console": "robot.bench.console",
     }
 )
