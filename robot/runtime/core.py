@@ -211,23 +211,25 @@ class RobotCore(StartUpMixin, MotionMixin):
         else:
             self.driver.stop(WireStop(int(decision.stop)))
 
-    def stop(self, source: str) -> Decision:
-        """STOP (Cat 2) from anyone: cut any motion, then wait for standstill."""
+    def stop(self, source: str, *, report: bool = True) -> Decision:
+        """STOP (Cat 2) from anyone: cut any motion; ``report``: await standstill, say so."""
         decision = self.supervisor.handle(Event.STOP, self.snapshot(), source=source)
         self.motion = None
         self.startup = None
         self.apply_stop(decision)
-        self.stopping = StopJob(kind=JobKind.STOP, started_s=self._now())
+        if report:
+            self.stopping = StopJob(kind=JobKind.STOP, started_s=self._now())
         return decision
 
-    def emergency(self, source: str) -> Decision:
-        """EMERGENCY from anyone (the HAL's ``estop()`` already ran): latch, wait for standstill."""
+    def emergency(self, source: str, *, report: bool = True) -> Decision:
+        """EMERGENCY from anyone (HAL ``estop()`` again, idempotent): latch; ``report`` as STOP."""
         if self.driver.state is not LifecycleState.UNCONFIGURED:
             self.driver.estop()
         decision = self.supervisor.handle(Event.EMERGENCY, self.snapshot(), source=source)
         self.motion = None
         self.startup = None
-        self.stopping = StopJob(kind=JobKind.EMERGENCY, started_s=self._now())
+        if report:
+            self.stopping = StopJob(kind=JobKind.EMERGENCY, started_s=self._now())
         return decision
 
     def _advance_stop(self) -> None:

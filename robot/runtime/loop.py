@@ -1,9 +1,10 @@
 """The control loop: one thread, fixed rate, the only caller of the supervisor and of motion.
 
-Per cycle: :meth:`RobotCore.sense` (HAL read -> snapshot -> faults -> ``evaluate``), the events
-queued since the last cycle (commands, poses, scanner results) handed to the consumer (the
-workphase layer), :meth:`RobotCore.act` (homing, motion, stops), the consumer's ``tick`` with the
-cycle's results (STATUS, positions), then the audit group commit. Everything else posts to
+Per cycle: :meth:`RobotCore.sense` (HAL read -> snapshot -> faults -> ``evaluate``), priority
+stops (STOP/EMERGENCY flagged by the reader threads), the events queued since the last cycle
+(commands, poses, scanner results) handed to the consumer (the workphase layer),
+:meth:`RobotCore.act` (homing, motion, stops), the consumer's ``tick`` with the cycle's results
+(STATUS, positions), then the audit group commit. Everything else posts to
 :attr:`ControlLoop.events`; only EMERGENCY bypasses it (the HAL's ``estop()`` first).
 """
 
@@ -32,6 +33,10 @@ _MAX_EVENTS_PER_CYCLE: Final = 64
 
 class LoopConsumer(Protocol):
     """What the control loop hands events and results to (the workphase layer)."""
+
+    def priority(self) -> None:
+        """Act on stops that must not wait behind queued events (control-loop thread)."""
+        ...
 
     def handle(self, event: object) -> None:
         """Handle one queued event (control-loop thread)."""
@@ -131,6 +136,7 @@ class ControlLoop:
     def cycle(self) -> None:
         """One control cycle (public for tests that drive the loop by hand)."""
         results = self.core.sense()
+        self.consumer.priority()
         for _ in range(_MAX_EVENTS_PER_CYCLE):
             try:
                 event = self.events.get_nowait()

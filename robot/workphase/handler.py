@@ -4,6 +4,8 @@
 calls the HAL's ``estop()`` for EMERGENCY before the ACK). For ``CMD_<id>`` STOP or EMERGENCY it
 first pauses that connection's CURRENT_POSITION stream, so that nothing but the STOP/EMERGENCY
 exchange follows the ACK (OPENIGTLINK.md 4.4); the workphase layer resumes it after the STATUS.
+It also raises a priority flag that the control loop reads before the queued events, so a STOP
+is acted on in the next cycle however many events wait ahead of it.
 """
 
 from __future__ import annotations
@@ -31,11 +33,18 @@ class WorkphaseHandler:
         self._ack = ack
         self._lock = threading.Lock()  # guards _paused
         self._paused: set[ConnectionId] = set()
+        self._stop_requested: str | None = None  # guarded by _lock; "STOP" or "EMERGENCY"
 
     def is_paused(self, connection_id: ConnectionId) -> bool:
         """Whether that connection's position stream is paused."""
         with self._lock:
             return connection_id in self._paused
+
+    def take_stop_request(self) -> str | None:
+        """The strongest STOP/EMERGENCY received since the last call (priority path), or None."""
+        with self._lock:
+            request, self._stop_requested = self._stop_requested, None
+        return request
 
     def resume_all(self) -> None:
         """Resume every paused stream (after the STOP/EMERGENCY STATUS)."""
@@ -57,6 +66,8 @@ class WorkphaseHandler:
         ):
             with self._lock:
                 self._paused.add(conn.id)
+                if self._stop_requested != "EMERGENCY":
+                    self._stop_requested = body.text
         self._ack.on_message(conn, message)
 
     def on_disconnect(self, conn: Connection, reason: str) -> None:

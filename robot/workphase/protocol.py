@@ -141,6 +141,18 @@ class WorkphaseProtocol(RequestsMixin):
 
     # --- events --------------------------------------------------------------------------------
 
+    def priority(self) -> None:
+        """Stop at once for a STOP/EMERGENCY still queued behind other events.
+
+        The queued command is then handled in its turn (C and the STOP/EMERGENCY STATUS); the
+        supervisor and the HAL take STOP and EMERGENCY idempotently.
+        """
+        request = self._handler.take_stop_request()
+        if request == "EMERGENCY":
+            self.core.emergency("priority", report=False)
+        elif request == "STOP" and self.core.busy:
+            self.core.stop("priority", report=False)
+
     def handle(self, event: object) -> None:
         """Handle one event from the queue (control-loop thread)."""
         if isinstance(event, CommandReceived):

@@ -339,3 +339,24 @@ def test_malformed_frames_during_a_move_do_not_disturb_it(console, app):
     with Console(app.address) as rogue:
         rogue.client.send_bytes(b"\x00\x01GARBAGE" + bytes(200))
     assert console.status("MOVE_TO_TARGET").code == 1
+
+
+def test_a_stop_behind_a_flood_of_requests_is_acted_on_before_them(console, app):
+    ready_to_move(console, matrix((45.0, -45.0, 45.0)))
+    console.command("MOVE_TO_TARGET")
+    console.until("CURRENT_POSITION")
+    with Console(app.address) as observer:
+        for _ in range(300):
+            observer.string("ALPHA", "1")
+        command_id = observer.command("STOP")
+        assert app.emulator is not None
+        wait_for(lambda: app.state is State.TARGET_SET, timeout_s=1.0, what="priority stop")
+        observer.until(f"ACK_{command_id}")
+        assert observer.status("STOP").code == 1
+    assert not any(a.moving for a in app.emulator.axes)
+
+
+def test_the_in_process_emulator_link_serves_the_same_protocol():
+    with RobotApp(fast_config(), emulate=True, realtime=False) as app, Console(app.address) as c:
+        assert start_up(c).code == 1
+        assert app.state is State.READY
