@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from robot.bench import AREAS
 from robot.cli.main import SUBCOMMANDS, build_parser, main
 
 
@@ -43,3 +44,7 @@ def test_a_speed_factor_out_of_range_exits_2_before_anything_starts(tmp_path, ca
     assert main(["demo", "--speed", "100", "--out", str(tmp_path / "out")]) == 2
     assert "speed_factor must be in [1, 50], got 100.0" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_the_demo_benchmark_is_registered_as_an_area():
+    assert AREAS["demo"] == "robot.bench.demo"
