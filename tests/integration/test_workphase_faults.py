@@ -65,3 +65,21 @@ def test_pressure_loss_during_a_move_stops_it_with_13_interlock():
         assert verdict.code in {13, 18}
         assert verdict.code != 1
         assert app.state in {State.PROTECTIVE_STOP, State.FAULT}
+
+
+@pytest.mark.parametrize(
+    "fault",
+    ["limit-hit@1.0", "stuck-encoder@1.0:axis=0", "disconnect@1.0", "delay@1.0:delay_ms=400"],
+)
+def test_an_emulator_fault_during_a_move_ends_it_with_13_or_18_and_the_axes_stop(fault):
+    with (
+        RobotApp(fast_config(), emulate=True, fault=fault) as app,
+        Console(app.address) as console,
+    ):
+        ready_to_move(console, matrix((45.0, 45.0, 45.0)))
+        console.command("MOVE_TO_TARGET")
+        verdict = console.status("MOVE_TO_TARGET")
+        assert verdict.code in {13, 18}, verdict
+        assert app.state in {State.PROTECTIVE_STOP, State.FAULT, State.EMERGENCY_STOP}
+        assert app.emulator is not None
+        wait_for(lambda: not any(a.moving for a in app.emulator.axes), timeout_s=3.0)
