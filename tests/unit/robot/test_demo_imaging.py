@@ -28,7 +28,7 @@ def test_the_localiser_is_pixel_for_pixel_what_the_emulated_scanner_sends():
 def _needle_through_the_nidus(scenario) -> TipAccuracy:
     return TipAccuracy(
         tip_ras_mm=scenario.target_ras_mm,
-        direction_ras=tuple(scenario.T_scanner_from_robot_nominal[:3, 2]),
+        direction_ras=(0.0, 0.0, 1.0),  # the nominal insertion axis, +S
         error_mm=0.0,
         lateral_mm=0.0,
         depth_mm=0.0,
@@ -38,15 +38,19 @@ def _needle_through_the_nidus(scenario) -> TipAccuracy:
 def test_the_confirmation_slice_shows_the_needle_as_a_void_above_the_tip_only():
     scenario = make_scenario(4, np.eye(4))
     needle = _needle_through_the_nidus(scenario)
-    common = {
-        "plane_tip_ras_mm": needle.tip_ras_mm,
-        "plane_direction_ras": needle.direction_ras,
-        "inserted_mm": 40.0,
-        "diameter_mm": 2.1,
-        "seed": 0,
-    }
-    with_needle = confirmation_scan(scenario.phantom, needle=needle, **common)
-    without = confirmation_scan(scenario.phantom, needle=None, **common)
+
+    def scan(inserted: TipAccuracy | None):
+        return confirmation_scan(
+            scenario.phantom,
+            plane_tip_ras_mm=needle.tip_ras_mm,
+            plane_direction_ras=needle.direction_ras,
+            needle=inserted,
+            inserted_mm=40.0,
+            diameter_mm=2.1,
+            seed=0,
+        )
+
+    with_needle, without = scan(needle), scan(None)
     d = np.asarray(needle.direction_ras)
     shaft = np.asarray(needle.tip_ras_mm) - 8.0 * d  # in soft tissue, on the shaft
     beyond = np.asarray(needle.tip_ras_mm) + 2.0 * d  # past the tip, inside the nidus
