@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import multiprocessing
 import queue
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from typing import TYPE_CHECKING, Final
@@ -173,9 +174,11 @@ class _EStopClock(EmulatedFirmware):
     def __init__(self, config: EmulatorConfig) -> None:
         super().__init__(config)
         self.estop_ns: list[int] = []
+        self.arrived = threading.Event()
 
     def _enter_estop(self) -> None:
         self.estop_ns.append(time.perf_counter_ns())
+        self.arrived.set()
         super()._enter_estop()
 
 
@@ -217,11 +220,13 @@ def _estop_ms(samples: int) -> list[float]:
         _start_up(c, "0")
         for i in range(samples + 5):
             seen = len(firmware.estop_ns)
+            firmware.arrived.clear()
             t0 = time.perf_counter_ns()
             _command(c, f"E{i}", "EMERGENCY")
             _read_until(c, "EMERGENCY", "STATUS", 5.0)
             _read_until(c, "CURRENT_POSITION", "TRANSFORM", 5.0)  # ends the exchange
-            if len(firmware.estop_ns) <= seen:
+            # The STATUS may overtake the frame on a loaded machine: wait for it (bounded).
+            if len(firmware.estop_ns) <= seen and not firmware.arrived.wait(1.0):
                 raise RuntimeError(f"EMERGENCY {i}: no ESTOP frame reached the emulator")
             if i >= 5:  # noqa: PLR2004 - warm-up
                 out.append((firmware.estop_ns[seen] - t0) / 1e6)
