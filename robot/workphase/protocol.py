@@ -11,24 +11,20 @@ CURRENT_POSITION while moving) go to every connection; refusals to the requester
 from __future__ import annotations
 
 import logging
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Final
 
-import numpy as np
-
-from kinematics import Unreachable
 from robot.igtl import (
     CommandReceived,
     MessageReceived,
     PeerConnected,
     PeerDisconnected,
-    PoseKind,
     PoseReceived,
-    TransformBody,
     Workphase,
 )
-from robot.runtime import REACH_TOLERANCE_MM, AcceptedTarget, JobKind, JobResult
-from robot.runtime.pose import calibration_problem, nearest_rigid, target_problem
+from robot.runtime import JobKind, JobResult
 from robot.workphase import replies
+from robot.workphase.poses import PosesMixin
 from robot.workphase.requests import RequestsMixin
 from robot.workphase.scanner import ZFrameResult
 from safety import LATCHED_STATES, Event, State, StatusCode, SubCode
@@ -47,17 +43,18 @@ __all__ = ["WorkphaseProtocol"]
 
 logger = logging.getLogger(__name__)
 
-_TARGETABLE: Final = frozenset({State.CALIBRATED, State.TARGET_SET, State.AT_TARGET})
-_RESULT_NAME: Final = {
-    JobKind.START_UP: "START_UP",
-    JobKind.MOVE: "MOVE_TO_TARGET",
-    JobKind.RETRACT: "RETRACT_NEEDLE",
-    JobKind.STOP: "STOP",
-    JobKind.EMERGENCY: "EMERGENCY",
-}
+_RESULT_NAME: Final = MappingProxyType(
+    {
+        JobKind.START_UP: "START_UP",
+        JobKind.MOVE: "MOVE_TO_TARGET",
+        JobKind.RETRACT: "RETRACT_NEEDLE",
+        JobKind.STOP: "STOP",
+        JobKind.EMERGENCY: "EMERGENCY",
+    }
+)
 
 
-class WorkphaseProtocol(RequestsMixin):
+class WorkphaseProtocol(PosesMixin, RequestsMixin):
     """The workphase layer: a :class:`~robot.runtime.LoopConsumer` on the control loop.
 
     Args:
@@ -158,7 +155,7 @@ class WorkphaseProtocol(RequestsMixin):
         if isinstance(event, CommandReceived):
             self._command(event)
         elif isinstance(event, PoseReceived):
-            self._pose(event)
+            self.pose(event)
         elif isinstance(event, MessageReceived):
             self.message(event)
         elif isinstance(event, ZFrameResult):
@@ -235,10 +232,11 @@ class WorkphaseProtocol(RequestsMixin):
             decision = self.core.supervisor.handle(
                 Event.MANUAL, self.core.snapshot(), source=source
             )
-            self._decision_status("MANUAL", decision)
+            self.decision_status("MANUAL", decision)
         # CALIBRATION: A and C only; the STATUS follows the CLB_ transform.
 
-    def _decision_status(self, name: str, decision: Decision) -> None:
+    def decision_status(self, name: str, decision: Decision) -> None:
+        """``STATUS(name)`` to all: 1 when ``decision`` was accepted, else its code and reason."""
         code = StatusCode.OK if decision.accepted else decision.code
         sub = SubCode.OK if decision.accepted else decision.sub_code
         self.phase_result(name, code, sub, "" if decision.accepted else decision.reason)
@@ -256,7 +254,7 @@ class WorkphaseProtocol(RequestsMixin):
         decision = core.supervisor.handle(Event.TARGETING, core.snapshot(), source=source)
         if decision.accepted:
             core.target = None
-        self._decision_status("TARGETING", decision)
+        self.decision_status("TARGETING", decision)
 
     def _move_refusal(self, previous: Workphase) -> tuple[SubCode, str] | None:
         core = self.core
@@ -292,143 +290,6 @@ class WorkphaseProtocol(RequestsMixin):
             self.core.emergency(source)
         else:
             self.core.stop(source)
-
-    # --- poses ---------------------------------------------------------------------------------
-
-    def _pose(self, event: PoseReceived) -> None:
-        conn, kind = event.conn, event.kind
-        body = event.message.body
-        if kind is PoseKind.NPOS or not isinstance(body, TransformBody):
-            logger.info("conn %d: %s logged", conn.id, event.message.device_name)
-            return
-        name = "CALIBRATION" if kind is PoseKind.CLB else "TARGET"
-        if not event.has_authority:
-            self.send(
-                conn,
-                replies.status(
-                    name,
-                    StatusCode.ACCESS_DENIED,
-                    SubCode.NOT_IN_CONTROL,
-                    f"connection {conn.id} does not hold command authority",
-                ),
-            )
-            return
-        if self.core.busy:
-            self.send(
-                conn,
-                replies.status(
-                    name, StatusCode.NOT_READY, SubCode.BUSY, "the robot is in motion; STOP first"
-                ),
-            )
-            return
-        source = f"conn{conn.id}"
-        if kind is PoseKind.CLB:
-            self._calibration(body.matrix_ras_mm, f"CLB_{event.command_id}", source, conn)
-        else:
-            self._target(body.matrix_ras_mm, f"TGT_{event.command_id}", source, conn)
-
-    def _calibration(
-        self, matrix: Transform, calibration_id: str, source: str, conn: Connection
-    ) -> None:
-        if self.phase is not Workphase.CALIBRATION:
-            self.send(
-                conn,
-                replies.status(
-                    "CALIBRATION",
-                    StatusCode.NOT_READY,
-                    SubCode.NOT_READY,
-                    f"CLB_ outside CALIBRATION (the phase in effect is {self.phase.value})",
-                ),
-            )
-            return
-        self.apply_calibration(matrix, calibration_id, source)
-
-    def apply_calibration(self, matrix: Transform, calibration_id: str, source: str) -> bool:
-        """Check and accept a calibration ``T_scanner_from_robot``; STATUS(CALIBRATION) to all."""
-        core = self.core
-        problem = calibration_problem(matrix)
-        if problem is not None:
-            core.supervisor.handle(
-                Event.CALIBRATE,
-                core.snapshot(),
-                source=source,
-                rejected=SubCode.INVALID_MATRIX,
-                reason=problem.message,
-            )
-            self.phase_result(
-                "CALIBRATION",
-                StatusCode.CONFIGURATION_ERROR,
-                SubCode.INVALID_MATRIX,
-                problem.message,
-            )
-            return False
-        decision = core.supervisor.handle(
-            Event.CALIBRATE, core.snapshot(), source=source, calibration_id=calibration_id
-        )
-        if decision.accepted:
-            core.T_scanner_from_robot = nearest_rigid(matrix)
-            core.calibration_id = calibration_id
-            core.target = None
-        self._decision_status("CALIBRATION", decision)
-        return decision.accepted
-
-    def _target(self, matrix: Transform, target_id: str, source: str, conn: Connection) -> None:
-        core = self.core
-        if self.phase is not Workphase.TARGETING or core.state not in _TARGETABLE:
-            sub = SubCode.NOT_CALIBRATED if core.T_scanner_from_robot is None else SubCode.NOT_READY
-            self.send(
-                conn,
-                replies.status(
-                    "TARGET",
-                    StatusCode.NOT_READY,
-                    sub,
-                    f"TGT_ needs TARGETING ready (phase {self.phase.value}, "
-                    f"robot {core.state.value})",
-                ),
-            )
-            return
-        self.accept_target(matrix, target_id, source)
-
-    def accept_target(self, matrix: Transform, target_id: str, source: str) -> bool:
-        """Check, plan and accept a target; STATUS(TARGET) (+ TRANSFORM(TARGET)) to all."""
-        core = self.core
-        problem = target_problem(matrix)
-        reason = ""
-        sub = SubCode.OK
-        goal = None
-        if problem is not None:
-            sub, reason = SubCode.INVALID_MATRIX, problem.message
-        else:
-            planned = core.plan_target(np.asarray(matrix, dtype=np.float64))
-            if isinstance(planned, Unreachable):
-                sub, reason = SubCode.OUT_OF_RANGE, planned.reason
-            else:
-                miss = float(np.linalg.norm(np.subtract(planned.tip_ras_mm, matrix[:3, 3])))
-                if miss > REACH_TOLERANCE_MM:
-                    sub = SubCode.OUT_OF_RANGE
-                    reason = f"the tip would end {miss:.3f} mm from the target (> 0.1 mm)"
-                else:
-                    goal = planned
-        if goal is None:
-            core.supervisor.handle(
-                Event.SET_TARGET, core.snapshot(), source=source, rejected=sub, reason=reason
-            )
-            self.phase_result("TARGET", StatusCode.CONFIGURATION_ERROR, sub, reason)
-            return False
-        decision = core.supervisor.handle(
-            Event.SET_TARGET, core.snapshot(), source=source, target_id=target_id
-        )
-        if not decision.accepted:
-            self._decision_status("TARGET", decision)
-            return False
-        requested = np.asarray(matrix, dtype=np.float64)
-        reached = core.reached_pose(goal, requested)
-        core.target = AcceptedTarget(
-            target_id=target_id, requested=requested, goal=goal, T_scanner_from_reached=reached
-        )
-        self.phase_result("TARGET", StatusCode.OK, SubCode.OK, goal.describe().replace("\n", "; "))
-        self.to_all(replies.transform("TARGET", reached))
-        return True
 
     # --- end of cycle --------------------------------------------------------------------------
 
