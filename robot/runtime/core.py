@@ -95,6 +95,7 @@ class RobotCore(StartUpMixin, MotionMixin):
         self._sensed_s = 0.0
         self._results: list[JobResult] = []
         self.hal_faults_seen = 0
+        self.plan_serial = 0
 
     # --- per cycle ---------------------------------------------------------------------------
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import logging
 from typing import TYPE_CHECKING, Final
 
@@ -49,7 +48,7 @@ class MotionMixin:
     target: AcceptedTarget | None
     scanner_imaging: bool | None
     _now: Callable[[], float]
-    _plan_ids = itertools.count(1)
+    plan_serial: int
 
     def snapshot(self, *, command_authority: bool = True) -> InterlockSnapshot:
         """Provided by the core."""
@@ -135,7 +134,8 @@ class MotionMixin:
         moving = [i for i in range(len(goal)) if float(np.ptp(path[:, i])) > 0.0]
         if not moving:
             moving = [self.robot.insertion_index]
-        plan_id = f"{kind.value.lower()}-{next(self._plan_ids)}"
+        self.plan_serial += 1
+        plan_id = f"{kind.value.lower()}-{self.plan_serial}"
         decision: Decision = self.supervisor.handle(
             event,
             self.snapshot(),

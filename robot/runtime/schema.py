@@ -100,7 +100,7 @@ def _joint_keys(name: str, *, insertion: bool) -> list[Key]:
     ]
 
 
-_KEYS: list[Key] = [
+_KEYS: Final[tuple[Key, ...]] = (
     Key(
         name="robot.model",
         kind="str",
@@ -358,7 +358,7 @@ _KEYS: list[Key] = [
         low=1,
         high=100,
     ),
-]
+)
 
 SCHEMA: Final[Mapping[str, Key]] = MappingProxyType({k.name: k for k in _KEYS})
 """Dotted key -> its description (read-only)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 
@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 __all__ = ["current_status", "rts", "status", "string", "transform"]
 
-_MESSAGE_CHARS = 1000
+_MESSAGE_CHARS: Final = 1000
 
 
 def _ascii(text: str) -> str:
