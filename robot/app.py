@@ -23,7 +23,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from hal import ControllerDriver, MonotonicClock, serial_opener, to_wire_um
+from hal import ControllerDriver, LifecycleState, MonotonicClock, serial_opener, to_wire_um
 from hal.emulator import (
     EmulatedFirmware,
     FaultPlan,
@@ -262,7 +262,7 @@ class RobotApp:
 
     def close(self) -> None:
         """Stop the axes, then close the loop, server, worker, driver, emulator and audit log."""
-        if self.driver is not None:
+        if self.driver is not None and self.driver.state is not LifecycleState.UNCONFIGURED:
             self.driver.stop()
         for part in (self.server, self.loop, self._worker):
             if part is not None:
