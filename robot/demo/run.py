@@ -31,10 +31,11 @@ from robot.demo.errors import DemoStepError
 from robot.demo.figure import write_figure
 from robot.demo.imaging import confirmation_scan, localiser_scan
 from robot.demo.metrics import registration_accuracy, tip_accuracy
-from robot.demo.result import DemoResult, JointTrace, PhaseTiming, ScanImage
+from robot.demo.result import DemoResult, JointTrace, ScanImage
 from robot.demo.sampler import JointSampler
 from robot.demo.scenario import Scenario, make_scenario
 from robot.demo.stop import Observation, audit_stop_lines, judge_stop, observe, wait_for_standstill
+from robot.demo.timeline import Timeline
 from robot.runtime import JOINT_NAMES
 from robot.scanner import EmulatedScanner
 
@@ -107,42 +108,6 @@ def demo_config(speed_factor: float) -> RobotConfig:
     return load_config(overrides=overrides, environ={})
 
 
-class _Timeline:
-    """Phase timings and marks on one monotonic clock, from the demo's start."""
-
-    def __init__(self, now: Callable[[], float], progress: Callable[[str], None]) -> None:
-        self._now = now
-        self._progress = progress
-        self.origin_s = now()
-        self.phases: list[PhaseTiming] = []
-        self.marks: list[tuple[str, float]] = []
-        self._open: tuple[str, float] | None = None
-
-    @property
-    def current(self) -> str:
-        """The phase in progress ("" between phases)."""
-        return "" if self._open is None else self._open[0]
-
-    def begin(self, name: str, tag: str) -> None:
-        start = self._now()
-        self._open = (name, start)
-        self.marks.append((tag, start - self.origin_s))
-        self._progress(f"{name} ...")
-
-    def mark(self, tag: str) -> None:
-        """A mark without a phase (the moment a stop was seen)."""
-        self.marks.append((tag, self._now() - self.origin_s))
-
-    def end(self, outcome: str) -> None:
-        if self._open is None:
-            return
-        name, start = self._open
-        self._open = None
-        timing = PhaseTiming(name=name, duration_s=self._now() - start, outcome=outcome)
-        self.phases.append(timing)
-        self._progress(f"  {outcome} ({timing.duration_s:.2f} s)")
-
-
 def _reachability(
     robot: NeedleRobot, T_scanner_from_robot: Transform
 ) -> Callable[[Points, Vec3], BoolArray]:
@@ -171,6 +136,15 @@ def _plan(
     return path
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _ConfirmationPose:
+    """The needle as the confirmation sequence caught it: reported pose, true insertion (mm)."""
+
+    plane_tip_ras_mm: tuple[float, float, float]
+    plane_direction_ras: tuple[float, float, float]
+    inserted_mm: float
+
+
 class _Story:
     """One needle placement over the real protocols; the parts are started by `run_demo`."""
 
@@ -179,7 +153,7 @@ class _Story:
         options: DemoOptions,
         config: RobotConfig,
         scenario: Scenario,
-        timeline: _Timeline,
+        timeline: Timeline,
         now: Callable[[], float],
     ) -> None:
         self.options = options
@@ -191,8 +165,27 @@ class _Story:
         self.registered: Transform | None = None
         self.plan: EntryPlan | None = None
         self.zframe: ScanImage | None = None
-        self.confirmation: ScanImage | None = None
+        self.confirmation_pose: _ConfirmationPose | None = None
         self.tip: TipAccuracy | None = None
+
+    def reconstruct_confirmation(self) -> ScanImage | None:
+        """The confirmation image of the captured pose, or ``None`` if none was acquired.
+
+        Rendering takes a few hundred milliseconds of CPU; it runs after the robot has closed, so
+        it never competes with the robot's real-time threads (see `_responsive_threads`).
+        """
+        pose = self.confirmation_pose
+        if pose is None:
+            return None
+        return confirmation_scan(
+            self.scenario.phantom,
+            plane_tip_ras_mm=pose.plane_tip_ras_mm,
+            plane_direction_ras=pose.plane_direction_ras,
+            needle=self.tip,
+            inserted_mm=pose.inserted_mm,
+            diameter_mm=self.robot.tool.diameter_mm,
+            seed=self.options.seed + 1,
+        )
 
     def run(
         self, app: RobotApp, console: BrpClient, scanner: EmulatedScanner, sampler: JointSampler
@@ -249,18 +242,15 @@ class _Story:
         scanner.start_sequence()
         final = moved.final_position or console.get_position()
         reported = final.T_ras_from_tip
-        self.confirmation = confirmation_scan(
-            self.scenario.phantom,
+        # What the slice will show is fixed now; the pixels are reconstructed after the run.
+        self.confirmation_pose = _ConfirmationPose(
             plane_tip_ras_mm=final.tip_ras_mm,
             plane_direction_ras=(
                 float(reported[0, 2]),
                 float(reported[1, 2]),
                 float(reported[2, 2]),
             ),
-            needle=self.tip,
             inserted_mm=float(joints[self.robot.insertion_index]),
-            diameter_mm=self.robot.tool.diameter_mm,
-            seed=self.options.seed + 1,
         )
         scanner.stop_sequence()
         t.end(f"needle tip {self.tip.error_mm:.2f} mm from the target")
@@ -328,7 +318,7 @@ def run_demo(options: DemoOptions, *, progress: Callable[[str], None] | None = N
         seed=options.seed,
         snr=_LOCALISER_SNR,
     )
-    timeline = _Timeline(now, say)
+    timeline = Timeline(now, say)
     story = _Story(options, config, scenario, timeline, now)
     story.zframe = localiser
     kinds = tuple(axis.kind for axis in config.controller.axes)
@@ -383,7 +373,7 @@ def run_demo(options: DemoOptions, *, progress: Callable[[str], None] | None = N
             marks=tuple(timeline.marks),
         ),
         zframe_scan=story.zframe,
-        confirmation_scan=story.confirmation,
+        confirmation_scan=story.reconstruct_confirmation(),
     )
     name = f"mrbot-demo-seed{options.seed}" + (f"-{_slug(options.fault)}" if options.fault else "")
     figure = write_figure(result, options.out_dir / f"{name}.png")

@@ -24,13 +24,13 @@ def _png_size(data: bytes) -> tuple[int, int]:
 
 def test_the_whole_placement_registers_and_targets_below_a_millimetre(tmp_path):
     result = run_demo(DemoOptions(seed=3, out_dir=tmp_path))
+    assert result.safe_stop is None, (result.safe_stop, result.phases)  # no unplanned stop
     assert result.registration is not None
     assert result.tip is not None
     assert result.registration.at_target_mm < 1.0
     assert result.tip.error_mm < 1.0
     assert result.scenario.hidden_translation_mm > 1.0  # the robot really had something to find
     assert result.succeeded
-    assert result.safe_stop is None
     assert result.events == ()
     assert [p.name.split(" ")[0] for p in result.phases] == [
         "START_UP",

@@ -12,6 +12,7 @@ from hal.emulator import EmulatedFirmware, emulator_config_for
 from robot.demo.metrics import TipAccuracy
 from robot.demo.sampler import JointSampler
 from robot.demo.stop import Observation, audit_stop_lines, judge_stop, wait_for_standstill
+from robot.demo.timeline import Timeline
 from safety import AuditError
 from tests.support.clock import FakeClock
 from tests.support.polling import wait_for
@@ -54,7 +55,7 @@ def test_axes_still_moving_at_the_deadline_are_reported_moving():
 
 
 def _write_audit(path, records):
-    lines = []
+    lines: list[str] = []
     for seq, (kind, state, payload) in enumerate(records, start=1):
         lines.append(
             json.dumps(
@@ -204,3 +205,22 @@ def test_a_fault_ridden_through_is_safe_only_if_the_tip_is_within_the_limit():
 def test_a_stop_without_an_injected_fault_is_called_unplanned():
     outcome = judge_stop("", _seen(), ("#18",), None)
     assert outcome.detail.startswith("an unplanned stop (no fault injected) ended the story")
+
+
+def test_the_timeline_times_each_phase_and_marks_it_from_the_start():
+    clock = FakeClock()
+    lines: list[str] = []
+    timeline = Timeline(clock.now_s, lines.append)
+    clock.advance(0.5)
+    timeline.begin("START_UP (homing)", "START_UP")
+    assert timeline.current == "START_UP (homing)"
+    clock.advance(1.25)
+    timeline.end("OK")
+    timeline.end("ignored: no phase open")
+    timeline.mark("STOP")
+    assert timeline.current == ""
+    assert [(p.name, p.duration_s, p.outcome) for p in timeline.phases] == [
+        ("START_UP (homing)", 1.25, "OK")
+    ]
+    assert timeline.marks == [("START_UP", 0.5), ("STOP", 1.75)]
+    assert lines == ["START_UP (homing) ...", "  OK (1.25 s)"]
