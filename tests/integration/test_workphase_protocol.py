@@ -360,3 +360,22 @@ def test_the_in_process_emulator_link_serves_the_same_protocol():
     with RobotApp(fast_config(), emulate=True, realtime=False) as app, Console(app.address) as c:
         assert start_up(c).code == 1
         assert app.state is State.READY
+
+
+def test_with_a_rotated_calibration_the_needle_ends_on_the_scanner_ras_target(console, app):
+    # robot base 90 deg about S and displaced: robot +x is scanner +A, robot +z is scanner +S
+    T_scanner_from_robot = matrix((10.0, -20.0, 30.0), [[0, -1, 0], [1, 0, 0], [0, 0, 1]])
+    assert start_up(console).code == 1
+    assert calibrate(console, T_scanner_from_robot).code == 1
+    assert targeting(console).code == 1
+    target_ras = np.array([10.0 - 15.0, -20.0 + 25.0, 30.0 + 20.0])  # robot (25, 15, 20)
+    verdict, _ = set_target(console, matrix(target_ras))
+    assert verdict.code == 1, verdict
+    assert verdict.message.startswith("front_x_mm = 25.000; front_y_mm = 15.000")
+    console.command("MOVE_TO_TARGET")
+    assert console.status("MOVE_TO_TARGET").code == 1
+    (final,) = console.expect("TRANSFORM:CURRENT_POSITION")
+    assert isinstance(final.body, TransformBody)
+    assert np.linalg.norm(final.body.matrix_ras_mm[:3, 3] - target_ras) <= 0.1
+    assert app.registration is not None
+    assert np.allclose(app.registration, T_scanner_from_robot)
