@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.support.campaign import Outcome, outcome_rows
+from tests.campaign.outcome import Outcome, outcome_rows
 
 if TYPE_CHECKING:
     from _pytest.terminal import TerminalReporter

@@ -14,19 +14,17 @@ from pathlib import Path
 
 import pytest
 
+from tests.campaign.outcome import Outcome
+from tests.campaign.runner import run_scenario
+from tests.campaign.truth import Sample, moved_between, stop_instant
 from tests.support.campaign import (
     BOUNDS_MS,
     SCENARIOS,
     Expected,
-    Outcome,
     Phase,
     Reset,
-    Sample,
     Scenario,
     StopPath,
-    moved_between,
-    run_scenario,
-    stop_instant,
     table_markdown,
 )
 

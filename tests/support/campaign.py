@@ -1,67 +1,54 @@
-"""The fault campaign: every emulator fault in every phase where it can strike, end to end.
+"""The fault campaign's scenarios: every emulator fault in every phase where it can strike.
 
-Each :class:`Scenario` runs :class:`~robot.app.RobotApp` (``emulate=True``, emulator linked
-in-process, stepped in real time) behind its real OpenIGTLink socket, driven by the console
-library :class:`~robot.console.BrpClient`, while a :class:`GroundTruth` thread samples the
-emulated firmware's axes (positions, trajectories) every millisecond of wall time. The emulator's
-fault plan fires at emulator time ``at_s`` (seconds since the emulator started); the runner brings
-the robot into the scenario's phase before ``at_s`` (or starts the action so that it is under way
-at ``at_s``), then records what happened: when the axes stopped, which STATUS the console got,
-whether a MOVE_TO_TARGET was refused afterwards with the axes still, and how the documented reset
-(START_UP, which re-homes) ended. The runner only observes; ``tests/campaign`` asserts.
+The table :data:`SCENARIOS` says, per fault and phase, who stops the axes (and so the stop bound
+of :data:`BOUNDS_MS`, derived from the watchdog and link time-out numbers below), which STATUS the
+console must receive (OPENIGTLINK.md 4.4), what the audit log must name, how MOVE_TO_TARGET is
+refused afterwards, and what the documented reset (START_UP) must do. ``tests/campaign`` runs
+them (``runner.py``) against :class:`~robot.app.RobotApp` with :func:`campaign_config`, and
+docs/FAULT_CAMPAIGN.md carries :func:`table_markdown` (a test checks for drift).
 
-What the campaign does not model: the Z-frame worker (replaced by :class:`InertZFrameWorker`; no
-scanner images are sent), the pty (the emulator is linked in-process), more than one console.
+The emulator fires a fault at emulator time ``at_s`` (seconds since it started); the runner
+brings the robot into the scenario's phase before ``at_s``, or starts the action ``LEAD_S`` before
+it so that the action is under way when the fault fires.
 """
 
 from __future__ import annotations
 
-import contextlib
 import enum
-import itertools
-import json
-import re
-import threading
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
-from unittest import mock
 
 import numpy as np
 
-from robot.app import RobotApp
 from robot.config import load_config
-from robot.console import BrpClient, BrpClientConfig, BrpError, BrpStatusError
+from robot.console import BrpClientConfig
 from robot.runtime.schema import JOINT_NAMES
-from safety import read_audit_log
-from tests.support.polling import wait_for
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
-    from pathlib import Path
+    from collections.abc import Callable
 
-    from hal.emulator import EmulatedFirmware
     from robot.runtime import RobotConfig
-    from safety import AuditRecord
 
 __all__ = [
+    "AUDIT_SLACK_S",
     "AXIS_SPEED_MM_S",
     "BOUNDS_MS",
+    "CLIENT_CONFIG",
+    "LEAD_S",
     "LINK_TIMEOUT_MS",
     "SCENARIOS",
+    "SCHEDULING_MS",
     "TELEMETRY_PERIOD_MS",
     "WATCHDOG_MS",
     "Expected",
-    "GroundTruth",
     "InertZFrameWorker",
-    "Outcome",
     "Phase",
     "Reset",
     "Scenario",
     "StopPath",
     "campaign_config",
-    "run_scenario",
     "table_markdown",
+    "target_matrix",
 ]
 
 # --- the numbers the bounds derive from -------------------------------------------------------
@@ -427,453 +414,6 @@ def target_matrix() -> np.ndarray:
     return m
 
 
-# --- ground truth ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Sample:
-    """The emulated firmware at one instant."""
-
-    t_s: float
-    moving: bool
-    positions_um: tuple[int, ...]
-    state: str
-    fault: str | None
-
-
-class GroundTruth:
-    """Samples the emulated axes every millisecond on its own thread (start/close)."""
-
-    def __init__(self, firmware: EmulatedFirmware, *, period_s: float = 0.001) -> None:
-        self._firmware = firmware
-        self._period_s = period_s
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()  # guards _samples
-        self._samples: list[Sample] = []
-
-    def sample(self) -> Sample:
-        """Read the firmware now."""
-        fw = self._firmware
-        t_s = fw.time_s
-        axes = fw.axes
-        fault = fw.fault_latched
-        return Sample(
-            t_s=t_s,
-            moving=any(a.moving for a in axes),
-            positions_um=tuple(round(a.true_um) for a in axes),
-            state=fw.state.name,
-            fault=None if fault is None else fault.name,
-        )
-
-    def start(self) -> None:
-        """Start sampling."""
-        self._thread = threading.Thread(target=self._run, name="campaign-ground-truth")
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._period_s):
-            s = self.sample()
-            with self._lock:
-                self._samples.append(s)
-
-    def close(self) -> None:
-        """Stop and join the sampler (idempotent)."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(5.0)
-            self._thread = None
-
-    @property
-    def samples(self) -> tuple[Sample, ...]:
-        """Every sample so far, in time order."""
-        with self._lock:
-            return tuple(self._samples)
-
-    @property
-    def now_s(self) -> float:
-        """Emulator time now (s)."""
-        return self._firmware.time_s
-
-
-def stop_instant(samples: tuple[Sample, ...], onset_s: float, until_s: float) -> float | None:
-    """First sample time at or after ``onset_s`` from which the axes stay still until ``until_s``.
-
-    Still: no trajectory and the same positions as every later sample of the window. ``None``
-    when the axes still moved at the last sample before ``until_s``.
-    """
-    window = [s for s in samples if onset_s <= s.t_s <= until_s]
-    if not window:
-        return None
-    last = window[-1]
-    if last.moving:
-        return None
-    instant = last.t_s
-    for s in reversed(window):
-        if s.moving or s.positions_um != last.positions_um:
-            break
-        instant = s.t_s
-    return instant
-
-
-def moved_between(samples: tuple[Sample, ...], start_s: float, end_s: float) -> list[str]:
-    """Motion seen in ``[start_s, end_s]``: descriptions of samples that moved or changed."""
-    window = [s for s in samples if start_s <= s.t_s <= end_s]
-    out: list[str] = []
-    for before, after in itertools.pairwise(window):
-        if after.moving or after.positions_um != before.positions_um:
-            out.append(f"t={after.t_s:.3f} s moving={after.moving} {after.positions_um}")
-    return out
-
-
-# --- running one scenario -------------------------------------------------------------------
-
-
-@dataclass(slots=True, kw_only=True)
-class Outcome:
-    """What one scenario did (filled by :func:`run_scenario`, judged by the tests).
-
-    Times are emulator seconds.
-    """
-
-    scenario: Scenario
-    marks: dict[str, float] = field(default_factory=dict)
-    setup_error: str = ""
-    phase_result: str = ""
-    status: Expected | None = None
-    status_text: str = ""
-    onset_s: float | None = None
-    onset_state: str = ""
-    stop_s: float | None = None
-    moved_after_stop: list[str] = field(default_factory=list)
-    moved_after_onset: list[str] = field(default_factory=list)
-    refusal: tuple[int | None, int | None] | None = None
-    reset_status: tuple[int | None, int | None] | None = None
-    reset_text: str = ""
-    state_after_fault: str = ""
-    state_after_reset: str = ""
-    rehomed: bool = False
-    firmware_fault: str | None = None
-    mono_offset_s: float = 0.0
-    audit_cause: str = ""
-    audit_faults: list[str] = field(default_factory=list)
-    audit_torn_tail_bytes: int = 0
-    audit_gaps: int = 0
-    link_damage: int = 0
-    wall_s: float = 0.0
-
-    @property
-    def stop_latency_ms(self) -> float | None:
-        """Onset to standstill (ms), when both are known."""
-        if self.onset_s is None or self.stop_s is None:
-            return None
-        return max(0.0, (self.stop_s - self.onset_s) * 1000.0)
-
-
-def _error_of(err: BrpError) -> Expected:
-    return Expected(device=err.device_name, code=err.code or 0, sub_code=err.sub_code or 0)
-
-
-@contextlib.contextmanager
-def campaign_robot(fault: str | None, audit_path: Path) -> Iterator[RobotApp]:
-    """A started fast ``RobotApp`` on the in-process emulator with ``fault``; closed on exit."""
-    with mock.patch("robot.app.ZFrameWorker", InertZFrameWorker):
-        app = RobotApp(
-            campaign_config(), emulate=True, fault=fault, realtime=False, audit_path=audit_path
-        )
-        app.start()
-    try:
-        yield app
-    finally:
-        app.close()
-
-
-class SetupMissedPhaseError(AssertionError):
-    """The robot was not in the scenario's phase when the fault fired (machine too slow)."""
-
-
-class _Runner:
-    """Drives one scenario; records into an :class:`Outcome` (asserts nothing itself)."""
-
-    def __init__(
-        self, scenario: Scenario, app: RobotApp, truth: GroundTruth, console: BrpClient
-    ) -> None:
-        self.sc = scenario
-        self.app = app
-        self.truth = truth
-        self.console = console
-        self.out = Outcome(scenario=scenario)
-        assert app.emulator is not None
-        self.fw = app.emulator
-        self.out.mono_offset_s = time.monotonic() - self.fw.time_s
-
-    # -- helpers ------------------------------------------------------------------------------
-
-    def mark(self, name: str) -> None:
-        now_s = self.truth.now_s
-        self.out.marks[name] = now_s
-        # host clock minus emulator clock: the smallest reading has the least lag in it
-        self.out.mono_offset_s = min(self.out.mono_offset_s, time.monotonic() - now_s)
-
-    def wait_emulator(self, t_s: float, what: str) -> None:
-        wait_for(
-            lambda: self.truth.now_s >= t_s,
-            timeout_s=max(0.0, t_s - self.truth.now_s) + 5.0,
-            what=f"emulator time {t_s:.3f} s ({what})",
-        )
-
-    def before(self, deadline_s: float, what: str) -> None:
-        now_s = self.truth.now_s
-        if now_s > deadline_s:
-            raise SetupMissedPhaseError(
-                f"{self.sc.id}: {what} at emulator time {now_s:.3f} s, after {deadline_s:.3f} s "
-                "(the machine is too slow for this scenario's timing)"
-            )
-
-    def ready_to_move(self) -> None:
-        self.console.start_up()
-        self.mark("homed")
-        self.console.calibration(np.eye(4))
-        self.console.targeting()
-        self.console.set_target(target_matrix())
-        self.mark("ready")
-
-    def action(self, run: Callable[[], object]) -> None:
-        """Run the action the fault cuts; record its STATUS (or that it completed)."""
-        self.mark("action")
-        try:
-            run()
-        except BrpStatusError as err:
-            self.out.status = _error_of(err)
-            self.out.status_text = err.detail
-            self.out.phase_result = "error STATUS"
-        except BrpError as err:
-            self.out.phase_result = f"{type(err).__name__}: {err}"
-        else:
-            self.out.phase_result = "completed"
-        self.mark("action_end")
-
-    def await_unsolicited_fault(self, already: int) -> None:
-        """Wait for a fault STATUS outside any request (a fault at rest)."""
-
-        def arrived() -> bool:
-            return len(self.console.view.faults) > already
-
-        try:
-            wait_for(arrived, timeout_s=3.0, what="a fault STATUS")
-        except AssertionError as err:
-            self.out.phase_result = f"no fault STATUS: {err}"
-            return
-        reply = self.console.view.faults[already]
-        self.out.status = Expected(
-            device=reply.device_name, code=reply.code, sub_code=reply.sub_code
-        )
-        self.out.status_text = reply.message
-        self.out.phase_result = "unsolicited STATUS"
-
-    # -- phases -------------------------------------------------------------------------------
-
-    def run(self) -> Outcome:
-        sc, console = self.sc, self.console
-        at_s = sc.at_s
-        lead_s = LEAD_S.get(sc.phase, 0.0)
-        if sc.phase is Phase.WHOLE_RUN:
-            self.benign_run()
-            return self.out
-        if sc.phase is Phase.START_UP:
-            self.wait_emulator(at_s - lead_s, "START_UP before the fault")
-            self.action(console.start_up)
-        elif sc.phase is Phase.IDLE:
-            console.start_up()
-            self.mark("ready")
-            self.before(at_s - 0.05, "START_UP finished")
-            if sc.fault.startswith("stuck-encoder"):  # latent until the next motion
-                self.wait_emulator(at_s + 0.02, "the encoder stuck")
-                console.calibration(np.eye(4))
-                console.targeting()
-                console.set_target(target_matrix())
-                self.action(console.move_to_target)
-            else:
-                self.await_unsolicited_fault(len(console.view.faults))
-        elif sc.phase is Phase.TARGETING:
-            self.ready_to_move()
-            self.before(at_s - 0.05, "target accepted")
-            self.await_unsolicited_fault(len(console.view.faults))
-        elif sc.phase is Phase.MOVE:
-            self.ready_to_move()
-            self.before(at_s - lead_s, "target accepted")
-            self.wait_emulator(at_s - lead_s, "MOVE_TO_TARGET before the fault")
-            self.action(console.move_to_target)
-        elif sc.phase is Phase.INSERTED:
-            self.ready_to_move()
-            console.move_to_target()
-            self.mark("inserted")
-            self.before(at_s - 0.05, "needle at the target")
-            self.await_unsolicited_fault(len(console.view.faults))
-        elif sc.phase is Phase.RETRACT:
-            self.ready_to_move()
-            console.move_to_target()
-            self.mark("inserted")
-            self.before(at_s - lead_s, "needle at the target")
-            self.wait_emulator(at_s - lead_s, "RETRACT_NEEDLE before the fault")
-            self.action(console.retract_needle)
-        self.after_fault()
-        return self.out
-
-    def benign_run(self) -> None:
-        lags_ms: list[float] = []
-
-        def lag() -> None:
-            latest = self.app.driver.link.latest if self.app.driver is not None else None
-            if latest is not None:
-                lags_ms.append(
-                    (self.truth.now_s - latest.telemetry.firmware_time_us / 1e6) * 1000.0
-                )
-
-        self.ready_to_move()
-        self.out.onset_s = self.out.marks["homed"]  # audit: no fault record from here on
-        lag()
-        self.action(lambda: self.console.move_to_target(on_position=lambda _: lag()))
-        if self.out.phase_result == "completed":
-            self.action(lambda: self.console.retract_needle(on_position=lambda _: lag()))
-        self.out.state_after_fault = self.app.state.value
-        fw_counters = self.fw.counters
-        host = self.app.driver.counters() if self.app.driver is not None else None
-        name = self.sc.fault.partition(":")[0]
-        if name == "drop-frames":
-            self.out.link_damage = fw_counters.seq_gaps + (host.seq_gaps if host else 0)
-        elif name == "corrupt-bytes":
-            host_bad = sum(host.frame_faults.values()) if host else 0
-            self.out.link_damage = fw_counters.frame_faults + host_bad
-        else:
-            self.out.link_damage = round(sorted(lags_ms)[len(lags_ms) // 2]) if lags_ms else 0
-
-    def find_onset(self) -> None:
-        sc = self.sc
-        samples = self.truth.samples
-        name = sc.fault.partition("@")[0].partition(":")[0]
-        onset = sc.at_s
-        if name in {"hardware-failure-mid-move", "limit-hit"}:
-            latched = [s.t_s for s in samples if s.fault is not None]
-            if latched:
-                before = [s.t_s for s in samples if s.t_s < latched[0]]
-                onset = before[-1] if before else latched[0]
-        elif name == "stuck-encoder":  # only motion shows a stuck encoder
-            moving = [s.t_s for s in samples if s.t_s >= sc.at_s and s.moving]
-            onset = moving[0] if moving else sc.at_s
-        self.out.onset_s = onset
-        near = [s for s in samples if s.t_s <= onset] or list(samples[:1])
-        if near:
-            s = near[-1]
-            self.out.onset_state = f"{s.state}{' moving' if s.moving else ''}"
-
-    def after_fault(self) -> None:
-        sc, console = self.sc, self.console
-        try:
-            wait_for(lambda: not self.truth.sample().moving, timeout_s=2.0, what="axes still")
-        except AssertionError as err:
-            self.out.moved_after_stop.append(str(err))
-        self.mark("still")
-        self.find_onset()
-        self.out.state_after_fault = self.app.state.value
-        # (d) a move is refused, and nothing moves, until the documented reset
-        self.mark("refusal")
-        try:
-            console.move_to_target()
-        except BrpStatusError as err:
-            self.out.refusal = (err.code, err.sub_code)
-        except BrpError as err:
-            self.out.refusal = (None, None)
-            self.out.reset_text = f"MOVE_TO_TARGET after the fault: {type(err).__name__}: {err}"
-        else:
-            self.out.refusal = (1, 0)
-        if sc.clears_at_s:
-            self.wait_emulator(sc.clears_at_s + 0.05, "the link damage to end")
-        if sc.firmware_fault is not None and self.out.onset_s is not None:
-            watchdog_s = (WATCHDOG_MS + SCHEDULING_MS) / 1000.0
-            self.wait_emulator(self.out.onset_s + watchdog_s, "the firmware watchdog")
-        # one more control cycle's worth of samples after the refusal
-        self.wait_emulator(self.truth.now_s + 0.03, "samples after the refusal")
-        self.mark("reset")
-        samples = self.truth.samples
-        self.out.firmware_fault = samples[-1].fault if samples else None
-        onset = self.out.onset_s if self.out.onset_s is not None else 0.0
-        self.out.stop_s = stop_instant(samples, onset, self.out.marks["reset"])
-        if self.out.stop_s is not None:
-            self.out.moved_after_stop += moved_between(
-                samples, self.out.stop_s, self.out.marks["reset"]
-            )
-        self.out.moved_after_onset = moved_between(samples, onset, self.out.marks["reset"])
-        try:
-            result = console.start_up()
-        except BrpStatusError as err:
-            self.out.reset_status = (err.code, err.sub_code)
-            self.out.reset_text = err.detail
-        except BrpError as err:
-            self.out.reset_status = (None, None)
-            self.out.reset_text = f"{type(err).__name__}: {err}"
-        else:
-            status = result.status
-            self.out.reset_status = (
-                (status.code, status.sub_code) if status is not None else (None, None)
-            )
-        self.out.state_after_reset = self.app.state.value
-        reset_s = self.out.marks["reset"]
-        self.out.rehomed = self.out.reset_status == (1, 0) and any(
-            s.moving for s in self.truth.samples if s.t_s >= reset_s
-        )
-
-
-def _read_audit(out: Outcome, path: Path) -> None:
-    contents = read_audit_log(path)
-    out.audit_torn_tail_bytes = contents.torn_tail_bytes
-    out.audit_gaps = len(contents.sequence_gaps)
-    pattern = re.compile(out.scenario.cause) if out.scenario.cause else None
-    onset_s = out.onset_s if out.onset_s is not None else 0.0
-    # host monotonic time of the onset; the emulator may lag the wall clock, never lead it
-    from_mono_s = onset_s + out.mono_offset_s - AUDIT_SLACK_S
-    for record in contents.records:
-        if record.kind == "run_header" or record.mono_s < from_mono_s:
-            continue
-        text = json.dumps(record.payload, sort_keys=True)
-        if _is_fault_record(record):
-            out.audit_faults.append(_describe(record))
-        if pattern is not None and not out.audit_cause and pattern.search(text):
-            out.audit_cause = _describe(record)
-
-
-def _is_fault_record(record: AuditRecord) -> bool:
-    event = str(record.payload.get("event", ""))
-    return event in {"FAULT", "TRIP", "HOMING_FAILED", "EMERGENCY"} or bool(
-        record.payload.get("tripped")
-    )
-
-
-def _describe(record: AuditRecord) -> str:
-    payload = record.payload
-    if "tripped" in payload:
-        return f"#{record.seq} {record.kind} tripped={payload['tripped']}"
-    reason = str(payload.get("reason", ""))[:90]
-    return f"#{record.seq} {record.kind} {payload.get('event', '')}: {reason}"
-
-
-def run_scenario(scenario: Scenario, audit_path: Path) -> Outcome:
-    """Run ``scenario`` end to end; the audit log goes to ``audit_path``."""
-    wall0 = time.monotonic()
-    with campaign_robot(scenario.fault, audit_path) as app:
-        assert app.emulator is not None
-        truth = GroundTruth(app.emulator)
-        truth.start()
-        try:
-            with BrpClient(*app.address, config=CLIENT_CONFIG) as console:
-                out = _Runner(scenario, app, truth, console).run()
-        finally:
-            truth.close()
-    _read_audit(out, audit_path)
-    out.wall_s = time.monotonic() - wall0
-    return out
-
-
 # --- tables -----------------------------------------------------------------------------------
 
 
@@ -903,32 +443,3 @@ def table_markdown() -> str:
             f"| {status} | {cause} | {refusal} | {sc.firmware_fault or '-'} | {_reset_text(sc)} |"
         )
     return "\n".join(lines) + "\n"
-
-
-def _fmt(pair: tuple[int | None, int | None] | None) -> str:
-    if pair is None:
-        return "-"
-    return f"{pair[0]}/{pair[1]}"
-
-
-def outcome_rows(outcomes: list[tuple[Outcome, list[str]]]) -> str:
-    """The measured table: one line per scenario with what happened and the failed checks."""
-    header = (
-        f"{'scenario':34} {'stop ms':>8} {'bound':>5} {'STATUS got':24} {'MOVE':>5} "
-        f"{'reset':>5} {'firmware':16} {'wall s':>6}  result"
-    )
-    lines = [header, "-" * len(header)]
-    for out, failures in outcomes:
-        sc = out.scenario
-        latency = out.stop_latency_ms
-        stop = "-" if latency is None else f"{latency:.1f}"
-        bound = "-" if sc.bound_ms is None else str(sc.bound_ms)
-        got = out.status.describe() if out.status is not None else out.phase_result[:24]
-        tags = sorted({f.split(" ", 1)[0] for f in failures})
-        result = "PASS" if not failures else "FAIL " + " ".join(tags)
-        lines.append(
-            f"{sc.id:34} {stop:>8} {bound:>5} {got[:24]:24} {_fmt(out.refusal):>5} "
-            f"{_fmt(out.reset_status):>5} {out.firmware_fault or '-':16} {out.wall_s:6.2f}  "
-            f"{result}"
-        )
-    return "\n".join(lines)
