@@ -68,3 +68,22 @@ def test_a_hardware_failure_mid_move_is_shown_as_a_safe_stop_and_exits_zero(tmp_
     figures = list(tmp_path.glob("mrbot-demo-seed0-hardware-failure-mid-move.png"))
     assert len(figures) == 1
     assert _png_size(figures[0].read_bytes())[0] > 0
+
+
+def test_a_start_up_failure_stops_before_anything_moves_and_the_figure_says_why(tmp_path):
+    result = run_demo(DemoOptions(seed=2, fault="startup-failure", out_dir=tmp_path))
+    stop = result.safe_stop
+    assert stop is not None
+    assert stop.stopped
+    assert stop.safe
+    assert result.succeeded
+    assert "STATUS(START_UP) code 13 sub-code 8 NOT_READY" in stop.console_status
+    assert stop.axes_stopped
+    assert stop.drift_after_stop_mm == 0.0
+    assert result.plan is None  # the story ended before planning
+    assert result.registration is None
+    assert result.confirmation_scan is None
+    assert result.trace.positions.size > 0
+    assert float(abs(result.trace.positions - result.trace.positions[0]).max()) == 0.0
+    assert result.figure_path is not None
+    assert _png_size(result.figure_path.read_bytes()) == (1815, 616)
