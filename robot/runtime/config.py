@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Final
 
 import numpy as np
 
-from hal import ControllerConfig, PneumaticStepperConfig
+from hal import ControllerConfig, PiezoConfig, PneumaticStepperConfig
 from kinematics import (
     ToolKind,
     ToolModel,
@@ -279,7 +279,7 @@ def _build(values: dict[str, object], sources: dict[str, str]) -> RobotConfig:
 
 def _joint_parts(
     values: Mapping[str, object], name: str
-) -> tuple[PneumaticStepperConfig, JointConfig, JointSpec]:
+) -> tuple[PneumaticStepperConfig | PiezoConfig, JointConfig, JointSpec]:
     p = f"joints.{name}."
     lo, hi = _f(values, p + "min_mm"), _f(values, p + "max_mm")
     if lo >= hi:
@@ -288,16 +288,27 @@ def _joint_parts(
         )
     step, rate = _f(values, p + "step_mm"), _f(values, p + "max_step_rate_hz")
     safe = bool(values[p + "imaging_safe"])
-    axis = PneumaticStepperConfig(
-        name=name,
-        min_position=lo,
-        max_position=hi,
-        step_size=step,
-        max_step_rate_hz=rate,
-        following_error_limit=_f(values, p + "following_error_limit_mm"),
-        min_supply_pressure_kpa=_f(values, "safety.min_supply_pressure_kpa"),
-        imaging_safe=safe,
-    )
+    axis: PneumaticStepperConfig | PiezoConfig
+    if values[p + "axis"] == "piezo":
+        axis = PiezoConfig(
+            name=name,
+            min_position=lo,
+            max_position=hi,
+            max_speed=_f(values, p + "piezo_max_speed_mm_s"),
+            following_error_limit=_f(values, p + "following_error_limit_mm"),
+            imaging_safe=safe,
+        )
+    else:
+        axis = PneumaticStepperConfig(
+            name=name,
+            min_position=lo,
+            max_position=hi,
+            step_size=step,
+            max_step_rate_hz=rate,
+            following_error_limit=_f(values, p + "following_error_limit_mm"),
+            min_supply_pressure_kpa=_f(values, "safety.min_supply_pressure_kpa"),
+            imaging_safe=safe,
+        )
     speed = axis.max_speed
     insertion = name == "insertion_mm"
     joint = JointConfig(
@@ -332,7 +343,11 @@ def _build_unchecked(values: dict[str, object], sources: dict[str, str]) -> Robo
         lease_s=_f(values, "safety.lease_s"),
         console_timeout_s=_f(values, "safety.console_timeout_s"),
         firmware_timeout_s=_f(values, "safety.firmware_timeout_s"),
-        min_supply_pressure_kpa=_f(values, "safety.min_supply_pressure_kpa"),
+        min_supply_pressure_kpa=(
+            _f(values, "safety.min_supply_pressure_kpa")
+            if any(isinstance(a, PneumaticStepperConfig) for a in controller.axes)
+            else None  # no pneumatic axis: nothing to measure, the interlock never trips
+        ),
         imaging_interlock_required=bool(values["safety.imaging_interlock_required"]),
     )
     tool = ToolModel(

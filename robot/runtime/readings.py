@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Final
 import numpy as np
 
 from firmware_interfaces import AxisStatus
-from hal import LifecycleState, from_wire_um
+from hal import LifecycleState, PneumaticStepperConfig, from_wire_um
 from safety import InterlockSnapshot
 
 if TYPE_CHECKING:
@@ -79,7 +79,8 @@ def read_joints(
         positions.append(from_wire_um(record.encoder_um, axis.kind))
         moving |= AxisStatus.MOVING in record.status
         homed &= AxisStatus.HOMED in record.status
-        pressures.append(record.supply_pressure_hpa / 10.0)
+        if isinstance(axis, PneumaticStepperConfig):  # other axes report 0 hPa
+            pressures.append(record.supply_pressure_hpa / 10.0)
     now_fw_s = sample.telemetry.firmware_time_us / 1e6
     current = np.array(positions)
     ratio = 0.0 if previous is None else previous.max_speed_ratio

@@ -52,6 +52,14 @@ def _joint_keys(name: str, *, insertion: bool) -> list[Key]:
     low, high = (0.0, 150.0) if insertion else (-60.0, 60.0)
     p = f"joints.{name}"
     return [
+        Key(
+            name=f"{p}.axis",
+            kind="str",
+            default="pneumatic",
+            unit="-",
+            doc="axis type: pneumatic stepper (open loop, encoder check) or piezo (closed loop)",
+            choices=("pneumatic", "piezo"),
+        ),
         Key(name=f"{p}.min_mm", kind="float", default=low, unit="mm", doc="lower soft limit"),
         Key(name=f"{p}.max_mm", kind="float", default=high, unit="mm", doc="upper soft limit"),
         Key(
@@ -71,6 +79,15 @@ def _joint_keys(name: str, *, insertion: bool) -> list[Key]:
             doc="step rate with the installed hose; max speed = step_mm * max_step_rate_hz",
             low=1.0,
             high=100_000.0,
+        ),
+        Key(
+            name=f"{p}.piezo_max_speed_mm_s",
+            kind="float",
+            default=10.0,
+            unit="mm/s",
+            doc="speed limit of a piezo axis (a pneumatic axis: step_mm * max_step_rate_hz)",
+            low=1e-3,
+            high=10_000.0,
         ),
         Key(
             name=f"{p}.max_accel_mm_s2",
@@ -95,7 +112,8 @@ def _joint_keys(name: str, *, insertion: bool) -> list[Key]:
             kind="bool",
             default=True,
             unit="-",
-            doc="may move while the scanner images (pneumatic steppers: SNR unaffected)",
+            doc="may move while the scanner images (pneumatic: SNR unaffected; piezo: only with "
+            "an SNR measurement on file)",
         ),
     ]
 

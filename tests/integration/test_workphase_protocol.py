@@ -379,3 +379,22 @@ def test_with_a_rotated_calibration_the_needle_ends_on_the_scanner_ras_target(co
     assert np.linalg.norm(final.body.matrix_ras_mm[:3, 3] - target_ras) <= 0.1
     assert app.registration is not None
     assert np.allclose(app.registration, T_scanner_from_robot)
+
+
+def test_a_robot_with_a_piezo_insertion_axis_moves_once_the_scanner_is_idle():
+    config = fast_config(
+        joints__insertion_mm__axis="piezo",
+        joints__insertion_mm__piezo_max_speed_mm_s=200.0,
+        joints__insertion_mm__imaging_safe=False,
+    )
+    with RobotApp(config, emulate=True) as app, Console(app.address) as console:
+        console.string("SCANNER", "STOP_SEQUENCE")
+        assert console.status("SCANNER").code == 1
+        reached = ready_to_move(console, matrix((10.0, 5.0, 35.0)))
+        console.command("MOVE_TO_TARGET")
+        assert console.status("MOVE_TO_TARGET").code == 1
+        (final,) = console.expect("TRANSFORM:CURRENT_POSITION")
+        assert isinstance(final.body, TransformBody)
+        assert isinstance(reached.body, TransformBody)
+        error_mm = final.body.matrix_ras_mm[:3, 3] - reached.body.matrix_ras_mm[:3, 3]
+        assert np.linalg.norm(error_mm) <= 0.1

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from hal import PiezoConfig
 from robot.cli.main import main
 from robot.config import SCHEMA, ConfigError, default_config_text, load_config, render_markdown
 from robot.runtime.schema import JOINT_NAMES
@@ -139,3 +140,20 @@ def test_config_show_prints_every_key_with_its_source(capsys):
 def test_config_show_reports_a_bad_key_with_exit_code_2(capsys):
     assert main(["config", "show", "--set", "network.prot=1"]) == 2
     assert "network.prot" in capsys.readouterr().err
+
+
+def test_an_axis_can_be_a_piezo_with_its_own_speed_limit():
+    config = load_config(
+        overrides={
+            "joints.insertion_mm.axis": "piezo",
+            "joints.insertion_mm.piezo_max_speed_mm_s": 5.0,
+            "joints.insertion_mm.imaging_safe": False,
+        },
+        environ={},
+    )
+    axis = config.controller.axes[-1]
+    assert isinstance(axis, PiezoConfig)
+    assert axis.max_speed == 5.0
+    joint = config.supervisor.joints[-1]
+    assert (joint.max_speed, joint.imaging_safe, joint.insertion) == (5.0, False, True)
+    assert config.guide.joints[-1].max_velocity == 5.0
