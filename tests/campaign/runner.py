@@ -231,13 +231,20 @@ class _Runner:
                 before = [s.t_s for s in samples if s.t_s < latched[0]]
                 onset = before[-1] if before else latched[0]
         elif name == "stuck-encoder":  # only motion shows a stuck encoder
-            moving = [s.t_s for s in samples if s.t_s >= sc.at_s and s.moving]
-            onset = moving[0] if moving else sc.at_s
+            shown = [s for s in samples if s.t_s >= sc.at_s and (s.moving or s.fault)]
+            if shown and shown[0].moving:
+                onset = shown[0].t_s
+            elif shown:  # motion began and tripped between two samples
+                before = [s.t_s for s in samples if s.t_s < shown[0].t_s]
+                onset = before[-1] if before else shown[0].t_s
         self.out.onset_s = onset
         near = [s for s in samples if s.t_s <= onset] or list(samples[:1])
         if near:
             s = near[-1]
             self.out.onset_state = f"{s.state}{' moving' if s.moving else ''}"
+            after = [a for a in samples if a.t_s > s.t_s]
+            if not s.moving and after and after[0].fault is not None:
+                self.out.onset_state += f" (then {after[0].fault}: tripped between samples)"
 
     def after_fault(self) -> None:
         sc, console = self.sc, self.console

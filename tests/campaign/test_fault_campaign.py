@@ -48,7 +48,8 @@ def exercised_phase(out: Outcome) -> list[str]:
         problems.append(f"fault at {onset:.3f} s struck in {out.onset_state}, not while homing")
     if sc.phase in {Phase.MOVE, Phase.RETRACT} or sc.fault.startswith("stuck-encoder"):
         inside = marks["action"] <= onset <= marks["action_end"] + _EDGE_S
-        if "moving" not in out.onset_state or not inside:
+        shown = "moving" in out.onset_state or "tripped between samples" in out.onset_state
+        if not shown or not inside:
             problems.append(
                 f"fault at {onset:.3f} s ({out.onset_state}) outside the action "
                 f"{marks['action']:.3f}..{marks['action_end']:.3f} s"
