@@ -21,11 +21,13 @@ values = st.one_of(
 @given(overrides=st.dictionaries(st.sampled_from(sorted(SCHEMA)), values, max_size=4))
 def test_any_override_builds_or_fails_with_a_config_error_naming_a_key(overrides):
     failure: ConfigError | None = None
+    config = None
     try:
         config = load_config(overrides=overrides, environ={})
     except ConfigError as err:
         failure = err
-    if failure is not None:
+    if config is None:
+        assert failure is not None
         assert failure.key == "" or failure.key in SCHEMA
         assert str(failure)
         return
