@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from safety import read_audit_log
-from tests.support.campaign import AUDIT_SLACK_S
+from tests.support.campaign import AUDIT_SLACK_S, StopPath
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -111,6 +111,8 @@ def outcome_rows(outcomes: list[tuple[Outcome, list[str]]]) -> str:
         sc = out.scenario
         latency = out.stop_latency_ms
         stop = "-" if latency is None else f"{latency:.1f}"
+        if sc.stop is StopPath.AT_REST:  # nothing was moving: the check is that nothing moved
+            stop = "moved" if out.moved_after_onset else "still"
         bound = "-" if sc.bound_ms is None else str(sc.bound_ms)
         got = out.status.describe() if out.status is not None else out.phase_result[:24]
         tags = sorted({f.split(" ", 1)[0] for f in failures})
