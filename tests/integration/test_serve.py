@@ -8,8 +8,9 @@ import sys
 
 import pytest
 
+from robot.igtl import StatusBody
 from robot.runtime.schema import JOINT_NAMES
-from tests.support.robot_app import Console, start_up
+from tests.support.robot_app import Console, matrix, ready_to_move, start_up
 
 pytestmark = pytest.mark.slow
 
@@ -103,3 +104,18 @@ def test_serve_refuses_a_public_bind_without_an_allow_list_and_a_bad_key():
     )
     assert result.returncode == 2
     assert "network.port = 99999" in result.stderr
+
+
+def test_serve_with_the_hardware_failure_fault_fails_the_first_move_with_18_mid_stream():
+    process, address = serve("--fault", "hardware-failure-mid-move")
+    try:
+        with Console(address) as console:
+            ready_to_move(console, matrix((45.0, 45.0, 45.0)))
+            console.command("MOVE_TO_TARGET")
+            status, between = console.until("MOVE_TO_TARGET", type_name="STATUS")
+            assert isinstance(status.body, StatusBody)
+            assert (status.body.code, status.body.subcode) == (18, 10)
+            assert any(m.device_name == "CURRENT_POSITION" for m in between)
+    finally:
+        code, err = stop(process)
+    assert code == 0, err
