@@ -34,6 +34,10 @@ def decision_record(
         "stop": None if decision.stop is None else int(decision.stop),
         "source": request.source,
     }
+    if request.reason:
+        # What the caller said caused the event (e.g. the firmware fault behind a FAULT): the
+        # audit log must name the cause, not only the transition it led to.
+        payload["cause"] = request.reason
     if request.plan_id is not None:
         payload["plan_id"] = request.plan_id
     if request.calibration_id is not None:

@@ -698,3 +698,14 @@ def test_latched_states_leave_only_through_reset_into_off(state):
         assert sup.state in LATCHED_STATES
         force_state(sup, state)
     assert sup.handle(Event.RESET, clear(clock())).state_after is State.OFF
+
+
+@pytest.mark.hazard("H-12")
+def test_a_fault_record_names_its_cause_not_only_the_transition():
+    sup, clock, audit = make()
+    d = sup.handle(
+        Event.FAULT, clear(clock()), source="control_loop", reason="HARDWARE_FAILURE on axis x1"
+    )
+    assert d.state_after is State.FAULT
+    (record,) = [r for r in audit.records if r.payload.get("event") == "FAULT"]
+    assert record.payload["cause"] == "HARDWARE_FAILURE on axis x1"
