@@ -12,6 +12,7 @@ the story and the safe stop is examined instead (`robot.demo.stop`).
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import math
 import sys
@@ -270,20 +271,29 @@ def _status_text(status: StatusReply | None) -> str:
 
 @contextlib.contextmanager
 def _responsive_threads() -> Iterator[None]:
-    """Switch threads every 1 ms (not 5 ms) while the whole robot shares this interpreter.
+    """Keep the robot's real-time threads responsive while the whole robot shares this interpreter.
 
     The emulated firmware, the HAL reader, the control loop, the Z-frame worker, the scanner's
-    renderer and the console all run as threads of one process here; with CPU-bound threads
-    (rendering, detection) and the default 5 ms GIL switch interval, the firmware thread could
-    wait over 100 ms on a loaded machine and the HAL rightly declared the link lost. The old
-    interval is restored afterwards.
+    renderer and the console all run as threads of one process here. Two interpreter-wide pauses
+    made the firmware thread wait over 100 ms (and the HAL rightly declare the link lost):
+
+    * CPU-bound threads (rendering, detection) under the default 5 ms GIL switch interval; the
+      interval is 1 ms while the demo runs.
+    * full garbage collections of everything the process allocated before (in a test session,
+      every earlier test's objects): they are collected once, then frozen out of the collector's
+      reach (`gc.freeze`) until the demo ends.
+
+    Both are restored afterwards.
     """
     previous = sys.getswitchinterval()
+    gc.collect()
+    gc.freeze()
     sys.setswitchinterval(_SWITCH_INTERVAL_S)
     try:
         yield
     finally:
         sys.setswitchinterval(previous)
+        gc.unfreeze()
 
 
 def _slug(text: str) -> str:
