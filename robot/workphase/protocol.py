@@ -14,6 +14,8 @@ import logging
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Final
 
+import numpy as np
+
 from robot.igtl import (
     CommandReceived,
     MessageReceived,
@@ -129,6 +131,18 @@ class WorkphaseProtocol(PosesMixin, RequestsMixin):
         """``TRANSFORM(CURRENT_POSITION)``, or ``None`` without telemetry."""
         pose = self.core.current_pose()
         return None if pose is None else replies.transform("CURRENT_POSITION", pose)
+
+    def refusal_position_message(self) -> IgtlMessage:
+        """The ``CURRENT_POSITION`` that follows a refused move (OPENIGTLINK.md 4.4: 13 + it).
+
+        The measured pose when telemetry has ever arrived; before that (a fresh server whose
+        controller was never brought up) the identity matrix, which the preceding 13 sub 8
+        NOT_READY marks as "position unknown" (docs/WORKPHASES.md).
+        """
+        message = self.position_message()
+        if message is None:
+            message = replies.transform("CURRENT_POSITION", np.eye(4))
+        return message
 
     def position_to_all(self) -> None:
         """One CURRENT_POSITION to every connection."""
@@ -280,7 +294,7 @@ class WorkphaseProtocol(PosesMixin, RequestsMixin):
             result = self.core.move_to_target(source)
         if result is not None:
             self.phase_result("MOVE_TO_TARGET", result.code, result.sub_code, result.reason)
-            self.position_to_all()
+            self.to_all(self.refusal_position_message())
 
     def _stop(self, phase: Workphase, source: str) -> None:
         self.phase = phase
