@@ -13,6 +13,7 @@ then the HAL moves with that permit.
 from __future__ import annotations
 
 import logging
+from collections import deque
 from typing import TYPE_CHECKING, Final
 
 import numpy as np
@@ -49,6 +50,8 @@ _STOPPING_HAL_FAULTS: Final = frozenset(
         HalFaultKind.REQUEST_TIMEOUT,
     }
 )
+#: Controller faults a START_UP failure names (the most recent ones).
+_REMEMBERED_FAULTS: Final = 4
 #: OPENIGTLINK.md 4.5: a reachable target is reached within this (mm).
 REACH_TOLERANCE_MM: Final = 0.1
 
@@ -95,6 +98,8 @@ class RobotCore(StartUpMixin, MotionMixin):
         self._sensed_s = 0.0
         self._results: list[JobResult] = []
         self.hal_faults_seen = 0
+        #: Controller faults reported since START_UP began (newest last), named in its result.
+        self.controller_faults: deque[str] = deque(maxlen=_REMEMBERED_FAULTS)
         self.plan_serial = 0
 
     # --- per cycle ---------------------------------------------------------------------------
@@ -156,11 +161,24 @@ class RobotCore(StartUpMixin, MotionMixin):
 
     # --- faults and stops --------------------------------------------------------------------
 
-    def _drain_hal_faults(self, status: HalStatus) -> None:
+    def drain_controller_faults(self) -> list[FaultEvent]:
+        """Take the driver's queued fault events, remembering them in :attr:`controller_faults`.
+
+        Only called where nothing else would act on them (the driver unconfigured, or at the top
+        of :meth:`sense`, which then acts on them).
+        """
         events: list[FaultEvent] = []
         while not self.driver.faults.empty():
             events.append(self.driver.faults.get_nowait())
         self.hal_faults_seen += len(events)
+        for event in events:
+            text = f"{event.kind.value}: {event.detail}"
+            if text not in self.controller_faults:
+                self.controller_faults.append(text)
+        return events
+
+    def _drain_hal_faults(self, status: HalStatus) -> None:
+        events = self.drain_controller_faults()
         active = self.driver.state is not LifecycleState.UNCONFIGURED
         if not active or self.supervisor.state in {State.OFF, *LATCHED_STATES}:
             return
@@ -169,7 +187,9 @@ class RobotCore(StartUpMixin, MotionMixin):
             first = stopping[0]
             self.fault(f"controller fault {first.kind.value}: {first.detail}")
         elif status.firmware_fault or status.link_down:
-            self.fault("controller reports a firmware fault or a lost link")
+            what = "a lost link" if status.link_down else "firmware state FAULT"
+            last = self.controller_faults[-1] if self.controller_faults else "none reported"
+            self.fault(f"controller reports {what} (last controller fault: {last})")
 
     def fault(self, reason: str) -> None:
         """Report a hardware fault to the supervisor and carry out its stop."""

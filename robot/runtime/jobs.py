@@ -59,7 +59,9 @@ class JobResult:
 class StartUpStep(enum.Enum):
     """Steps of START_UP."""
 
-    RESET = "reset"
+    CONNECT = "connect (reconnect a lost link, handshake)"
+    CLEAR_FIRMWARE = "clear a latched firmware fault"
+    RESET = "reset the supervisor's latch"
     BRING_UP = "bring up the controller"
     AWAIT_TELEMETRY = "await telemetry"
     HOMING = "homing"
@@ -73,6 +75,9 @@ class StartUpJob:
     started_s: float
     step_started_s: float
     source: str
+    attempts: int = 0
+    retry_at_s: float = 0.0
+    cleared: bool = False
 
 
 @dataclass(slots=True, kw_only=True)

@@ -12,13 +12,14 @@ from typing import TYPE_CHECKING, Final
 from firmware_interfaces import FirmwareState
 from hal import CallbackReturn, HalError, LifecycleState
 from robot.runtime.jobs import JobKind, JobResult, StartUpJob, StartUpStep
-from safety import LATCHED_STATES, Event, StatusCode, SubCode
+from safety import LATCHED_STATES, Event, State, StatusCode, SubCode
 from safety.errors import PermitError
 
 if TYPE_CHECKING:
+    from collections import deque
     from collections.abc import Callable
 
-    from hal import ControllerDriver, HalStatus
+    from hal import ControllerDriver, FaultEvent, HalStatus
     from robot.runtime.config import RobotConfig
     from robot.runtime.readings import Readings
     from safety import Decision, InterlockSnapshot, Supervisor
@@ -32,6 +33,11 @@ logger = logging.getLogger(__name__)
 _SETTLE_S: Final = 1.0
 #: A homing that shows no motion within this is taken as finished if every axis reports HOMED (s).
 _HOMING_QUIET_S: Final = 1.0
+#: Link (re)connection attempts within one START_UP, and the first wait between two (s; doubled
+#: after each failed attempt, counted in control cycles, so the loop never blocks on it).
+_CONNECT_ATTEMPTS: Final = 4
+_CONNECT_BACKOFF_S: Final = 0.1
+_LATCHED_FIRMWARE: Final = frozenset({FirmwareState.ESTOP, FirmwareState.FAULT})
 
 
 class StartUpMixin:
@@ -45,8 +51,13 @@ class StartUpMixin:
     readings: Readings
     _now: Callable[[], float]
     _seen_homing: bool
+    controller_faults: deque[str]
 
     def snapshot(self, *, command_authority: bool = True) -> InterlockSnapshot:
+        """Provided by the core."""
+        raise NotImplementedError
+
+    def drain_controller_faults(self) -> list[FaultEvent]:
         """Provided by the core."""
         raise NotImplementedError
 
@@ -63,26 +74,38 @@ class StartUpMixin:
         raise NotImplementedError
 
     def start_up(self, source: str) -> None:
-        """Begin START_UP; the result arrives later as a :class:`JobResult` (START_UP)."""
+        """Begin START_UP; the result arrives later as a :class:`JobResult` (START_UP).
+
+        Steps (OPENIGTLINK.md 4.4 "reset guards, firmware, homing"): reconnect a lost link or
+        configure a fresh driver (handshake), clear a latched firmware fault once telemetry shows
+        it, reset the supervisor's latch (its guards see the fresh link), enable, home.
+        """
         now_s = self._now()
+        self.controller_faults.clear()
         self.startup = StartUpJob(
-            step=StartUpStep.RESET, started_s=now_s, step_started_s=now_s, source=source
+            step=StartUpStep.CONNECT, started_s=now_s, step_started_s=now_s, source=source
         )
-        latched = self._firmware_state() in {FirmwareState.ESTOP, FirmwareState.FAULT}
-        if self.driver.state is not LifecycleState.UNCONFIGURED and latched:
-            try:
-                self.driver.clear_fault()
-            except HalError as err:
-                self._fail(f"the controller refused to clear its fault: {err}")
-                return
         self.advance_startup()
 
-    def _fail(self, reason: str, sub_code: SubCode = SubCode.NOT_READY) -> None:
+    def _fail(self, reason: str, *, audited: bool = False) -> None:
+        """End START_UP with 13 sub 8 NOT_READY (OPENIGTLINK.md 4.4); ``reason`` names the cause.
+
+        Unless a supervisor decision already recorded it (``audited``), the failure is audited
+        as a HOMING_FAILED report with ``reason`` as its cause (refused, so the state stays as
+        it is outside homing).
+        """
         logger.error("START_UP failed: %s", reason)
         self.startup = None
+        if not audited:
+            self.supervisor.handle(
+                Event.HOMING_FAILED, self.snapshot(), source="control_loop", reason=reason
+            )
         self.finish(
             JobResult(
-                kind=JobKind.START_UP, code=StatusCode.NOT_READY, sub_code=sub_code, reason=reason
+                kind=JobKind.START_UP,
+                code=StatusCode.NOT_READY,
+                sub_code=SubCode.NOT_READY,
+                reason=reason,
             )
         )
 
@@ -97,7 +120,11 @@ class StartUpMixin:
         if job is None:
             return
         waited_s = self._now() - job.step_started_s
-        if job.step is StartUpStep.RESET:
+        if job.step is StartUpStep.CONNECT:
+            self._connect(job)
+        elif job.step is StartUpStep.CLEAR_FIRMWARE:
+            self._clear_firmware(waited_s, job)
+        elif job.step is StartUpStep.RESET:
             self._reset(waited_s)
         elif job.step is StartUpStep.BRING_UP:
             self._bring_up()
@@ -110,21 +137,90 @@ class StartUpMixin:
         sample = self.driver.link.latest
         return None if sample is None else sample.telemetry.firmware_state
 
-    def _reset(self, waited_s: float) -> None:
-        configured = self.driver.state is not LifecycleState.UNCONFIGURED
-        latched_fw = self._firmware_state() in {FirmwareState.ESTOP, FirmwareState.FAULT}
-        if configured and latched_fw:
+    def _with_controller_faults(self, text: str) -> str:
+        """``text`` and the controller faults reported since START_UP began (the cause)."""
+        driver_down = self.driver.state is LifecycleState.UNCONFIGURED
+        if driver_down or self.supervisor.state in {State.OFF, *LATCHED_STATES}:
+            self.drain_controller_faults()  # nothing else acts on them now (see core.sense)
+        if not self.controller_faults:
+            return text
+        return f"{text}; the controller reported: {'; '.join(self.controller_faults)}"
+
+    def _connect(self, job: StartUpJob) -> None:
+        """Configure a fresh driver, or reconnect a lost link (backoff between attempts)."""
+        driver = self.driver
+        if driver.state is not LifecycleState.UNCONFIGURED and driver.link.is_up:
+            self._next(StartUpStep.CLEAR_FIRMWARE)
+            return
+        now_s = self._now()
+        if now_s < job.retry_at_s:
+            return
+        job.attempts += 1
+        fresh = driver.state is LifecycleState.UNCONFIGURED
+        result = driver.configure() if fresh else driver.reconnect(attempts=1)
+        if result is CallbackReturn.SUCCESS:
+            logger.info("START_UP: controller link up (attempt %d)", job.attempts)
+            self._next(StartUpStep.CLEAR_FIRMWARE)
+            return
+        # A refusal (handshake refused, NACK) is the firmware's answer: retrying cannot help.
+        if result is CallbackReturn.FAILURE or job.attempts >= _CONNECT_ATTEMPTS:
+            self._fail(
+                self._with_controller_faults(
+                    f"the controller did not {'configure' if fresh else 'reconnect'} "
+                    f"({job.attempts} attempt(s)): {driver.last_error}"
+                )
+            )
+            return
+        job.retry_at_s = now_s + _CONNECT_BACKOFF_S * 2 ** (job.attempts - 1)
+
+    def _fresh_sample(self, since_s: float) -> bool:
+        sample = self.driver.link.latest
+        return sample is not None and sample.received_at_s >= since_s
+
+    def _clear_firmware(self, waited_s: float, job: StartUpJob) -> None:
+        """Clear a latched firmware fault or e-stop, judged from telemetry newer than the step."""
+        if not self._fresh_sample(job.step_started_s):
             if waited_s > _SETTLE_S:
                 self._fail(
-                    f"the controller is still latched ({self._firmware_state()}) {_SETTLE_S:g} s "
-                    "after CLEAR_FAULT (e-stop pressed?)",
-                    SubCode.INTERLOCK,
+                    self._with_controller_faults(
+                        f"no telemetry from the controller {_SETTLE_S:g} s after the link came up"
+                    )
                 )
+            return
+        state = self._firmware_state()
+        if state not in _LATCHED_FIRMWARE:
+            self._next(StartUpStep.RESET)
+            return
+        if job.cleared:
+            if waited_s > _SETTLE_S:
+                self._fail(
+                    self._with_controller_faults(
+                        f"the controller is still latched ({state}) {_SETTLE_S:g} s after "
+                        "CLEAR_FAULT (e-stop pressed?)"
+                    )
+                )
+            return
+        try:
+            self.driver.clear_fault()
+        except HalError as err:
+            self._fail(
+                self._with_controller_faults(f"the controller refused to clear its fault: {err}")
+            )
+            return
+        job.cleared = True
+        job.step_started_s = self._now()  # wait for telemetry sent after the clear
+
+    def _reset(self, waited_s: float) -> None:
+        """Reset the supervisor's latch once the cycle's snapshot shows the fresh link."""
+        status = self.status
+        if status is None or status.link_down or status.comm_timeout:
+            if waited_s > _SETTLE_S:
+                self._fail("the controller link is not healthy for the reset")
             return
         if self.supervisor.state in LATCHED_STATES:
             decision = self.supervisor.handle(Event.RESET, self.snapshot(), source=self._source())
             if not decision.accepted:
-                self._fail(decision.reason, decision.sub_code)
+                self._fail(f"the cause persists: {decision.reason}", audited=True)
                 return
         self._next(StartUpStep.BRING_UP)
         self._bring_up()
@@ -137,12 +233,20 @@ class StartUpMixin:
         if driver.state is LifecycleState.UNCONFIGURED and driver.configure() is not (
             CallbackReturn.SUCCESS
         ):
-            self._fail(f"the controller did not configure: {driver.last_error}")
+            self._fail(
+                self._with_controller_faults(
+                    f"the controller did not configure: {driver.last_error}"
+                )
+            )
             return
         if driver.state is LifecycleState.INACTIVE and driver.activate() is not (
             CallbackReturn.SUCCESS
         ):
-            self._fail(f"the controller did not activate: {driver.last_error}")
+            self._fail(
+                self._with_controller_faults(
+                    f"the controller did not activate: {driver.last_error}"
+                )
+            )
             return
         self._next(StartUpStep.AWAIT_TELEMETRY)
 
@@ -154,13 +258,15 @@ class StartUpMixin:
         if not fresh or self._firmware_state() not in {FirmwareState.ENABLED, FirmwareState.IDLE}:
             if waited_s > _SETTLE_S:
                 self._fail(
-                    f"no telemetry from an enabled controller {_SETTLE_S:g} s after activation "
-                    f"(firmware state {self._firmware_state()})"
+                    self._with_controller_faults(
+                        f"no telemetry from an enabled controller {_SETTLE_S:g} s after "
+                        f"activation (firmware state {self._firmware_state()})"
+                    )
                 )
             return
         decision = self.supervisor.handle(Event.START_UP, self.snapshot(), source=source)
         if not decision.accepted or decision.permit is None:
-            self._fail(decision.reason, decision.sub_code)
+            self._fail(f"homing is not allowed: {decision.reason}", audited=True)
             return
         self.commit()
         try:
@@ -176,7 +282,7 @@ class StartUpMixin:
             Event.HOMING_FAILED, self.snapshot(), source="control_loop", reason=reason
         )
         self.apply_stop(decision)
-        self._fail(reason)
+        self._fail(reason, audited=True)
 
     def _homing(self, waited_s: float, job: StartUpJob) -> None:
         state = self._firmware_state()

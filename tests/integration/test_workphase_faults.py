@@ -24,6 +24,7 @@ def test_startup_failure_answers_start_up_13_and_nothing_moves():
         assert verdict.code == 13
         assert verdict.error_name == "NOT_READY"
         assert "configure" in verdict.message
+        assert "STARTUP_FAILURE" in verdict.message  # the firmware's own fault names the cause
         assert app.state is State.OFF
 
 

@@ -23,6 +23,7 @@ from robot.runtime import JobKind, JobResult, RobotCore
 from robot.runtime.jobs import AcceptedTarget
 from safety import Event, MemoryAuditSink, State, Supervisor
 from tests.support.clock import FakeClock
+from tests.support.polling import wait_for
 from tests.support.robot_app import fast_config, matrix
 
 CYCLE_S = 0.01
@@ -232,3 +233,56 @@ def test_after_an_emergency_start_up_clears_the_latch_and_homes_again(make):
     result = robot.start_up()
     assert result.ok, result
     assert robot.supervisor.state is State.READY
+
+
+def _run_for(robot: SimRobot, seconds: float) -> None:
+    for _ in range(round(seconds / CYCLE_S)):
+        robot.cycle()
+
+
+def test_start_up_after_a_lost_link_reconnects_clears_the_watchdog_latch_and_homes(make):
+    robot = make(FaultPlan(faults=(FaultSpec(kind=FaultKind.DISCONNECT, at_s=1.0),)))
+    assert robot.start_up().ok
+    _run_for(robot, max(0.0, 1.0 - robot.firmware.time_s) + 0.4)  # past the firmware watchdog
+    wait_for(lambda: not robot.driver.link.is_up, timeout_s=5.0, what="the link seen lost")
+    robot.cycle()
+    assert robot.supervisor.state is State.FAULT
+    assert robot.firmware.fault_latched is not None
+    assert robot.firmware.fault_latched.name == "WATCHDOG"
+    result = robot.start_up()
+    assert result.ok, result
+    assert robot.supervisor.state is State.READY
+    assert robot.firmware.fault_latched is None
+
+
+def test_start_up_on_a_fresh_core_clears_a_firmware_latched_before_it_connected(make):
+    robot = make()
+    robot.firmware.press_estop()  # latched before this core connected (a crashed server)
+    robot.firmware.release_estop()
+    result = robot.start_up()
+    assert result.ok, result
+    assert robot.supervisor.state is State.READY
+
+
+def test_start_up_while_the_cause_persists_answers_13_8_naming_and_auditing_it(make):
+    plan = FaultPlan(faults=(FaultSpec(kind=FaultKind.PRESSURE_LOSS, at_s=1.0, axis=0),))
+    robot = make(plan)
+    assert robot.start_up().ok
+    _run_for(robot, max(0.0, 1.0 - robot.firmware.time_s) + 0.1)
+    assert robot.supervisor.state is State.PROTECTIVE_STOP
+    before = len(robot.audit.records)
+    result = robot.start_up()
+    assert (result.code, result.sub_code) == (13, 8)
+    assert "supply_pressure_low" in result.reason
+    assert robot.supervisor.state is State.PROTECTIVE_STOP
+    causes = [str(r.payload) for r in robot.audit.records[before:]]
+    assert any("supply_pressure_low" in c for c in causes), causes
+
+
+def test_a_failed_start_up_is_audited_with_its_cause(make):
+    robot = make(FaultPlan(faults=(FaultSpec(kind=FaultKind.STARTUP_FAILURE),)))
+    result = robot.start_up()
+    assert (result.code, result.sub_code) == (13, 8)
+    assert "STARTUP_FAILURE" in result.reason
+    assert robot.supervisor.state is State.OFF
+    assert any("STARTUP_FAILURE" in str(r.payload.get("cause")) for r in robot.audit.records)
