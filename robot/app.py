@@ -153,14 +153,33 @@ class RobotApp:
     # --- lifecycle ----------------------------------------------------------------------------
 
     @staticmethod
-    def emulator_config(config: RobotConfig) -> EmulatorConfig:
-        """The emulated firmware for ``config``: its axes; homing no faster than the slowest."""
+    def emulator_config(
+        config: RobotConfig,
+        *,
+        telemetry_period_ms: int | None = None,
+        watchdog_ms: int = 250,
+        hose_length_m: float = 5.0,
+    ) -> EmulatorConfig:
+        """The emulated firmware for ``config``: its axes; homing no faster than the slowest.
+
+        Args:
+            config: the robot (``mrbot serve`` and ``mrbot emulator`` use the same one).
+            telemetry_period_ms: default ``emulator.telemetry_period_ms`` of ``config``.
+            watchdog_ms: firmware watchdog.
+            hose_length_m: emulated pneumatic hose (longer than calibrated steps slower).
+
+        Raises:
+            ValueError: a bad hose length.
+        """
         slowest_mm_s = min(a.max_speed for a in config.controller.axes)
         homing_mm_s = min(config.emulator_homing_speed_mm_s, slowest_mm_s)
+        period_ms = config.emulator_telemetry_period_ms
         return emulator_config_for(
             config.controller,
             homing_velocity_um_s=max(1, to_wire_um(homing_mm_s, config.controller.axes[0].kind)),
-            telemetry_period_ms=config.emulator_telemetry_period_ms,
+            telemetry_period_ms=period_ms if telemetry_period_ms is None else telemetry_period_ms,
+            watchdog_ms=watchdog_ms,
+            hose_length_m=hose_length_m,
         )
 
     def _opener(self) -> TransportOpener:

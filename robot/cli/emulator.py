@@ -1,5 +1,9 @@
 """``mrbot emulator``: serve the firmware emulator on a pseudo-terminal or a TCP port.
 
+The emulated firmware has the axes of the robot configuration (``--config``, default the shipped
+robot; ``--set KEY=VALUE`` as for ``mrbot serve``), so ``mrbot serve --device <path>`` with the
+same configuration drives it.
+
 Prints the device path (``--pty``) or the ``socket://`` URL (``--tcp``) on the first line of
 standard output, then serves until Ctrl-C or SIGTERM. Faults are injected with ``--fault``
 (repeatable), e.g. ``--fault drop-frames:probability=0.1`` or ``--fault disconnect@30``; names:
@@ -14,9 +18,10 @@ import signal
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from hal import DEFAULT_NEEDLE_GUIDE, MonotonicClock, TransportError
+from hal import MonotonicClock, TransportError
 from hal.emulator import (
     FAULT_NAMES,
     EmulatedFirmware,
@@ -24,9 +29,11 @@ from hal.emulator import (
     FaultPlan,
     PtyServer,
     TcpServer,
-    emulator_config_for,
     parse_fault,
 )
+from robot.app import RobotApp
+from robot.cli.serve import parse_setting
+from robot.config import ConfigError, load_config
 
 if TYPE_CHECKING:
     from types import FrameType
@@ -66,9 +73,23 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="NAME[@AT_S][:key=value,...]",
         help=f"inject a fault; names: {', '.join(FAULT_NAMES)}",
     )
+    parser.add_argument(
+        "--config", type=Path, help="robot TOML whose axes to emulate (default: the shipped robot)"
+    )
+    parser.add_argument(
+        "--set",
+        dest="settings",
+        action="append",
+        default=[],
+        type=parse_setting,
+        metavar="KEY=VALUE",
+        help="override a configuration key, as for mrbot serve",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of random faults and noise")
     parser.add_argument(
-        "--telemetry-hz", type=float, default=100.0, help="telemetry rate, Hz (default 100)"
+        "--telemetry-hz",
+        type=float,
+        help="telemetry rate, Hz (default: the configuration's emulator.telemetry_period_ms)",
     )
     parser.add_argument(
         "--watchdog-ms", type=int, default=250, help="firmware watchdog, ms (default 250)"
@@ -83,18 +104,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _run(args: argparse.Namespace) -> int:
-    if not 1.0 <= args.telemetry_hz <= 1000.0:  # noqa: PLR2004 - 1 ms .. 1 s period
-        print(f"mrbot emulator: --telemetry-hz must be in [1, 1000] Hz, got {args.telemetry_hz}")
+    hz = args.telemetry_hz
+    if hz is not None and not 1.0 <= hz <= 1000.0:  # noqa: PLR2004 - 1 ms .. 1 s period
+        print(f"mrbot emulator: --telemetry-hz must be in [1, 1000] Hz, got {hz}", file=sys.stderr)
         return 2
     try:
         faults = tuple(parse_fault(text) for text in args.fault)
-        config = emulator_config_for(
-            DEFAULT_NEEDLE_GUIDE,
+        robot = load_config(args.config, overrides=dict(args.settings))
+        config = RobotApp.emulator_config(
+            robot,
+            telemetry_period_ms=None if hz is None else round(1000.0 / hz),
             hose_length_m=args.hose_length_m,
             watchdog_ms=args.watchdog_ms,
-            telemetry_period_ms=round(1000.0 / args.telemetry_hz),
         )
-    except ValueError as err:
+    except (ConfigError, ValueError) as err:
         print(f"mrbot emulator: {err}", file=sys.stderr)
         return 2
     firmware = EmulatedFirmware(config, fault_plan=FaultPlan(faults=faults, seed=args.seed))
@@ -121,7 +144,8 @@ def _run(args: argparse.Namespace) -> int:
     try:
         print(server.url, flush=True)
         print(
-            f"emulator: {len(config.axes)} axes, telemetry {args.telemetry_hz:g} Hz, watchdog "
+            f"emulator: {len(config.axes)} axes, telemetry every {config.telemetry_period_ms} ms, "
+            f"watchdog "
             f"{args.watchdog_ms} ms, faults: {', '.join(args.fault) or 'none'}; Ctrl-C to stop",
             file=sys.stderr,
             flush=True,

@@ -9,8 +9,9 @@ import time
 
 import pytest
 
-from hal import DEFAULT_NEEDLE_GUIDE, CallbackReturn, ControllerDriver, MonotonicClock
+from hal import CallbackReturn, ControllerDriver, MonotonicClock
 from hal.transport import serial_opener
+from robot.config import load_config
 from safety.permits import PermitAuthority
 
 MRBOT = shutil.which("mrbot")
@@ -43,7 +44,7 @@ def test_emulator_prints_where_it_serves_and_a_driver_can_configure_against_it(w
             url.startswith("/dev/") if where == ["--pty"] else url.startswith("socket://127.0.0.1:")
         )
         driver = ControllerDriver(
-            DEFAULT_NEEDLE_GUIDE,
+            load_config(environ={}).controller,
             serial_opener(url),
             MonotonicClock(time.monotonic),
             PermitAuthority(time.monotonic).verifier,
@@ -72,7 +73,7 @@ def test_faults_from_the_command_line_are_injected():
         assert proc.stdout is not None
         url = proc.stdout.readline().strip()
         driver = ControllerDriver(
-            DEFAULT_NEEDLE_GUIDE,
+            load_config(environ={}).controller,
             serial_opener(url),
             MonotonicClock(time.monotonic),
             PermitAuthority(time.monotonic).verifier,
