@@ -3,10 +3,9 @@
 Three processes: the emulated firmware on a pty (it outlives the server, as a motor controller
 does), ``mrbot serve --device <pty> --audit <path>``, and this test as the console (``BrpClient``).
 The emulator process prints a JSON line (emulator time, host monotonic time, axes) whenever the
-axes change, which is the ground truth read here. ``mrbot emulator --pty`` cannot be used: it
-emulates ``hal.DEFAULT_NEEDLE_GUIDE`` (piezo insertion axis), which the shipped robot
-configuration (pneumatic insertion axis) refuses at START_UP; the emulator process here is built
-from the same robot configuration as the server, with the same public ``hal.emulator`` API.
+axes change, which is the ground truth read here; so it is this module's own process rather than
+``mrbot emulator --pty`` (which serves the same robot configuration but prints no axes), built
+from the same robot configuration as the server with the same public ``hal.emulator`` API.
 """
 
 from __future__ import annotations
