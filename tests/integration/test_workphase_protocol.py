@@ -168,6 +168,9 @@ def test_move_errors_carry_their_sub_codes_and_a_current_position(console):
     console.expect(f"STRING:ACK_{command_id}", "STATUS:CURRENT_STATUS")
     verdict = console.status("MOVE_TO_TARGET")
     assert (verdict.code, verdict.subcode) == (13, 8)  # not started
+    (position,) = console.expect("TRANSFORM:CURRENT_POSITION")  # 4.4: 13 + CURRENT_POSITION
+    assert isinstance(position.body, TransformBody)
+    np.testing.assert_array_equal(position.body.matrix_ras_mm, np.eye(4))  # no position known
     assert start_up(console).code == 1
     assert calibrate(console).code == 1
     command_id = console.command("MOVE_TO_TARGET")
