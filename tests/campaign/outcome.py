@@ -45,6 +45,9 @@ class Outcome:
     rehomed: bool = False
     firmware_fault: str | None = None
     mono_offset_s: float = 0.0
+    #: Host monotonic time (s) the judged procedure ended (a benign run: the console then hangs
+    #: up, which the robot rightly records); audit records after it are not the run's.
+    audit_until_mono_s: float | None = None
     audit_cause: str = ""
     audit_faults: list[str] = field(default_factory=list)
     audit_torn_tail_bytes: int = 0
@@ -71,6 +74,8 @@ def read_audit(out: Outcome, path: Path) -> None:
     from_mono_s = onset_s + out.mono_offset_s - AUDIT_SLACK_S
     for record in contents.records:
         if record.kind == "run_header" or record.mono_s < from_mono_s:
+            continue
+        if out.audit_until_mono_s is not None and record.mono_s > out.audit_until_mono_s:
             continue
         text = json.dumps(record.payload, sort_keys=True)
         if _is_fault_record(record):

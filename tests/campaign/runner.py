@@ -209,6 +209,8 @@ class _Runner:
         if self.out.phase_result == "completed":
             self.action(lambda: self.console.retract_needle(on_position=lambda _: lag()))
         self.out.state_after_fault = self.app.state.value
+        # the procedure ends here; the console hanging up afterwards is not part of it
+        self.out.audit_until_mono_s = time.monotonic()
         fw_counters = self.fw.counters
         host = self.app.driver.counters() if self.app.driver is not None else None
         name = self.sc.fault.partition(":")[0]
