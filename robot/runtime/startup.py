@@ -151,6 +151,7 @@ class StartUpMixin:
         driver = self.driver
         if driver.state is not LifecycleState.UNCONFIGURED and driver.link.is_up:
             self._next(StartUpStep.CLEAR_FIRMWARE)
+            self._clear_firmware(0.0, job)
             return
         now_s = self._now()
         if now_s < job.retry_at_s:
@@ -161,6 +162,7 @@ class StartUpMixin:
         if result is CallbackReturn.SUCCESS:
             logger.info("START_UP: controller link up (attempt %d)", job.attempts)
             self._next(StartUpStep.CLEAR_FIRMWARE)
+            self._clear_firmware(0.0, job)
             return
         # A refusal (handshake refused, NACK) is the firmware's answer: retrying cannot help.
         if result is CallbackReturn.FAILURE or job.attempts >= _CONNECT_ATTEMPTS:
@@ -173,23 +175,30 @@ class StartUpMixin:
             return
         job.retry_at_s = now_s + _CONNECT_BACKOFF_S * 2 ** (job.attempts - 1)
 
-    def _fresh_sample(self, since_s: float) -> bool:
+    def _telemetry_current(self, since_s: float | None = None) -> bool:
+        """Telemetry of this link session (``open()`` forgets older), in time, after ``since_s``."""
         sample = self.driver.link.latest
-        return sample is not None and sample.received_at_s >= since_s
+        if sample is None or (since_s is not None and sample.received_at_s < since_s):
+            return False
+        status = self.driver.read(self._now())
+        return not (status.comm_timeout or status.link_down)
 
     def _clear_firmware(self, waited_s: float, job: StartUpJob) -> None:
-        """Clear a latched firmware fault or e-stop, judged from telemetry newer than the step."""
-        if not self._fresh_sample(job.step_started_s):
+        """Clear a latched firmware fault or e-stop, judged from current telemetry."""
+        since_s = job.step_started_s if job.cleared else None  # after the clear, newer only
+        if not self._telemetry_current(since_s):
             if waited_s > _SETTLE_S:
                 self._fail(
                     self._with_controller_faults(
-                        f"no telemetry from the controller {_SETTLE_S:g} s after the link came up"
+                        f"no current telemetry from the controller {_SETTLE_S:g} s after "
+                        + ("CLEAR_FAULT" if job.cleared else "the link came up")
                     )
                 )
             return
         state = self._firmware_state()
         if state not in _LATCHED_FIRMWARE:
             self._next(StartUpStep.RESET)
+            self._reset(0.0)
             return
         if job.cleared:
             if waited_s > _SETTLE_S:
@@ -211,13 +220,18 @@ class StartUpMixin:
         job.step_started_s = self._now()  # wait for telemetry sent after the clear
 
     def _reset(self, waited_s: float) -> None:
-        """Reset the supervisor's latch once the cycle's snapshot shows the fresh link."""
-        status = self.status
-        if status is None or status.link_down or status.comm_timeout:
-            if waited_s > _SETTLE_S:
-                self._fail("the controller link is not healthy for the reset")
-            return
+        """Reset the supervisor's latch once this cycle's snapshot shows the fresh link."""
         if self.supervisor.state in LATCHED_STATES:
+            status = self.status  # what the RESET guards judge (read at the top of the cycle)
+            if status is None or status.link_down or status.comm_timeout:
+                if waited_s > _SETTLE_S:
+                    self._fail(
+                        self._with_controller_faults(
+                            f"the controller link is not healthy {_SETTLE_S:g} s after it came "
+                            "up, so the latch cannot be reset"
+                        )
+                    )
+                return
             decision = self.supervisor.handle(Event.RESET, self.snapshot(), source=self._source())
             if not decision.accepted:
                 self._fail(f"the cause persists: {decision.reason}", audited=True)
