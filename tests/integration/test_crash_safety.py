@@ -136,14 +136,18 @@ def _serve(device: str, audit: Path) -> tuple[subprocess.Popen[bytes], tuple[str
 
 
 def _end(proc: subprocess.Popen[bytes] | None) -> None:
-    if proc is None or proc.poll() is not None:
+    """Stop ``proc`` (if still running) and close its stdout pipe (else a ResourceWarning)."""
+    if proc is None:
         return
-    proc.terminate()
-    try:
-        proc.wait(5.0)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(5.0)
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(5.0)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5.0)
+    if proc.stdout is not None:
+        proc.stdout.close()
 
 
 def _target() -> np.ndarray:
