@@ -272,8 +272,8 @@ def run_robot(*, quick: bool) -> list[BenchResult]:
                 target=f"<= {_TARGET_ESTOP_P99_MS} ms" if is_p99 else None,
                 met=value <= _TARGET_ESTOP_P99_MS if is_p99 else None,
                 note=(
-                    f"{len(estop)} samples; RobotApp with the emulator on a pty (115200 baud "
-                    "setting, pty is not rate-limited); stamped where the emulator decodes it"
+                    f"{len(estop)} samples; RobotApp with the emulator on a pty (a pty is not "
+                    "rate-limited by its baud setting); stamped where the emulator decodes it"
                 ),
             )
         )

@@ -200,7 +200,7 @@ _KEYS: Final[tuple[Key, ...]] = (
     Key(
         name="serial.baud",
         kind="int",
-        default=115200,
+        default=1_000_000,
         unit="baud",
         doc="serial baud rate",
         low=1200,
@@ -370,7 +370,7 @@ _KEYS: Final[tuple[Key, ...]] = (
     Key(
         name="emulator.telemetry_period_ms",
         kind="int",
-        default=10,
+        default=20,
         unit="ms",
         doc="telemetry period of the emulated firmware",
         low=1,
