@@ -34,6 +34,11 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "FAULT_CAMPAIGN.md"
 _TABLE = re.compile(r"<!-- campaign:begin -->\n(.*?)<!-- campaign:end -->", re.DOTALL)
 #: How far past the end of the cut action the onset may be seen (s): one sampling gap.
 _EDGE_S = 0.01
+#: Runs of one scenario before a fault that keeps missing its phase fails the test. The fault
+#: fires at a fixed emulator time; on a loaded machine START_UP or a move may start late, and the
+#: scenario then tests another phase than its name says. That precondition is re-tried; no
+#: outcome check (stop bound, STATUS, audit, reset) ever is.
+PHASE_ATTEMPTS = 3
 
 
 def exercised_phase(out: Outcome) -> list[str]:
@@ -177,12 +182,23 @@ def judge(out: Outcome) -> list[str]:
 def test_fault_stops_the_axes_reports_audits_and_holds_until_reset(
     scenario: Scenario, tmp_path: Path, campaign_report: list[tuple[Outcome, list[str]]]
 ) -> None:
-    try:
-        out = run_scenario(scenario, tmp_path / "audit.jsonl")
-    except AssertionError as err:
-        campaign_report.append((Outcome(scenario=scenario, setup_error=str(err)), [str(err)]))
-        raise
+    missed: list[str] = []
+    out = Outcome(scenario=scenario)
+    for attempt in range(1, PHASE_ATTEMPTS + 1):
+        try:
+            out = run_scenario(scenario, tmp_path / f"audit-{attempt}.jsonl")
+        except AssertionError as err:
+            campaign_report.append((Outcome(scenario=scenario, setup_error=str(err)), [str(err)]))
+            raise
+        # Only a fault that missed its phase (a timing precondition, not a safety outcome) is
+        # run again; every other check is judged on the attempt that hit the phase.
+        phase_problems = exercised_phase(out)
+        if not phase_problems:
+            break
+        missed.extend(f"attempt {attempt}: {p}" for p in phase_problems)
     failures = judge(out)
+    if failures and missed:
+        failures = [*failures, *missed]
     campaign_report.append((out, failures))
     assert not failures, f"{scenario.id}:\n  " + "\n  ".join(failures)
 
