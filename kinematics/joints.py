@@ -14,7 +14,14 @@ if TYPE_CHECKING:
 
     from kinematics.types import FloatArray
 
-__all__ = ["JointKind", "JointSpec", "limit_excess", "lower_limits", "upper_limits"]
+__all__ = [
+    "JointKind",
+    "JointSpec",
+    "joint_batch",
+    "limit_excess",
+    "lower_limits",
+    "upper_limits",
+]
 
 
 class JointKind(enum.Enum):
@@ -91,3 +98,19 @@ def limit_excess(joints: FloatArray, specs: Sequence[JointSpec]) -> FloatArray:
     below = lower_limits(specs) - q
     above = q - upper_limits(specs)
     return np.maximum(np.maximum(below, above), 0.0)
+
+
+def joint_batch(joints: FloatArray, n_joints: int) -> FloatArray:
+    """Joint vectors as an (N, n_joints) float array; one vector becomes a batch of one.
+
+    Raises:
+        ValueError: another shape, or a value that is not finite.
+    """
+    q = np.asarray(joints, dtype=np.float64)
+    if q.ndim == 1:
+        q = q.reshape(1, -1)
+    if q.ndim != 2 or q.shape[1] != n_joints:  # noqa: PLR2004 - (N, n)
+        raise ValueError(f"joints must have shape (N, {n_joints}), got {np.shape(joints)}")
+    if not np.all(np.isfinite(q)):
+        raise ValueError("joints must be finite")
+    return q

@@ -20,7 +20,7 @@ import numpy as np
 
 from kinematics.directions import resolve_directions
 from kinematics.ik_result import IkBatch, finalise_ik
-from kinematics.joints import JointKind, JointSpec
+from kinematics.joints import JointKind, JointSpec, joint_batch
 from kinematics.model import NeedlePose
 from kinematics.tool import ToolModel, default_needle
 
@@ -135,23 +135,13 @@ class CartesianRcmRobot:
         """The tip is behind the pivot at insertion 0 mm or less."""
         return max(0.0, self._config.joints[-1].lower)
 
-    def _check_joints(self, joints: FloatArray) -> FloatArray:
-        q = np.asarray(joints, dtype=np.float64)
-        if q.ndim == 1:
-            q = q.reshape(1, -1)
-        if q.ndim != 2 or q.shape[1] != _N_JOINTS:  # noqa: PLR2004 - (N, n)
-            raise ValueError(f"joints must have shape (N, {_N_JOINTS}), got {np.shape(joints)}")
-        if not np.all(np.isfinite(q)):
-            raise ValueError("joints must be finite")
-        return q
-
     def forward(self, joints: FloatArray) -> NeedlePose:
         """Forward kinematics of (N, 6) or (6,) joint vectors.
 
         Raises:
             ValueError: wrong shape or non-finite joints.
         """
-        q = self._check_joints(joints)
+        q = joint_batch(joints, _N_JOINTS)
         u = _direction(q[:, 3], q[:, 4])
         pivot = q[:, :3].copy()
         depth = q[:, 5] + self._config.tool.tip_offset_mm
@@ -207,7 +197,7 @@ class CartesianRcmRobot:
         Raises:
             ValueError: wrong shape or non-finite joints.
         """
-        q = self._check_joints(joints)
+        q = joint_batch(joints, _N_JOINTS)
         a, b = q[:, 3], q[:, 4]
         u = _direction(a, b)
         s = q[:, 5] + self._config.tool.tip_offset_mm

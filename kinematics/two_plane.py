@@ -17,7 +17,7 @@ import numpy as np
 
 from kinematics.directions import resolve_directions
 from kinematics.ik_result import IkBatch, finalise_ik
-from kinematics.joints import JointKind, JointSpec
+from kinematics.joints import JointKind, JointSpec, joint_batch
 from kinematics.model import NeedlePose
 from kinematics.tool import ToolModel, default_needle
 
@@ -136,16 +136,6 @@ class TwoPlaneGuide:
         """The tip is inside the guide at insertion 0 mm or less."""
         return max(0.0, self._config.joints[-1].lower)
 
-    def _check_joints(self, joints: FloatArray) -> FloatArray:
-        q = np.asarray(joints, dtype=np.float64)
-        if q.ndim == 1:
-            q = q.reshape(1, -1)
-        if q.ndim != 2 or q.shape[1] != _N_JOINTS:  # noqa: PLR2004 - (N, n)
-            raise ValueError(f"joints must have shape (N, {_N_JOINTS}), got {np.shape(joints)}")
-        if not np.all(np.isfinite(q)):
-            raise ValueError("joints must be finite")
-        return q
-
     def _axis(self, q: FloatArray) -> tuple[Points, Points, FloatArray]:
         c = self._config
         front = np.column_stack([q[:, 0], q[:, 1], np.full(len(q), c.front_plane_z_mm)])
@@ -165,7 +155,7 @@ class TwoPlaneGuide:
         Raises:
             ValueError: wrong shape or non-finite joints.
         """
-        q = self._check_joints(joints)
+        q = joint_batch(joints, _N_JOINTS)
         front, u, _ = self._axis(q)
         depth = q[:, 4] + self._config.tool.tip_offset_mm
         return NeedlePose(
@@ -224,7 +214,7 @@ class TwoPlaneGuide:
         Raises:
             ValueError: wrong shape or non-finite joints.
         """
-        q = self._check_joints(joints)
+        q = joint_batch(joints, _N_JOINTS)
         _, u, length = self._axis(q)
         n = len(q)
         s = q[:, 4] + self._config.tool.tip_offset_mm
