@@ -198,3 +198,16 @@ def test_configs_reject_inconsistent_values():
         )
     with pytest.raises(ValueError, match="length_mm"):
         ToolModel(kind=ToolKind.NEEDLE, length_mm=-1.0)
+
+
+@pytest.mark.parametrize(
+    "robot", [TwoPlaneGuide(default_two_plane_config()), CartesianRcmRobot(default_rcm_config())]
+)
+def test_forward_rejects_a_joint_batch_of_the_wrong_shape_or_with_nan(robot):
+    n = len(robot.joints)
+    with pytest.raises(ValueError, match=rf"shape \(N, {n}\)"):
+        robot.forward(np.zeros((2, n + 1)))
+    bad = np.zeros(n)
+    bad[0] = np.nan
+    with pytest.raises(ValueError, match="finite"):
+        robot.forward(bad)
