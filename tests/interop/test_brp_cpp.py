@@ -25,6 +25,7 @@ from tests.support.fake_robot import (
     status,
     transform,
 )
+from tests.support.polling import wait_for
 from tests.support.robot_app import fast_config
 
 pytestmark = pytest.mark.slow  # compiles a C++ program (~2 s)
@@ -136,8 +137,9 @@ def test_cpp_client_rejects_a_move_that_arrives_off_target(brp_client):
 def test_cpp_client_runs_the_whole_workphase_sequence_against_the_real_robot(brp_client):
     with RobotApp(fast_config(), emulate=True, port=0) as app:
         result = run_brp_client(brp_client, app.address[1])
-        assert app.emulator is not None
-        assert not any(axis.moving for axis in app.emulator.axes)
+        emulator = app.emulator
+        assert emulator is not None
+        wait_for(lambda: not any(a.moving for a in emulator.axes), timeout_s=0.2, what="still")
     assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
     lines = result.stdout.splitlines()
     assert lines[0] == "STRING ACK_0001 START_UP"
