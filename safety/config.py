@@ -78,6 +78,10 @@ class SupervisorConfig:
         retraction_tolerance_mm: how far (mm) beyond the measured insertion position a
             retraction envelope may reach (measurement noise and standstill jitter of the
             insertion axis); a retraction never gets a permit to go deeper than that.
+        retracted_band_mm: the needle counts as out (retracted) while the measured insertion
+            axis is at or below this position (mm); beyond it, or while its position is
+            unknown, the needle counts as inserted and no lateral axis may get a permit. A
+            permit that covers a lateral axis never lets the insertion axis beyond this band.
     """
 
     joints: tuple[JointConfig, ...]
@@ -87,6 +91,7 @@ class SupervisorConfig:
     min_supply_pressure_kpa: float | None = None
     imaging_interlock_required: bool = True
     retraction_tolerance_mm: float = 0.5
+    retracted_band_mm: float = 1.0
 
     def __post_init__(self) -> None:
         if not self.joints:
@@ -104,6 +109,16 @@ class SupervisorConfig:
         tolerance = self.retraction_tolerance_mm
         if not (math.isfinite(tolerance) and tolerance >= 0):
             raise ValueError(f"retraction_tolerance_mm must be finite and >= 0, got {tolerance}")
+        band = self.retracted_band_mm
+        if not (math.isfinite(band) and band >= 0):
+            raise ValueError(f"retracted_band_mm must be finite and >= 0, got {band}")
+
+    def insertion_joint(self) -> JointConfig | None:
+        """The insertion axis, or ``None`` for a robot without one."""
+        for j in self.joints:
+            if j.insertion:
+                return j
+        return None
 
     def joint(self, name: str) -> JointConfig | None:
         """The joint called ``name``, or ``None``."""

@@ -26,6 +26,9 @@ class Request:
         envelopes: per-joint envelopes a MOVE or RETRACT asks for (joint units).
         calibration_id: identifies the registration a CALIBRATE accepts.
         target_id: identifies the target a SET_TARGET accepts.
+        target_depth_mm: the insertion-axis position (mm) the target a SET_TARGET accepts
+            needs; an INSERT permit never reaches deeper than that plus
+            ``SupervisorConfig.retraction_tolerance_mm``.
         rejected: the robot's own check of a CALIBRATE matrix or SET_TARGET pose failed with
             this sub-code (``INVALID_MATRIX``, ``OUT_OF_RANGE``); ``None`` when it passed.
         reason: free text for the audit log (why a FAULT or HOMING_FAILED was raised, what a
@@ -37,6 +40,7 @@ class Request:
     envelopes: tuple[JointEnvelope, ...] = ()
     calibration_id: str | None = None
     target_id: str | None = None
+    target_depth_mm: float | None = None
     rejected: SubCode | None = None
     reason: str = ""
 
@@ -48,10 +52,12 @@ class Memory:
     Attributes:
         calibration_id: the accepted registration, or ``None``.
         target_id: the accepted target, or ``None`` (discarded by TARGETING and CALIBRATE).
+        target_depth_mm: the insertion depth (mm) of the accepted target, or ``None``.
     """
 
     calibration_id: str | None = None
     target_id: str | None = None
+    target_depth_mm: float | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -61,6 +67,8 @@ class GuardInput:
     Attributes:
         insertion_position_mm: measured insertion-axis position of this cycle's snapshot (mm,
             larger = deeper), ``None`` when not measured.
+        needle_in: the needle counts as inserted (``safety.interlocks.needle_in``).
+        needle_text: where the needle is, in words, for refusals.
     """
 
     state: State
@@ -69,6 +77,8 @@ class GuardInput:
     request: Request
     config: SupervisorConfig
     insertion_position_mm: float | None = None
+    needle_in: bool = False
+    needle_text: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

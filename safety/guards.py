@@ -15,8 +15,9 @@ from safety.states import State, StatusCode, SubCode
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from safety.config import JointConfig
+    from safety.config import JointConfig, SupervisorConfig
     from safety.decision import GuardInput
+    from safety.permits import JointEnvelope
 
 # A latching interlock that applies in READY (an idle state) must be clear before a reset.
 _IDLE_PROBE = frozenset({State.READY})
@@ -26,10 +27,18 @@ __all__ = [
     "calibration_accepted",
     "has_calibration",
     "homing_allowed",
+    "homing_covered_every_joint",
+    "homing_stages",
+    "insert_allowed",
+    "lateral_homing_allowed",
     "move_allowed",
+    "needle_is_in",
     "needle_out",
     "needle_out_with_calibration",
+    "needle_out_with_target",
     "needle_out_without_calibration",
+    "needle_refusal",
+    "permit_problem",
     "reset_allowed",
     "retract_allowed",
     "target_accepted",
@@ -105,8 +114,68 @@ def _check_envelopes(g: GuardInput, kind: MotionKind) -> tuple[JointConfig, ...]
     return tuple(joints)
 
 
+def needle_refusal(g: GuardInput, what: str) -> Refusal:
+    """The refusal of ``what`` while the needle counts as inserted: depth and the way out."""
+    return Refusal(
+        code=StatusCode.NOT_READY,
+        sub_code=SubCode.INTERLOCK,
+        reason=(
+            f"{what} refused: {g.needle_text or 'the needle counts as inserted'} (interlock "
+            f"{InterlockId.NEEDLE_INSERTED.value}); only the needle may move, back out: "
+            "RETRACT_NEEDLE (START_UP also retracts it first)"
+        ),
+    )
+
+
+def permit_problem(
+    envelopes: Iterable[JointEnvelope], config: SupervisorConfig, *, needle_in: bool
+) -> str | None:
+    """Why a permit over ``envelopes`` would let the needle move sideways in tissue, or ``None``.
+
+    The rule every permit obeys, whatever the row that grants it: a permit that covers a lateral
+    axis is issued only while the needle is measured out, and it never lets the insertion axis
+    beyond the retracted band. So lateral motion and insertion are never permitted together.
+    """
+    envelope_list = tuple(envelopes)
+    lateral = [e.joint for e in envelope_list if _is_lateral(config.joint(e.joint))]
+    if not lateral:
+        return None
+    if needle_in:
+        return f"it covers lateral joint(s) {lateral} while the needle counts as inserted"
+    band = config.retracted_band_mm
+    for env in envelope_list:
+        joint = config.joint(env.joint)
+        if joint is not None and joint.insertion and env.max_position > band:
+            return (
+                f"it covers lateral joint(s) {lateral} and lets {env.joint!r} reach "
+                f"{env.max_position:g} mm, beyond the retracted band ({band:g} mm)"
+            )
+    return None
+
+
+def _is_lateral(joint: JointConfig | None) -> bool:
+    return joint is not None and not joint.insertion
+
+
+def _lateral_refusal(g: GuardInput, what: str) -> Refusal | None:
+    problem = permit_problem(g.request.envelopes, g.config, needle_in=g.needle_in)
+    if problem is None:
+        return None
+    if g.needle_in:
+        return needle_refusal(g, what)
+    return Refusal(
+        code=StatusCode.CONFIGURATION_ERROR,
+        sub_code=SubCode.OUT_OF_RANGE,
+        reason=f"{what} refused: {problem}",
+    )
+
+
 def move_allowed(g: GuardInput) -> Refusal | None:
-    """MOVE: a valid plan inside the joint limits, and no interlock blocking its joints."""
+    """MOVE (align): a valid plan inside the limits, needle out, no interlock blocking it.
+
+    The align permit may cover the lateral axes only while the needle is measured out, and
+    keeps the insertion axis inside the retracted band; the insertion follows as INSERT.
+    """
     checked = _check_envelopes(g, MotionKind.TARGET)
     if isinstance(checked, Refusal):
         return checked
@@ -114,8 +183,70 @@ def move_allowed(g: GuardInput) -> Refusal | None:
         return Refusal(
             code=StatusCode.NOT_READY, sub_code=SubCode.NO_TARGET, reason="no target is set"
         )
+    if g.needle_in:
+        return needle_refusal(g, "MOVE_TO_TARGET")
+    lateral = _lateral_refusal(g, "MOVE_TO_TARGET (align)")
+    if lateral is not None:
+        return lateral
+    band = g.config.retracted_band_mm
+    for env, joint in zip(g.request.envelopes, checked, strict=True):
+        if joint.insertion and env.max_position > band:
+            return Refusal(
+                code=StatusCode.CONFIGURATION_ERROR,
+                sub_code=SubCode.OUT_OF_RANGE,
+                reason=(
+                    f"an alignment keeps {env.joint!r} inside the retracted band ({band:g} mm), "
+                    f"plan reaches {env.max_position:g} mm; the insertion follows as INSERT"
+                ),
+            )
     blocking = blocking_interlocks(g.tripped, MotionKind.TARGET, checked)
     return _interlock_refusal(blocking) if blocking else None
+
+
+def insert_allowed(g: GuardInput) -> Refusal | None:
+    """INSERT: the insertion axis alone, towards the accepted target, no interlock blocking it."""
+    checked = _check_envelopes(g, MotionKind.TARGET)
+    if isinstance(checked, Refusal):
+        return checked
+    others = [j.name for j in checked if not j.insertion]
+    if others:
+        return Refusal(
+            code=StatusCode.CONFIGURATION_ERROR,
+            sub_code=SubCode.BAD_VALUE,
+            reason=f"an insertion may move the insertion axis only, plan also moves {others}",
+        )
+    depth_mm = g.memory.target_depth_mm
+    if g.memory.target_id is None or depth_mm is None:
+        return Refusal(
+            code=StatusCode.NOT_READY,
+            sub_code=SubCode.NO_TARGET,
+            reason="no target with a known insertion depth is set",
+        )
+    limit_mm = depth_mm + g.config.retraction_tolerance_mm
+    for env in g.request.envelopes:
+        if env.max_position > limit_mm:
+            return Refusal(
+                code=StatusCode.CONFIGURATION_ERROR,
+                sub_code=SubCode.OUT_OF_RANGE,
+                reason=(
+                    f"insertion envelope of {env.joint!r} reaches {env.max_position:g} mm, deeper "
+                    f"than the accepted target's {depth_mm:g} mm + tolerance "
+                    f"{g.config.retraction_tolerance_mm:g} mm"
+                ),
+            )
+    blocking = blocking_interlocks(g.tripped, MotionKind.TARGET, checked)
+    return _interlock_refusal(blocking) if blocking else None
+
+
+def needle_is_in(g: GuardInput) -> Refusal | None:
+    """The needle counts as inserted (measured beyond the retracted band, or unknown)."""
+    if g.needle_in:
+        return None
+    return Refusal(
+        code=StatusCode.NOT_READY,
+        sub_code=SubCode.UNKNOWN,
+        reason=f"{g.needle_text or 'the needle is out'} (the needle-out row applies)",
+    )
 
 
 def retract_allowed(g: GuardInput) -> Refusal | None:
@@ -150,7 +281,8 @@ def _retraction_depth(g: GuardInput) -> Refusal | None:
             sub_code=SubCode.NOT_READY,
             reason=(
                 "a retraction needs the measured insertion position (insertion_position_mm), "
-                "which is unknown: the permit could otherwise let the needle go deeper"
+                "which is unknown: the permit could otherwise let the needle go deeper; "
+                "START_UP retracts it by homing the insertion axis first"
             ),
         )
     tolerance_mm = g.config.retraction_tolerance_mm
@@ -168,10 +300,52 @@ def _retraction_depth(g: GuardInput) -> Refusal | None:
     return None
 
 
+def homing_stages(config: SupervisorConfig) -> tuple[tuple[JointConfig, ...], ...]:
+    """The joints homed by each START_UP stage: the insertion axis first, then the others.
+
+    Homing drives an axis towards its lower limit switch, which for the insertion axis is the
+    retracted end: the first stage brings the needle out along its own axis, and only then
+    (the needle measured out) the lateral axes home. A robot without an insertion axis, or
+    with nothing else, homes in one stage.
+    """
+    insertion = config.insertion_joint()
+    others = tuple(j for j in config.joints if not j.insertion)
+    if insertion is None or not others:
+        return (config.joints,)
+    return ((insertion,), others)
+
+
 def homing_allowed(g: GuardInput) -> Refusal | None:
-    """START_UP: no interlock blocks homing of every joint."""
-    blocking = blocking_interlocks(g.tripped, MotionKind.HOMING, g.config.joints)
+    """START_UP: no interlock blocks homing of the first stage's joints (the insertion axis)."""
+    first = homing_stages(g.config)[0]
+    blocking = blocking_interlocks(g.tripped, MotionKind.HOMING, first)
     return _interlock_refusal(blocking) if blocking else None
+
+
+def lateral_homing_allowed(g: GuardInput) -> Refusal | None:
+    """HOME_LATERAL: the needle is measured out and no interlock blocks the other joints."""
+    stages = homing_stages(g.config)
+    if len(stages) < 2:  # noqa: PLR2004 - the two stages
+        return Refusal(
+            code=StatusCode.NOT_READY,
+            sub_code=SubCode.UNKNOWN,
+            reason="this robot homes every joint in one stage",
+        )
+    if g.needle_in:
+        return needle_refusal(g, "homing the lateral axes")
+    blocking = blocking_interlocks(g.tripped, MotionKind.HOMING, stages[1])
+    return _interlock_refusal(blocking) if blocking else None
+
+
+def homing_covered_every_joint(g: GuardInput) -> Refusal | None:
+    """HOMING_DONE straight from STARTUP: only for a robot that homes in one stage."""
+    if len(homing_stages(g.config)) == 1:
+        return None
+    return Refusal(
+        code=StatusCode.NOT_READY,
+        sub_code=SubCode.NOT_READY,
+        reason="the lateral axes have not been homed yet (HOME_LATERAL first)",
+    )
 
 
 def reset_allowed(g: GuardInput) -> Refusal | None:
@@ -248,8 +422,20 @@ def needle_out(g: GuardInput) -> Refusal | None:
     return None
 
 
+def needle_out_with_target(g: GuardInput) -> Refusal | None:
+    """Needle out and a target held: back to TARGET_SET (the target is kept)."""
+    refusal = needle_out(g)
+    if refusal is not None:
+        return refusal
+    if g.memory.target_id is None:
+        return Refusal(
+            code=StatusCode.NOT_READY, sub_code=SubCode.NO_TARGET, reason="no target is held"
+        )
+    return None
+
+
 def needle_out_with_calibration(g: GuardInput) -> Refusal | None:
-    """Needle out and a calibration held: back to CALIBRATED."""
+    """Needle out and a calibration held (no target): back to CALIBRATED."""
     return needle_out(g) or has_calibration(g)
 
 

@@ -33,6 +33,8 @@ __all__ = [
     "MotionKind",
     "Scope",
     "TripContext",
+    "needle_in",
+    "needle_text",
     "tripped_interlocks",
 ]
 
@@ -45,7 +47,9 @@ class InterlockSnapshot:
         estop_released: the hardware e-stop circuit is closed (telemetry); False = pressed.
         emergency_requested: an operator EMERGENCY reached the HAL's ``estop()`` since last cycle.
         scanner_imaging: the scanner is acquiring; ``None`` when the bridge is silent (unknown).
-        needle_inserted: the needle is in tissue (console or sensor).
+        needle_inserted: an independent needle sensor reports the needle in tissue (optional;
+            the needle also counts as in whenever the measured insertion axis says so, see
+            :func:`needle_in`).
         joints_within_limits: every measured joint position and the tip lie inside the joint
             and workspace limits.
         velocity_within_limit: every measured joint speed is within its configured maximum.
@@ -59,8 +63,10 @@ class InterlockSnapshot:
         command_authority: the sender of the command being handled holds command authority
             (True in cycles without a command).
         insertion_position_mm: measured position of the insertion axis (mm, larger = deeper),
-            ``None`` when not measured. A retraction permit never reaches deeper than this plus
-            ``SupervisorConfig.retraction_tolerance_mm``; without it RETRACT is refused.
+            ``None`` when not measured or not referenced (no current telemetry, or the axis has
+            not been homed since the controller started). A retraction permit never reaches
+            deeper than this plus ``SupervisorConfig.retraction_tolerance_mm``; without it RETRACT
+            is refused. Unknown counts as inserted (:func:`needle_in`).
     """
 
     estop_released: bool
@@ -241,8 +247,38 @@ def _console(s: InterlockSnapshot, c: TripContext) -> bool:
     return _silent(s.console_heartbeat_at_s, c.now_s, c.config.console_timeout_s)
 
 
-def _needle(s: InterlockSnapshot, _c: TripContext) -> bool:
-    return s.needle_inserted
+def needle_in(snapshot: InterlockSnapshot, config: SupervisorConfig) -> bool:
+    """Whether the needle counts as inserted: measured beyond the retracted band, or unknown.
+
+    The measured insertion axis decides (``SupervisorConfig.retracted_band_mm``); an unknown
+    position counts as inserted, and so does a needle sensor's report. A robot without an
+    insertion axis has no needle to insert.
+    """
+    if snapshot.needle_inserted:
+        return True
+    if config.insertion_joint() is None:
+        return False
+    depth_mm = snapshot.insertion_position_mm
+    return depth_mm is None or depth_mm > config.retracted_band_mm
+
+
+def needle_text(snapshot: InterlockSnapshot, config: SupervisorConfig) -> str:
+    """Where the needle is, in words (for refusals and the audit log)."""
+    depth_mm = snapshot.insertion_position_mm
+    band = f"the retracted band (<= {config.retracted_band_mm:g} mm)"
+    if snapshot.needle_inserted:
+        return "a needle sensor reports the needle inserted"
+    if depth_mm is None:
+        return "the insertion position is unknown (not measured or not homed), counted as inserted"
+    if depth_mm > config.retracted_band_mm:
+        return (
+            f"the needle is inserted: insertion axis measured at {depth_mm:.2f} mm, beyond {band}"
+        )
+    return f"the needle is out: insertion axis measured at {depth_mm:.2f} mm, inside {band}"
+
+
+def _needle(s: InterlockSnapshot, c: TripContext) -> bool:
+    return needle_in(s, c.config)
 
 
 def _imaging(s: InterlockSnapshot, c: TripContext) -> bool:
@@ -377,17 +413,16 @@ INTERLOCKS: Final[tuple[Interlock, ...]] = (
     ),
     Interlock(
         id=InterlockId.NEEDLE_INSERTED,
-        source="console NEEDLE_INSERTED report or needle sensor",
+        source="measured insertion axis (beyond the retracted band, or unknown), or needle sensor",
         trips=_needle,
-        condition="needle in tissue",
+        condition="needle inserted (insertion axis beyond retracted_band_mm, or position unknown)",
         stop=StopCategory.CAT1,
         latch=State.PROTECTIVE_STOP,
         applies_in=MOTION_STATES,
-        scope=Scope.ALL_BUT_RETRACTION,
+        scope=Scope.LATERAL_AXES,
         sub_code=SubCode.INTERLOCK,
-        reset="remove the needle (a retraction permit covers the insertion axis only, never "
-        "deeper than its measured position); "
-        "after a trip: " + _RESET_HOME,
+        reset="retract the needle (RETRACT_NEEDLE moves the insertion axis only, never deeper than "
+        "measured; START_UP homes the insertion axis first); after a trip: " + _RESET_HOME,
     ),
     Interlock(
         id=InterlockId.SCANNER_IMAGING,

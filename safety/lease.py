@@ -61,8 +61,10 @@ class MotionLease:
         """The authority's epoch (bumped by every withdrawal)."""
         return self._authority.epoch
 
-    def homing_envelopes(self) -> tuple[JointEnvelope, ...]:
-        """Every joint over its full range at its homing speed."""
+    def homing_envelopes(
+        self, joints: tuple[JointConfig, ...] | None = None
+    ) -> tuple[JointEnvelope, ...]:
+        """``joints`` (default every joint) over their full range at their homing speed."""
         return tuple(
             JointEnvelope(
                 joint=j.name,
@@ -70,7 +72,7 @@ class MotionLease:
                 max_position=j.max_position,
                 max_speed=j.homing_speed,
             )
-            for j in self._config.joints
+            for j in (self._config.joints if joints is None else joints)
         )
 
     def grant(

@@ -70,6 +70,10 @@ class SupervisorModel:
         """Trigger ``move`` (bound by the machine)."""
         raise _unbound("move")
 
+    def insert(self, **_kwargs: object) -> bool:
+        """Trigger ``insert`` (bound by the machine)."""
+        raise _unbound("insert")
+
     def retract(self, **_kwargs: object) -> bool:
         """Trigger ``retract`` (bound by the machine)."""
         raise _unbound("retract")
@@ -93,6 +97,10 @@ class SupervisorModel:
     def emergency(self, **_kwargs: object) -> bool:
         """Trigger ``emergency`` (bound by the machine)."""
         raise _unbound("emergency")
+
+    def home_lateral(self, **_kwargs: object) -> bool:
+        """Trigger ``home_lateral`` (bound by the machine)."""
+        raise _unbound("home_lateral")
 
     def homing_done(self, **_kwargs: object) -> bool:
         """Trigger ``homing_done`` (bound by the machine)."""

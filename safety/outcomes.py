@@ -57,7 +57,7 @@ def refusal_without_row(state: State, event: Event) -> Refusal:
             sub_code=SubCode.MANUAL_MODE,
             reason=f"{where}: manual mode; leave it with PLAN, CALIBRATE or TARGETING",
         )
-    if state in {State.OFF, State.STARTUP}:
+    if state in {State.OFF, State.STARTUP, State.HOMING_LATERAL}:
         return Refusal(
             code=StatusCode.NOT_READY,
             sub_code=SubCode.NOT_READY,
@@ -77,6 +77,7 @@ def refusal_without_row(state: State, event: Event) -> Refusal:
         return Refusal(
             code=StatusCode.NOT_READY,
             sub_code=SubCode.INTERLOCK,
-            reason=f"{where}: needle inserted; only RETRACT, NEEDLE_REMOVED and stops",
+            reason=f"{where}: the needle is inserted; only RETRACT_NEEDLE (or START_UP, which "
+            "retracts it first) and stops",
         )
     return Refusal(code=StatusCode.NOT_READY, sub_code=SubCode.NOT_READY, reason=where)

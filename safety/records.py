@@ -44,6 +44,8 @@ def decision_record(
         payload["calibration_id"] = request.calibration_id
     if request.target_id is not None:
         payload["target_id"] = request.target_id
+    if request.target_depth_mm is not None:
+        payload["target_depth_mm"] = request.target_depth_mm
     return kind, payload
 
 

@@ -4,13 +4,20 @@ States map to the BRP workphases of OpenIGTLink (OPENIGTLINK.md section 4) as fo
 workphase is what ``CURRENT_STATUS`` names when the supervisor is in that state:
 
 - ``OFF`` -> ``START_UP``: no links, drives off; START_UP needed before anything moves
-- ``STARTUP`` -> ``START_UP``: homing under a homing permit
+- ``STARTUP`` -> ``START_UP``: homing the insertion axis alone first (it homes towards the
+  retracted end, so this retracts the needle); the permit covers the insertion axis only
+- ``HOMING_LATERAL`` -> ``START_UP``: homing the other axes once the needle is measured out; the
+  permit does not cover the insertion axis
 - ``READY`` -> ``PLANNING``: homed, holding, no calibration yet
 - ``CALIBRATED`` -> ``CALIBRATION``: homed and registered to the scanner, no target
 - ``TARGET_SET`` -> ``TARGETING``: a reachable target is accepted
-- ``MOVING`` -> ``MOVE_TO_TARGET``: moving to the target under a motion permit
-- ``AT_TARGET`` -> ``MOVE_TO_TARGET``: arrived at the target, holding
-- ``NEEDLE_INSERTED`` -> ``MOVE_TO_TARGET``: needle in tissue: only a retraction may move
+- ``MOVING`` -> ``MOVE_TO_TARGET``: aligning the guide with the target path (needle measured
+  out; the permit keeps the insertion axis inside the retracted band)
+- ``AT_TARGET`` -> ``MOVE_TO_TARGET``: aligned with the target path, needle out, holding
+- ``INSERTING`` -> ``MOVE_TO_TARGET``: inserting to the target depth (the permit covers the
+  insertion axis only)
+- ``NEEDLE_INSERTED`` -> ``MOVE_TO_TARGET``: the measured insertion axis is beyond the retracted
+  band (or unknown): only a retraction may move
 - ``RETRACTING`` -> ``MOVE_TO_TARGET``: retracting the needle along the insertion axis only
 - ``MANUAL`` -> ``MANUAL``: operator's manual mode: automatic motion refused
 - ``PROTECTIVE_STOP`` -> ``STOP``: latched after an interlock trip; RESET then START_UP
@@ -54,11 +61,13 @@ class State(enum.Enum):
 
     OFF = "OFF"
     STARTUP = "STARTUP"
+    HOMING_LATERAL = "HOMING_LATERAL"
     READY = "READY"
     CALIBRATED = "CALIBRATED"
     TARGET_SET = "TARGET_SET"
     MOVING = "MOVING"
     AT_TARGET = "AT_TARGET"
+    INSERTING = "INSERTING"
     NEEDLE_INSERTED = "NEEDLE_INSERTED"
     RETRACTING = "RETRACTING"
     MANUAL = "MANUAL"
@@ -81,6 +90,7 @@ class Event(enum.Enum):
     TARGETING = "targeting"
     SET_TARGET = "set_target"
     MOVE = "move"
+    INSERT = "insert"
     RETRACT = "retract"
     MANUAL = "manual"
     RESET = "reset"
@@ -89,6 +99,7 @@ class Event(enum.Enum):
     STOP = "stop"
     EMERGENCY = "emergency"
     # reported by the HAL / control loop
+    HOME_LATERAL = "home_lateral"
     HOMING_DONE = "homing_done"
     HOMING_FAILED = "homing_failed"
     MOTION_DONE = "motion_done"
@@ -152,7 +163,9 @@ class SubCode(enum.IntEnum):
 
 
 #: States in which a motion permit may be live.
-MOTION_STATES: Final = frozenset({State.STARTUP, State.MOVING, State.RETRACTING})
+MOTION_STATES: Final = frozenset(
+    {State.STARTUP, State.HOMING_LATERAL, State.MOVING, State.INSERTING, State.RETRACTING}
+)
 #: States left only through RESET.
 LATCHED_STATES: Final = frozenset({State.PROTECTIVE_STOP, State.EMERGENCY_STOP, State.FAULT})
 #: Events that stop: never refused, never need command authority.
@@ -177,11 +190,13 @@ WORKPHASE_OF_STATE: Mapping[State, Workphase] = MappingProxyType(
     {
         State.OFF: Workphase.START_UP,
         State.STARTUP: Workphase.START_UP,
+        State.HOMING_LATERAL: Workphase.START_UP,
         State.READY: Workphase.PLANNING,
         State.CALIBRATED: Workphase.CALIBRATION,
         State.TARGET_SET: Workphase.TARGETING,
         State.MOVING: Workphase.MOVE_TO_TARGET,
         State.AT_TARGET: Workphase.MOVE_TO_TARGET,
+        State.INSERTING: Workphase.MOVE_TO_TARGET,
         State.NEEDLE_INSERTED: Workphase.MOVE_TO_TARGET,
         State.RETRACTING: Workphase.MOVE_TO_TARGET,
         State.MANUAL: Workphase.MANUAL,

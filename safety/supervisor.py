@@ -14,10 +14,20 @@ durable: the sink's ``append()`` returned and, for a sink with group commit (a
 each cycle while the blocking interlocks are clear; every exit from a motion state revokes all
 permits (epoch bump).
 
-With the needle inserted, only a RETRACT of the insertion axis alone may move, and its envelope
-may not reach deeper than the snapshot's ``insertion_position_mm`` plus
+The needle's state comes from measurement: it counts as inserted while the snapshot's
+``insertion_position_mm`` is beyond ``SupervisorConfig.retracted_band_mm`` or unknown
+(:func:`~safety.interlocks.needle_in`). :meth:`Supervisor.evaluate` moves an idle state to
+NEEDLE_INSERTED when the needle goes in and back out of it when the needle is measured out, so
+the state follows the axis, whatever moved it. Every permit obeys one rule, checked where
+permits are granted whatever the row (:func:`~safety.guards.permit_problem`): a permit that covers
+a lateral axis is issued only while the needle is measured out and never lets the insertion axis
+beyond the retracted band. So a MOVE aligns (MOVING) and then inserts the insertion axis alone
+(INSERTING); START_UP homes the insertion axis alone first (STARTUP, which retracts it) and the
+other axes only once the needle is out (HOMING_LATERAL). With the needle in, only a RETRACT of the
+insertion axis alone may move, never deeper than measured plus
 ``SupervisorConfig.retraction_tolerance_mm``; RETRACT is refused (and audited) while that
-position is unknown. Every other motion is refused, and a running one trips a protective stop.
+position is unknown (START_UP then retracts by homing). Other commands are refused with the
+measured depth and the way out; a running lateral motion trips a protective stop.
 """
 
 from __future__ import annotations
@@ -29,7 +39,15 @@ from typing import TYPE_CHECKING, Final
 from safety.audit_types import CommittingAuditSink
 from safety.decision import Decision, GuardInput, Memory, Refusal, Request
 from safety.errors import AuditError
-from safety.interlocks import InterlockId, MotionKind, TripContext, tripped_interlocks
+from safety.guards import homing_stages, permit_problem
+from safety.interlocks import (
+    InterlockId,
+    MotionKind,
+    TripContext,
+    needle_in,
+    needle_text,
+    tripped_interlocks,
+)
 from safety.lease import MotionLease
 from safety.machine import SupervisorModel, Verdict, build_machine
 from safety.outcomes import Outcome, accepted_outcome, refusal_without_row
@@ -68,10 +86,18 @@ logger = logging.getLogger(__name__)
 _MOTION_KIND: Final = MappingProxyType(
     {
         State.STARTUP: MotionKind.HOMING,
+        State.HOMING_LATERAL: MotionKind.HOMING,
         State.MOVING: MotionKind.TARGET,
+        State.INSERTING: MotionKind.TARGET,
         State.RETRACTING: MotionKind.RETRACTION,
     }
 )
+#: Idle states that follow the measured needle into NEEDLE_INSERTED (Supervisor.evaluate).
+_FOLLOWS_NEEDLE: Final = frozenset(
+    {State.READY, State.CALIBRATED, State.TARGET_SET, State.AT_TARGET, State.MANUAL}
+)
+#: The homing stage whose permit a motion state's entry grants.
+_HOMING_STAGE: Final = MappingProxyType({State.STARTUP: 0, State.HOMING_LATERAL: 1})
 
 
 class Supervisor:
@@ -144,6 +170,7 @@ class Supervisor:
         envelopes: Iterable[JointEnvelope] = (),
         calibration_id: str | None = None,
         target_id: str | None = None,
+        target_depth_mm: float | None = None,
         rejected: SubCode | None = None,
         reason: str = "",
     ) -> Decision:
@@ -158,6 +185,7 @@ class Supervisor:
             envelopes: joints and envelopes a MOVE or RETRACT asks for (joint units).
             calibration_id: the registration a CALIBRATE accepts.
             target_id: the target a SET_TARGET accepts.
+            target_depth_mm: the insertion depth (mm) of the target a SET_TARGET accepts.
             rejected: the robot's matrix or reach check failed with this sub-code.
             reason: free text for the audit log.
         """
@@ -167,6 +195,7 @@ class Supervisor:
             envelopes=tuple(envelopes),
             calibration_id=calibration_id,
             target_id=target_id,
+            target_depth_mm=target_depth_mm,
             rejected=rejected,
             reason=reason,
         )
@@ -211,7 +240,7 @@ class Supervisor:
         if owed is not None:
             return self._react(owed[0], owed[1], tripped, snapshot)
         if state not in MOTION_STATES:
-            return None
+            return self._follow_needle(state, snapshot, tripped)
         late_s = self._now() - lease.permit.expires_at_s if lease.permit is not None else 0.0
         problem = lease.renew()
         if problem is None:
@@ -229,6 +258,21 @@ class Supervisor:
                 StopCategory.CAT1,
             ),
         )
+
+    def _follow_needle(
+        self, state: State, snapshot: InterlockSnapshot, tripped: tuple[Interlock, ...]
+    ) -> Decision | None:
+        """Move an idle state into NEEDLE_INSERTED, or out of it, as the measured axis says."""
+        inserted = needle_in(snapshot, self._config)
+        if inserted and state in _FOLLOWS_NEEDLE:
+            event = Event.NEEDLE_INSERTED
+        elif not inserted and state is State.NEEDLE_INSERTED:
+            event = Event.NEEDLE_REMOVED
+        else:
+            return None
+        request = Request(source="measurement", reason=needle_text(snapshot, self._config))
+        decision = self._fire(event, snapshot, request, tripped)
+        return decision if decision.stop is not None else None
 
     def _tripped(self, snapshot: InterlockSnapshot) -> tuple[Interlock, ...]:
         context = TripContext(now_s=self._now(), config=self._config, audit_ok=self._audit.healthy)
@@ -271,10 +315,20 @@ class Supervisor:
                 reason=f"{EVENT_NAME[event]} refused: the sender does not hold command authority",
             )
             return self._refuse(event, refusal, tripped, request, snapshot)
+        inserted = needle_in(snapshot, self._config)
         if (state, event) not in self._index:
-            return self._refuse(
-                event, refusal_without_row(state, event), tripped, request, snapshot
-            )
+            refusal = refusal_without_row(state, event)
+            if inserted and state is State.NEEDLE_INSERTED and event in COMMAND_EVENTS:
+                refusal = Refusal(
+                    code=refusal.code,
+                    sub_code=refusal.sub_code,
+                    reason=(
+                        f"{EVENT_NAME[event]} refused: {needle_text(snapshot, self._config)} "
+                        f"(interlock {InterlockId.NEEDLE_INSERTED.value}); only the needle may "
+                        "move, back out: RETRACT_NEEDLE (START_UP also retracts it first)"
+                    ),
+                )
+            return self._refuse(event, refusal, tripped, request, snapshot)
         verdict = Verdict()
         guard_input = GuardInput(
             state=state,
@@ -283,6 +337,8 @@ class Supervisor:
             request=request,
             config=self._config,
             insertion_position_mm=snapshot.insertion_position_mm,
+            needle_in=inserted,
+            needle_text=needle_text(snapshot, self._config),
         )
         self._error = None
         fired = self._triggers[event](guard_input=guard_input, verdict=verdict)
@@ -349,9 +405,18 @@ class Supervisor:
             return True
         kind = _MOTION_KIND[after]
         if kind is MotionKind.HOMING:
-            plan_id, envelopes = "homing", lease.homing_envelopes()
+            stage = homing_stages(self._config)[_HOMING_STAGE[after]]
+            plan_id = "homing" if after is State.STARTUP else "homing-lateral"
+            envelopes = lease.homing_envelopes(stage)
         else:
             plan_id, envelopes = request.plan_id or "", request.envelopes
+        # The rule every permit obeys, whichever row granted it (the guards refuse first, with
+        # their reasons; this is the last line): no lateral permit with the needle in.
+        problem = permit_problem(
+            envelopes, self._config, needle_in=needle_in(snapshot, self._config)
+        )
+        if problem is not None:
+            raise ValueError(f"permit for {plan_id!r} refused: {problem}")
         permit = lease.grant(kind, plan_id=plan_id, envelopes=envelopes)
         if self._record("permit_issued", permit_issued(permit, kind), snapshot, durable=True):
             return True

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Final
 
 from safety import guards
 from safety.decision import Memory
-from safety.states import LATCHED_STATES, Event, State, StopCategory
+from safety.states import LATCHED_STATES, MOTION_STATES, Event, State, StopCategory
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -59,19 +59,34 @@ _TARGETABLE: Final = (State.CALIBRATED, State.TARGET_SET, State.AT_TARGET)
 _ALL: Final = tuple(State)
 _NOT_LATCHED: Final = tuple(s for s in State if s not in LATCHED_STATES)
 
+_NOT_RETRACTING_IDLE: Final = (State.READY, State.CALIBRATED, State.TARGET_SET, State.AT_TARGET)
+
 TABLE: Final[tuple[Row, ...]] = (
-    # start-up and homing
+    # start-up and homing: the insertion axis alone first (it homes towards the retracted end),
+    # then the other axes once the needle is measured out
     Row(
         event=Event.START_UP,
-        sources=(State.OFF, *_IDLE),
+        sources=(State.OFF, *_IDLE, State.NEEDLE_INSERTED),
         dest=State.STARTUP,
         guard=guards.homing_allowed,
         effect=Effect.FORGET_ALL,
     ),
-    Row(event=Event.HOMING_DONE, sources=(State.STARTUP,), dest=State.READY),
+    Row(
+        event=Event.HOME_LATERAL,
+        sources=(State.STARTUP,),
+        dest=State.HOMING_LATERAL,
+        guard=guards.lateral_homing_allowed,
+    ),
+    Row(event=Event.HOMING_DONE, sources=(State.HOMING_LATERAL,), dest=State.READY),
+    Row(
+        event=Event.HOMING_DONE,
+        sources=(State.STARTUP,),
+        dest=State.READY,
+        guard=guards.homing_covered_every_joint,
+    ),
     Row(
         event=Event.HOMING_FAILED,
-        sources=(State.STARTUP,),
+        sources=(State.STARTUP, State.HOMING_LATERAL),
         dest=State.FAULT,
         stop=StopCategory.CAT1,
     ),
@@ -105,7 +120,7 @@ TABLE: Final[tuple[Row, ...]] = (
         guard=guards.target_accepted,
         effect=Effect.SET_TARGET,
     ),
-    # motion to the target
+    # motion to the target: align with the needle out, then insert the insertion axis alone
     Row(
         event=Event.MOVE,
         sources=(State.TARGET_SET, State.AT_TARGET),
@@ -113,22 +128,36 @@ TABLE: Final[tuple[Row, ...]] = (
         guard=guards.move_allowed,
     ),
     Row(event=Event.MOTION_DONE, sources=(State.MOVING,), dest=State.AT_TARGET),
-    # needle
+    Row(
+        event=Event.INSERT,
+        sources=(State.AT_TARGET,),
+        dest=State.INSERTING,
+        guard=guards.insert_allowed,
+    ),
+    Row(
+        event=Event.MOTION_DONE,
+        sources=(State.INSERTING,),
+        dest=State.NEEDLE_INSERTED,
+        guard=guards.needle_is_in,
+    ),
+    Row(event=Event.MOTION_DONE, sources=(State.INSERTING,), dest=State.AT_TARGET),
+    # needle: NEEDLE_INSERTED and NEEDLE_REMOVED come from the measured insertion axis
+    # (Supervisor.evaluate), never from a console
     Row(event=Event.NEEDLE_INSERTED, sources=_IDLE, dest=State.NEEDLE_INSERTED),
     Row(
         event=Event.NEEDLE_INSERTED,
-        sources=(State.NEEDLE_INSERTED, State.RETRACTING),
+        sources=(State.NEEDLE_INSERTED, State.RETRACTING, State.INSERTING, State.STARTUP),
         dest=None,
     ),
     Row(
         event=Event.NEEDLE_INSERTED,
-        sources=(State.STARTUP, State.MOVING),
+        sources=(State.HOMING_LATERAL, State.MOVING),
         dest=State.PROTECTIVE_STOP,
         stop=StopCategory.CAT1,
     ),
     Row(
         event=Event.RETRACT,
-        sources=(State.NEEDLE_INSERTED,),
+        sources=(State.NEEDLE_INSERTED, *_NOT_RETRACTING_IDLE),
         dest=State.RETRACTING,
         guard=guards.retract_allowed,
     ),
@@ -136,9 +165,14 @@ TABLE: Final[tuple[Row, ...]] = (
     Row(
         event=Event.NEEDLE_REMOVED,
         sources=(State.NEEDLE_INSERTED,),
+        dest=State.TARGET_SET,
+        guard=guards.needle_out_with_target,
+    ),
+    Row(
+        event=Event.NEEDLE_REMOVED,
+        sources=(State.NEEDLE_INSERTED,),
         dest=State.CALIBRATED,
         guard=guards.needle_out_with_calibration,
-        effect=Effect.FORGET_TARGET,
     ),
     Row(
         event=Event.NEEDLE_REMOVED,
@@ -158,39 +192,34 @@ TABLE: Final[tuple[Row, ...]] = (
     Row(event=Event.SHUTDOWN, sources=(State.OFF,), dest=None),
     Row(event=Event.SHUTDOWN, sources=_IDLE, dest=State.OFF, effect=Effect.FORGET_ALL),
     # stops: accepted in every state
-    Row(event=Event.STOP, sources=(State.MOVING,), dest=State.TARGET_SET, stop=StopCategory.CAT2),
-    Row(
-        event=Event.STOP,
-        sources=(State.RETRACTING,),
-        dest=State.NEEDLE_INSERTED,
-        stop=StopCategory.CAT2,
+    *(
+        Row(event=event, sources=(State.MOVING,), dest=State.TARGET_SET, stop=StopCategory.CAT2)
+        for event in (Event.STOP, Event.PAUSE)
+    ),
+    *(
+        Row(
+            event=event,
+            sources=(State.INSERTING, State.RETRACTING),
+            dest=State.NEEDLE_INSERTED,
+            stop=StopCategory.CAT2,
+        )
+        for event in (Event.STOP, Event.PAUSE)
+    ),
+    *(
+        Row(
+            event=event,
+            sources=(State.STARTUP, State.HOMING_LATERAL),
+            dest=State.OFF,
+            stop=StopCategory.CAT2,
+            effect=Effect.FORGET_ALL,
+        )
+        for event in (Event.STOP, Event.PAUSE)
     ),
     Row(
         event=Event.STOP,
-        sources=(State.STARTUP,),
-        dest=State.OFF,
-        stop=StopCategory.CAT2,
-        effect=Effect.FORGET_ALL,
-    ),
-    Row(
-        event=Event.STOP,
-        sources=tuple(s for s in _ALL if s not in {State.MOVING, State.RETRACTING, State.STARTUP}),
+        sources=tuple(s for s in _ALL if s not in MOTION_STATES),
         dest=None,
         stop=StopCategory.CAT2,
-    ),
-    Row(event=Event.PAUSE, sources=(State.MOVING,), dest=State.TARGET_SET, stop=StopCategory.CAT2),
-    Row(
-        event=Event.PAUSE,
-        sources=(State.RETRACTING,),
-        dest=State.NEEDLE_INSERTED,
-        stop=StopCategory.CAT2,
-    ),
-    Row(
-        event=Event.PAUSE,
-        sources=(State.STARTUP,),
-        dest=State.OFF,
-        stop=StopCategory.CAT2,
-        effect=Effect.FORGET_ALL,
     ),
     Row(
         event=Event.TRIP,
@@ -249,5 +278,9 @@ def apply_effect(effect: Effect, memory: Memory, request: Request) -> Memory:
     if effect is Effect.FORGET_TARGET:
         return Memory(calibration_id=memory.calibration_id)
     if effect is Effect.SET_TARGET:
-        return Memory(calibration_id=memory.calibration_id, target_id=request.target_id)
+        return Memory(
+            calibration_id=memory.calibration_id,
+            target_id=request.target_id,
+            target_depth_mm=request.target_depth_mm,
+        )
     return memory

@@ -2,7 +2,7 @@
 
 from hal.emulator.config import EmulatorConfig, emulator_config_for
 from hal.emulator.faults import FAULT_NAMES, FaultKind, FaultPlan, FaultSpec, parse_fault
-from hal.emulator.firmware import EmulatedFirmware, FirmwareCounters
+from hal.emulator.firmware import EmulatedFirmware, FirmwareCounters, TruthSample
 from hal.emulator.inprocess import InProcessPort, RealTimeRunner
 from hal.emulator.pipe import pipe_pair
 from hal.emulator.servers import EmulatorServer, PtyServer, TcpServer
@@ -20,6 +20,7 @@ __all__ = [
     "PtyServer",
     "RealTimeRunner",
     "TcpServer",
+    "TruthSample",
     "emulator_config_for",
     "parse_fault",
     "pipe_pair",

@@ -23,6 +23,8 @@ import logging
 import math
 import random
 import threading
+from collections import deque
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Protocol
 
 from firmware_interfaces import (
@@ -53,7 +55,7 @@ if TYPE_CHECKING:
     from firmware_interfaces import Message, MessageType
     from hal.emulator.config import EmulatorConfig
 
-__all__ = ["Connection", "EmulatedFirmware", "FirmwareCounters"]
+__all__ = ["Connection", "EmulatedFirmware", "FirmwareCounters", "TruthSample"]
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +93,23 @@ class FirmwareCounters:
         self.nacks = 0
         self.faults_sent = 0
         self.telemetry_sent = 0
+
+
+@dataclass(frozen=True, slots=True)
+class TruthSample:
+    """The emulated axes' physical state at one physics tick.
+
+    Attributes:
+        time_s: firmware time (s).
+        positions_um: true position per axis (um; the encoder may differ).
+        moving: per axis, a trajectory is being followed.
+        enabled: per axis, the drive is powered.
+    """
+
+    time_s: float
+    positions_um: tuple[float, ...]
+    moving: tuple[bool, ...]
+    enabled: tuple[bool, ...]
 
 
 class EmulatedFirmware(CommandHandlers):
@@ -137,6 +156,7 @@ class EmulatedFirmware(CommandHandlers):
         self._next_telemetry_s = 0.0
         self._fired: set[int] = set()
         self._move_started_s: float | None = None
+        self._truth: deque[TruthSample] | None = None
 
     # --- connection ---------------------------------------------------------------------------
 
@@ -282,9 +302,44 @@ class EmulatedFirmware(CommandHandlers):
                 self.time_s += dt_s
                 self._tick(dt_s)
 
+    # --- ground truth -------------------------------------------------------------------------
+
+    def record_truth(self, max_samples: int = 200_000) -> None:
+        """Keep the physical state of every physics tick (for tests that judge by physics).
+
+        The samples are what the axes really did (true positions, not the encoder reading the
+        host sees), so a test can judge the host's behaviour by physical truth.
+        """
+        with self._lock:
+            self._truth = deque(maxlen=max_samples)
+
+    def take_truth(self) -> list[TruthSample]:
+        """The ground-truth samples recorded since the last call (oldest first)."""
+        with self._lock:
+            if self._truth is None:
+                return []
+            out = list(self._truth)
+            self._truth.clear()
+            return out
+
+    def truth_now(self) -> TruthSample:
+        """The physical state now."""
+        with self._lock:
+            return self._truth_sample()
+
+    def _truth_sample(self) -> TruthSample:
+        return TruthSample(
+            time_s=self.time_s,
+            positions_um=tuple(a.true_um for a in self.axes),
+            moving=tuple(a.moving for a in self.axes),
+            enabled=tuple(a.enabled for a in self.axes),
+        )
+
     def _tick(self, dt_s: float) -> None:
         for axis in self.axes:
             axis.step(self.time_s, dt_s)
+        if self._truth is not None:
+            self._truth.append(self._truth_sample())
         self._timed_faults()
         self._supervise()
         if self._outbox:

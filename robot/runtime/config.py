@@ -349,6 +349,7 @@ def _build_unchecked(values: dict[str, object], sources: dict[str, str]) -> Robo
             else None  # no pneumatic axis: nothing to measure, the interlock never trips
         ),
         imaging_interlock_required=bool(values["safety.imaging_interlock_required"]),
+        retracted_band_mm=_f(values, "safety.retracted_band_mm"),
     )
     tool = ToolModel(
         kind=ToolKind(values["tool.kind"]),

@@ -26,6 +26,8 @@ from robot.runtime.pose import pose_along
 from robot.runtime.readings import read_joints, snapshot_from
 from robot.runtime.startup import StartUpMixin
 from safety import LATCHED_STATES, MOTION_STATES, Event, State, StatusCode, SubCode
+from safety.errors import AuditError
+from safety.interlocks import needle_text
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -54,6 +56,8 @@ _STOPPING_HAL_FAULTS: Final = frozenset(
 _REMEMBERED_FAULTS: Final = 4
 #: OPENIGTLINK.md 4.5: a reachable target is reached within this (mm).
 REACH_TOLERANCE_MM: Final = 0.1
+#: Supervisor states in which axes seek their limit switches (START_UP's two homing stages).
+HOMING_STATES: Final = frozenset({State.STARTUP, State.HOMING_LATERAL})
 
 
 class RobotCore(StartUpMixin, MotionMixin):
@@ -89,6 +93,9 @@ class RobotCore(StartUpMixin, MotionMixin):
         self.T_scanner_from_robot: Transform | None = None
         self.calibration_id: str | None = None
         self.target: AcceptedTarget | None = None
+        #: A target (scanner RAS, its id, its sender) that arrived while the needle was in: kept
+        #: apart from the accepted one and planned once the needle is measured out.
+        self.pending_target: tuple[Transform, str, str] | None = None
         self.scanner_imaging: bool | None = None
         self.startup: StartUpJob | None = None
         self.motion: MoveJob | None = None
@@ -101,6 +108,8 @@ class RobotCore(StartUpMixin, MotionMixin):
         #: Controller faults reported since START_UP began (newest last), named in its result.
         self.controller_faults: deque[str] = deque(maxlen=_REMEMBERED_FAULTS)
         self.plan_serial = 0
+        #: Consecutive failed audit commits (0 while the writer is healthy).
+        self.audit_commit_failures = 0
 
     # --- per cycle ---------------------------------------------------------------------------
 
@@ -120,8 +129,9 @@ class RobotCore(StartUpMixin, MotionMixin):
             scanner_imaging=self.scanner_imaging,
             console_heartbeat_at_s=self._sensed_s if self._console_alive() else None,
             calibration_valid=self.T_scanner_from_robot is not None,
-            homing=self.supervisor.state is State.STARTUP,
+            homing=self.supervisor.state in HOMING_STATES,
             command_authority=command_authority,
+            insertion_index=self.robot.insertion_index,
         )
 
     def sense(self) -> list[JobResult]:
@@ -148,8 +158,24 @@ class RobotCore(StartUpMixin, MotionMixin):
         return self._take_results()
 
     def commit(self) -> None:
-        """Group-commit the audit records of this cycle."""
-        self._commit()
+        """Group-commit the audit records of this cycle (never raises).
+
+        A failed commit (disk full, I/O error) leaves the audit writer unhealthy, which the
+        supervisor sees as the ``audit_unavailable`` interlock: no new permit, running motion
+        paused (Cat 2). It is logged once per failure spell, never raised into the cycle.
+        """
+        try:
+            self._commit()
+        except AuditError as err:
+            self.audit_commit_failures += 1
+            if self.audit_commit_failures == 1 or self.audit_commit_failures % 1000 == 0:
+                logger.error(  # noqa: TRY400 - the message names the cause; no traceback
+                    "audit commit failed (%d so far; audit_unavailable interlock): %s",
+                    self.audit_commit_failures,
+                    err,
+                )
+        else:
+            self.audit_commit_failures = 0
 
     def _take_results(self) -> list[JobResult]:
         out, self._results = self._results, []
@@ -310,6 +336,24 @@ class RobotCore(StartUpMixin, MotionMixin):
         self.tool_length_mm = length_mm
         self.target = None
 
+    def needle_text(self) -> str:
+        """Where the needle is, measured (for refusals)."""
+        return needle_text(self.snapshot(), self.config.supervisor)
+
+    def has_reached_target(self) -> bool:
+        """The measured joints are at the accepted target's goal (HAS_REACHED_TARGET), at rest."""
+        positions = self.readings.positions
+        if self.target is None or positions is None or self.busy or self.readings.moving:
+            return False
+        goal = self.target.goal.joint_values
+        for axis, value, wanted in zip(self.config.controller.axes, positions, goal, strict=True):
+            step = getattr(axis, "step_size", 0.0)
+            if abs(float(value) - float(wanted)) > max(
+                self.config.runtime.arrival_tolerance_mm, step
+            ):
+                return False
+        return True
+
     def current_pose(self) -> Transform | None:
         """Needle-tip pose: FK of measured joints, scanner RAS (robot frame if uncalibrated)."""
         positions = self.readings.positions
@@ -329,6 +373,30 @@ class RobotCore(StartUpMixin, MotionMixin):
         assert self.T_scanner_from_robot is not None  # noqa: S101 - callers check calibration
         target = Target.from_arrays(requested[:3, 3], direction_ras=requested[:3, 2])
         return plan(self.robot, target, self.T_scanner_from_robot)
+
+    def accept_target(
+        self, requested: Transform, goal: JointGoal, target_id: str, source: str
+    ) -> Decision:
+        """Ask the supervisor to accept a planned target; on acceptance it is the robot's target.
+
+        The supervisor remembers the target's insertion depth, so no insertion permit may reach
+        deeper than it.
+        """
+        decision = self.supervisor.handle(
+            Event.SET_TARGET,
+            self.snapshot(),
+            source=source,
+            target_id=target_id,
+            target_depth_mm=float(goal.joint_values[self.robot.insertion_index]),
+        )
+        if decision.accepted:
+            self.target = AcceptedTarget(
+                target_id=target_id,
+                requested=requested,
+                goal=goal,
+                T_scanner_from_reached=self.reached_pose(goal, requested),
+            )
+        return decision
 
     def reached_pose(self, goal: JointGoal, requested: Transform) -> Transform:
         """The pose the robot will reach for ``goal`` (scanner RAS)."""

@@ -91,6 +91,7 @@ class MoveJob:
         goal: final joint vector.
         segment_started_s: clock time the current segment was sent.
         sent: whether the current segment went to the HAL.
+        insert: insertion segments still to come after ``segments`` (a MOVE's second permit).
     """
 
     kind: JobKind
@@ -101,6 +102,7 @@ class MoveJob:
     sent: bool = False
     plan_id: str = ""
     history: list[str] = field(default_factory=list)
+    insert: tuple[SynchronisedMove, ...] = ()
 
 
 @dataclass(slots=True, kw_only=True)

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from hal import ControllerDriver
-    from kinematics import TwoPlaneGuide
+    from kinematics import SynchronisedMove, TwoPlaneGuide
     from kinematics.types import FloatArray
     from robot.runtime.config import RobotConfig
     from robot.runtime.jobs import AcceptedTarget
@@ -30,6 +30,10 @@ logger = logging.getLogger(__name__)
 
 #: Extra time a segment may take beyond ``motion_timeout_factor`` times its plan (s).
 _SEGMENT_SLACK_S: Final = 1.0
+#: States from which RETRACT_NEEDLE may start (homed, at rest, not latched, not MANUAL).
+_RETRACTABLE: Final = frozenset(
+    {State.NEEDLE_INSERTED, State.READY, State.CALIBRATED, State.TARGET_SET, State.AT_TARGET}
+)
 
 
 def _refusal(kind: JobKind, sub_code: SubCode, reason: str) -> JobResult:
@@ -74,9 +78,9 @@ class MotionMixin:
         hi = np.array([j.upper for j in self.robot.joints])
         return np.asarray(np.clip(positions, lo, hi), dtype=np.float64)
 
-    def _envelopes(self, path: FloatArray, moving: list[int]) -> list[JointEnvelope]:
+    def _envelopes(self, path: FloatArray, joints: list[int]) -> list[JointEnvelope]:
         out = []
-        for index in moving:
+        for index in joints:
             spec = self.robot.joints[index]
             margin = max(self.config.runtime.arrival_tolerance_mm, 0.05)
             out.append(
@@ -90,79 +94,151 @@ class MotionMixin:
         return out
 
     def move_to_target(self, source: str) -> JobResult | None:
-        """Start the move to the accepted target; a refusal is returned, ``None`` = started."""
+        """Start the move to the accepted target; a refusal is returned, ``None`` = started.
+
+        Two permits, one after the other: the alignment (MOVING: retract into the guide, move
+        the lateral axes, the insertion axis kept inside the retracted band) and then the
+        insertion (INSERTING: the insertion axis alone, never deeper than the target).
+        """
         if self.target is None:
             return _refusal(JobKind.MOVE, SubCode.NO_TARGET, "no target has been accepted")
         goal = np.array(self.target.goal.joint_values)
-        return self._start(JobKind.MOVE, goal, source, Event.MOVE)
-
-    def retract_needle(self, source: str) -> JobResult | None:
-        """Retract the insertion axis fully; a refusal is returned, ``None`` = started."""
         start = self._start_point()
         if start is None:
-            return _refusal(JobKind.RETRACT, SubCode.NOT_READY, "no telemetry from the controller")
-        goal = start.copy()
-        goal[self.robot.insertion_index] = self.robot.retracted_insertion_mm
-        state = self.supervisor.state
-        if state is State.NEEDLE_INSERTED:
-            return self._start(JobKind.RETRACT, goal, source, Event.RETRACT)
-        if state in {State.AT_TARGET, State.TARGET_SET}:
-            return self._start(JobKind.RETRACT, goal, source, Event.MOVE)
-        return _refusal(
-            JobKind.RETRACT,
-            SubCode.NOT_READY,
-            f"RETRACT_NEEDLE needs a homed robot holding a target, state is {state.value}",
-        )
-
-    def _start(
-        self, kind: JobKind, goal: FloatArray, source: str, event: Event
-    ) -> JobResult | None:
-        start = self._start_point()
-        if start is None:
-            return _refusal(kind, SubCode.NOT_READY, "no telemetry from the controller")
+            return _refusal(JobKind.MOVE, SubCode.NOT_READY, "no telemetry from the controller")
         try:
             trajectory = plan_needle_motion(
                 self.robot, start, goal, rate_hz=self.config.runtime.control_rate_hz
             )
         except ValueError as err:
-            return _refusal(kind, SubCode.OUT_OF_RANGE, f"no trajectory: {err}")
-        path = (
-            np.vstack([start, goal, trajectory.positions])
-            if len(trajectory.positions)
-            else (np.vstack([start, goal]))
+            return _refusal(JobKind.MOVE, SubCode.OUT_OF_RANGE, f"no trajectory: {err}")
+        align = tuple(m for m in trajectory.moves if m.name != "insert")
+        insert = tuple(m for m in trajectory.moves if m.name == "insert")
+        points = [start, *(m.goal for m in align)]
+        path = np.vstack(points)
+        # Every joint of the robot: the lateral axes where the path takes them (held where
+        # they are when already aligned), the insertion axis over the retraction, if any.
+        joints = list(range(len(goal)))
+        return self._begin(
+            JobKind.MOVE,
+            Event.MOVE,
+            source,
+            segments=align,
+            envelopes=self._envelopes(path, joints),
+            goal=goal,
+            insert=insert,
         )
-        moving = [i for i in range(len(goal)) if float(np.ptp(path[:, i])) > 0.0]
-        if not moving:
-            moving = [self.robot.insertion_index]
+
+    def retract_needle(self, source: str) -> JobResult | None:
+        """Retract the insertion axis alone into the guide; a refusal is returned, else ``None``.
+
+        Possible for whoever holds control whenever the robot is homed and not latched or in
+        motion: with the needle in (NEEDLE_INSERTED) and with it already out.
+        """
+        start = self._start_point()
+        if start is None:
+            return _refusal(JobKind.RETRACT, SubCode.NOT_READY, "no telemetry from the controller")
+        state = self.supervisor.state
+        if state not in _RETRACTABLE:
+            return _refusal(
+                JobKind.RETRACT,
+                SubCode.NOT_READY,
+                f"RETRACT_NEEDLE needs a homed robot at rest, state is {state.value}; "
+                "START_UP retracts the needle first (it homes the insertion axis before the "
+                "others)",
+            )
+        ins = self.robot.insertion_index
+        goal = start.copy()
+        goal[ins] = min(float(start[ins]), self.robot.retracted_insertion_mm)
+        try:
+            trajectory = plan_needle_motion(
+                self.robot, start, goal, rate_hz=self.config.runtime.control_rate_hz
+            )
+        except ValueError as err:
+            return _refusal(JobKind.RETRACT, SubCode.OUT_OF_RANGE, f"no trajectory: {err}")
+        path = np.vstack([start, goal])
+        return self._begin(
+            JobKind.RETRACT,
+            Event.RETRACT,
+            source,
+            segments=trajectory.moves,
+            envelopes=self._envelopes(path, [ins]),
+            goal=goal,
+        )
+
+    def _begin(
+        self,
+        kind: JobKind,
+        event: Event,
+        source: str,
+        *,
+        segments: tuple[SynchronisedMove, ...],
+        envelopes: list[JointEnvelope],
+        goal: FloatArray,
+        insert: tuple[SynchronisedMove, ...] = (),
+    ) -> JobResult | None:
+        """Ask the supervisor for ``event``'s permit over ``envelopes``, then start ``segments``."""
         self.plan_serial += 1
         plan_id = f"{kind.value.lower()}-{self.plan_serial}"
         decision: Decision = self.supervisor.handle(
-            event,
-            self.snapshot(),
-            source=source,
-            plan_id=plan_id,
-            envelopes=self._envelopes(path, moving),
+            event, self.snapshot(), source=source, plan_id=plan_id, envelopes=envelopes
         )
-        if not decision.accepted:
+        if not decision.accepted or decision.permit is None:
+            # refused, or accepted without a permit (its audit record could not be stored: the
+            # supervisor paused at once, 13 sub 7 audit_unavailable)
             return JobResult(
-                kind=kind, code=decision.code, sub_code=decision.sub_code, reason=decision.reason
+                kind=kind,
+                code=decision.code if decision.code is not StatusCode.OK else StatusCode.NOT_READY,
+                sub_code=decision.sub_code,
+                reason=decision.reason,
             )
         self.motion = MoveJob(
             kind=kind,
-            segments=trajectory.moves,
+            segments=segments,
             goal=goal,
             plan_id=plan_id,
             segment_started_s=self._now(),
+            insert=insert,
         )
         logger.info(
-            "%s %s: %d segment(s), %.2f s planned",
+            "%s %s: %d segment(s), %.2f s planned%s",
             kind.value,
             plan_id,
-            len(trajectory.moves),
-            trajectory.duration_s,
+            len(segments),
+            sum(float(m.duration_s) for m in segments),
+            f", then {len(insert)} insertion segment(s)" if insert else "",
         )
         self.advance_motion()
         return None
+
+    def _begin_insert(self, job: MoveJob) -> None:
+        """The alignment arrived: ask for the insertion permit (insertion axis alone)."""
+        ins = self.robot.insertion_index
+        path = np.vstack([job.insert[0].start, *(m.goal for m in job.insert)])
+        self.plan_serial += 1
+        plan_id = f"insert-{self.plan_serial}"
+        decision = self.supervisor.handle(
+            Event.INSERT,
+            self.snapshot(),
+            source="control_loop",
+            plan_id=plan_id,
+            envelopes=self._envelopes(path, [ins]),
+        )
+        if not decision.accepted or decision.permit is None:
+            self.motion = None
+            self.finish(
+                JobResult(
+                    kind=job.kind,
+                    code=decision.code,
+                    sub_code=decision.sub_code,
+                    reason=f"aligned, but the insertion was refused: {decision.reason}",
+                )
+            )
+            return
+        job.segments, job.insert = job.insert, ()
+        job.index, job.sent, job.plan_id = 0, False, plan_id
+        job.segment_started_s = self._now()
+        self._send(job)
 
     def _send(self, job: MoveJob) -> None:
         segment = job.segments[job.index]
@@ -227,8 +303,11 @@ class MotionMixin:
             )
 
     def _done(self, job: MoveJob) -> None:
-        self.motion = None
         decision = self.supervisor.handle(Event.MOTION_DONE, self.snapshot(), source="hal")
+        if decision.accepted and job.insert:
+            self._begin_insert(job)
+            return
+        self.motion = None
         self.finish(
             JobResult(
                 kind=job.kind,

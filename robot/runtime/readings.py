@@ -40,6 +40,7 @@ class Readings:
             our own ``estop()`` also causes).
         firmware_time_s: firmware clock of the sample (s), or ``None``.
         speed_origin: (firmware time s, positions) where the current speed window started.
+        homed_axes: per joint, whether the axis reports HOMED (its position is referenced).
     """
 
     positions: FloatArray | None
@@ -51,6 +52,13 @@ class Readings:
     estop_input: bool = False
     firmware_time_s: float | None = None
     speed_origin: tuple[float, FloatArray] | None = None
+    homed_axes: tuple[bool, ...] = ()
+
+    def referenced_position(self, index: int) -> float | None:
+        """Measured position of joint ``index`` when it is homed (referenced), else ``None``."""
+        if self.positions is None or index >= len(self.homed_axes) or not self.homed_axes[index]:
+            return None
+        return float(self.positions[index])
 
 
 def read_joints(
@@ -74,11 +82,11 @@ def read_joints(
     positions = []
     pressures = []
     moving = False
-    homed = True
+    homed_axes = []
     for axis, record in zip(config.axes, sample.telemetry.axes, strict=True):
         positions.append(from_wire_um(record.encoder_um, axis.kind))
         moving |= AxisStatus.MOVING in record.status
-        homed &= AxisStatus.HOMED in record.status
+        homed_axes.append(AxisStatus.HOMED in record.status)
         if isinstance(axis, PneumaticStepperConfig):  # other axes report 0 hPa
             pressures.append(record.supply_pressure_hpa / 10.0)
     now_fw_s = sample.telemetry.firmware_time_us / 1e6
@@ -95,13 +103,14 @@ def read_joints(
     return Readings(
         positions=current,
         moving=moving,
-        homed=homed,
+        homed=all(homed_axes),
         received_at_s=sample.received_at_s,
         max_speed_ratio=ratio,
         min_pressure_kpa=min(pressures) if pressures else None,
         estop_input=bool(sample.telemetry.estop_input),
         firmware_time_s=now_fw_s,
         speed_origin=origin,
+        homed_axes=tuple(homed_axes),
     )
 
 
@@ -115,13 +124,23 @@ def snapshot_from(
     calibration_valid: bool,
     homing: bool = False,
     command_authority: bool = True,
+    insertion_index: int | None = None,
 ) -> InterlockSnapshot:
     """The interlock snapshot of one cycle from the HAL status and the robot's own state.
 
     While ``homing``, positions beyond the soft limits are expected (the axes seek their limit
     switches), so the joint-limit reading is left clear; the HAL ignores the switches then too.
+    The insertion axis (``insertion_index``) is reported as measured only while the link is up
+    and the axis is homed; otherwise its position is unknown, which the supervisor counts as
+    inserted.
     """
     live = status.state is not LifecycleState.UNCONFIGURED and readings.positions is not None
+    current = live and not status.link_down
+    insertion_mm = (
+        readings.referenced_position(insertion_index)
+        if insertion_index is not None and current
+        else None
+    )
     within = True
     if readings.positions is not None and not homing:
         for axis, value in zip(config.axes, readings.positions, strict=True):
@@ -141,4 +160,5 @@ def snapshot_from(
         firmware_heartbeat_at_s=readings.received_at_s,
         calibration_valid=calibration_valid,
         command_authority=command_authority,
+        insertion_position_mm=insertion_mm,
     )

@@ -275,6 +275,16 @@ _KEYS: Final[tuple[Key, ...]] = (
         high=2000.0,
     ),
     Key(
+        name="safety.retracted_band_mm",
+        kind="float",
+        default=1.0,
+        unit="mm",
+        doc="the needle counts as out while the measured insertion axis is at or below this "
+        "position (beyond it, or unknown, it counts as inserted: only a retraction may move)",
+        low=0.0,
+        high=20.0,
+    ),
+    Key(
         name="safety.imaging_interlock_required",
         kind="bool",
         default=True,

@@ -2,6 +2,9 @@
 
 A restart always needs this: the supervisor starts in OFF, and MOVE needs a target, which needs
 a calibration, which needs READY, which only homing reaches (position may be lost on restart).
+Homing runs in two stages: the insertion axis alone first (it homes towards its retracted end,
+so a needle left in tissue, or at an unknown depth after a restart, comes out along its own
+axis), then, once the needle is measured out, the other axes.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from hal import CallbackReturn, HalError, LifecycleState
 from robot.runtime.jobs import JobKind, JobResult, StartUpJob, StartUpStep
 from safety import LATCHED_STATES, Event, State, StatusCode, SubCode
 from safety.errors import PermitError
+from safety.guards import homing_stages
 
 if TYPE_CHECKING:
     from collections import deque
@@ -31,6 +35,8 @@ logger = logging.getLogger(__name__)
 #: Longest wait for the firmware to leave its latched state after CLEAR_FAULT, and for the first
 #: telemetry after activation (s).
 _SETTLE_S: Final = 1.0
+#: Firmware states in which every axis is enabled and holding: homing may start.
+_ENABLED_FIRMWARE: Final = frozenset({FirmwareState.ENABLED})
 #: A homing that shows no motion within this is taken as finished if every axis reports HOMED (s).
 _HOMING_QUIET_S: Final = 1.0
 #: Link (re)connection attempts within one START_UP, and the first wait between two (s; doubled
@@ -137,6 +143,10 @@ class StartUpMixin:
         sample = self.driver.link.latest
         return None if sample is None else sample.telemetry.firmware_state
 
+    def _firmware_state_name(self) -> str:
+        state = self._firmware_state()
+        return "unknown (no telemetry)" if state is None else FirmwareState(state).name
+
     def _with_controller_faults(self, text: str) -> str:
         """``text`` and the controller faults reported since START_UP began (the cause)."""
         driver_down = self.driver.state is LifecycleState.UNCONFIGURED
@@ -204,7 +214,8 @@ class StartUpMixin:
             if waited_s > _SETTLE_S:
                 self._fail(
                     self._with_controller_faults(
-                        f"the controller is still latched ({state}) {_SETTLE_S:g} s after "
+                        f"the controller is still latched ({FirmwareState(state).name}) "
+                        f"{_SETTLE_S:g} s after "
                         "CLEAR_FAULT (e-stop pressed?)"
                     )
                 )
@@ -244,6 +255,25 @@ class StartUpMixin:
 
     def _bring_up(self) -> None:
         driver = self.driver
+        if (
+            driver.state is LifecycleState.ACTIVE
+            and self._telemetry_current()
+            and self._firmware_state() not in _ENABLED_FIRMWARE
+        ):
+            # Active, but the firmware holds after a stop (STOPPED after Cat 2, IDLE with the
+            # drives off after Cat 1): enable again through the lifecycle, so homing finds every
+            # axis enabled.
+            logger.info(
+                "START_UP: controller active with firmware %s: re-enabling",
+                self._firmware_state_name(),
+            )
+            if driver.deactivate() is not CallbackReturn.SUCCESS:
+                self._fail(
+                    self._with_controller_faults(
+                        f"the controller did not deactivate: {driver.last_error}"
+                    )
+                )
+                return
         if driver.state is LifecycleState.UNCONFIGURED and driver.configure() is not (
             CallbackReturn.SUCCESS
         ):
@@ -269,27 +299,39 @@ class StartUpMixin:
         fresh = (
             status is not None and not status.comm_timeout and self.readings.positions is not None
         )
-        if not fresh or self._firmware_state() not in {FirmwareState.ENABLED, FirmwareState.IDLE}:
+        if not fresh or self._firmware_state() not in _ENABLED_FIRMWARE:
             if waited_s > _SETTLE_S:
                 self._fail(
                     self._with_controller_faults(
                         f"no telemetry from an enabled controller {_SETTLE_S:g} s after "
-                        f"activation (firmware state {self._firmware_state()})"
+                        f"activation (firmware state {self._firmware_state_name()})"
                     )
                 )
             return
-        decision = self.supervisor.handle(Event.START_UP, self.snapshot(), source=source)
+        snapshot = self.snapshot()
+        decision = self.supervisor.handle(Event.START_UP, snapshot, source=source)
         if not decision.accepted or decision.permit is None:
             self._fail(f"homing is not allowed: {decision.reason}", audited=True)
             return
+        insertion = snapshot.insertion_position_mm
+        logger.info(
+            "START_UP: homing the insertion axis first (%s)",
+            "position unknown" if insertion is None else f"measured at {insertion:.2f} mm",
+        )
+        self._home_stage(decision, StartUpStep.HOMING)
+
+    def _home_stage(self, decision: Decision, step: StartUpStep) -> None:
+        """Home the joints ``decision``'s permit covers (one START_UP stage)."""
+        assert decision.permit is not None  # noqa: S101 - checked by the callers
+        names = tuple(n for n in self.driver.axes if n in decision.permit.joints)
         self.commit()
         try:
-            self.driver.home(permit=self.supervisor.permit)
+            self.driver.home(names, permit=self.supervisor.permit)
         except (HalError, PermitError, ValueError) as err:
-            self._homing_failed(f"homing was refused: {err}")
+            self._homing_failed(f"homing of {', '.join(names)} was refused: {err}")
             return
         self._seen_homing = False
-        self._next(StartUpStep.HOMING)
+        self._next(step)
 
     def _homing_failed(self, reason: str) -> None:
         decision = self.supervisor.handle(
@@ -303,19 +345,43 @@ class StartUpMixin:
         moving = self.readings.moving or state is FirmwareState.HOMING
         self._seen_homing |= moving
         quiet = waited_s > _HOMING_QUIET_S
-        if self.readings.homed and not moving and (self._seen_homing or quiet):
-            decision = self.supervisor.handle(Event.HOMING_DONE, self.snapshot(), source="hal")
-            self.startup = None
-            self.finish(
-                JobResult(
-                    kind=JobKind.START_UP,
-                    code=decision.code if decision.accepted else StatusCode.NOT_READY,
-                    sub_code=decision.sub_code if decision.accepted else SubCode.NOT_READY,
-                    reason="homed" if decision.accepted else decision.reason,
+        lateral_stage = self.supervisor.state is State.HOMING_LATERAL
+        permit = self.supervisor.permit
+        covered = () if permit is None else tuple(permit.joints)
+        homed = all(
+            self.readings.homed_axes[i] if i < len(self.readings.homed_axes) else False
+            for i, name in enumerate(self.driver.axes)
+            if name in covered
+        )
+        if homed and not moving and (self._seen_homing or quiet) and not lateral_stage:
+            if len(homing_stages(self.config.supervisor)) == 1:  # a robot homed in one stage
+                self._homing_done()
+                return
+            # the insertion axis is homed (retracted): the others, once the needle is out
+            decision = self.supervisor.handle(Event.HOME_LATERAL, self.snapshot(), source="hal")
+            if not decision.accepted or decision.permit is None:
+                self._homing_failed(
+                    f"the lateral axes may not home after the insertion axis: {decision.reason}"
                 )
-            )
+                return
+            self._home_stage(decision, StartUpStep.HOMING)
+            return
+        if self.readings.homed and not moving and (self._seen_homing or quiet):
+            self._homing_done()
             return
         if self._now() - job.started_s > self.config.runtime.homing_timeout_s:
             self._homing_failed(
                 f"homing did not finish within {self.config.runtime.homing_timeout_s:g} s"
             )
+
+    def _homing_done(self) -> None:
+        decision = self.supervisor.handle(Event.HOMING_DONE, self.snapshot(), source="hal")
+        self.startup = None
+        self.finish(
+            JobResult(
+                kind=JobKind.START_UP,
+                code=decision.code if decision.accepted else StatusCode.NOT_READY,
+                sub_code=decision.sub_code if decision.accepted else SubCode.NOT_READY,
+                reason="homed" if decision.accepted else decision.reason,
+            )
+        )

@@ -9,14 +9,14 @@ import numpy as np
 
 from kinematics import Unreachable
 from robot.igtl import PoseKind, TransformBody, Workphase
-from robot.runtime import REACH_TOLERANCE_MM, AcceptedTarget
+from robot.runtime import REACH_TOLERANCE_MM
 from robot.runtime.pose import calibration_problem, nearest_rigid, target_problem
 from robot.workphase import replies
 from safety import Event, State, StatusCode, SubCode
 
 if TYPE_CHECKING:
     from kinematics import Transform
-    from robot.igtl import Connection, IgtlMessage, PoseReceived
+    from robot.igtl import Authority, Connection, IgtlMessage, PoseReceived
     from robot.runtime import RobotCore
     from safety import Decision
 
@@ -32,6 +32,7 @@ class PosesMixin:
 
     core: RobotCore
     phase: Workphase
+    _authority: Authority
 
     def send(self, conn: Connection, message: IgtlMessage) -> None:
         """Provided by the protocol."""
@@ -71,7 +72,7 @@ class PosesMixin:
                     name,
                     StatusCode.ACCESS_DENIED,
                     SubCode.NOT_IN_CONTROL,
-                    f"connection {conn.id} does not hold command authority",
+                    replies.not_in_control(conn.id, self._authority.holder),
                 ),
             )
             return
@@ -136,6 +137,21 @@ class PosesMixin:
 
     def _target(self, matrix: Transform, target_id: str, source: str, conn: Connection) -> None:
         core = self.core
+        if core.state is State.NEEDLE_INSERTED:
+            # Kept apart from the accepted target until the needle is out (then planned).
+            core.pending_target = (np.asarray(matrix, dtype=np.float64), target_id, source)
+            held = "none" if core.target is None else core.target.target_id
+            self.send(
+                conn,
+                replies.status(
+                    "TARGET",
+                    StatusCode.NOT_READY,
+                    SubCode.INTERLOCK,
+                    f"{core.needle_text()}: {target_id} is kept pending and planned once the "
+                    f"needle is out (RETRACT_NEEDLE); the accepted target ({held}) stays",
+                ),
+            )
+            return
         if self.phase is not Workphase.TARGETING or core.state not in _TARGETABLE:
             sub = SubCode.NOT_CALIBRATED if core.T_scanner_from_robot is None else SubCode.NOT_READY
             self.send(
@@ -149,6 +165,17 @@ class PosesMixin:
                 ),
             )
             return
+        self.accept_target(matrix, target_id, source)
+
+    def accept_pending_target(self) -> None:
+        """Plan a target that arrived while the needle was in, once it is out (each cycle)."""
+        core = self.core
+        pending = core.pending_target
+        if pending is None or core.state not in _TARGETABLE or core.busy:
+            return
+        core.pending_target = None
+        matrix, target_id, source = pending
+        logger.info("the needle is out: planning the pending target %s", target_id)
         self.accept_target(matrix, target_id, source)
 
     def accept_target(self, matrix: Transform, target_id: str, source: str) -> bool:
@@ -177,17 +204,12 @@ class PosesMixin:
             )
             self.phase_result("TARGET", StatusCode.CONFIGURATION_ERROR, sub, reason)
             return False
-        decision = core.supervisor.handle(
-            Event.SET_TARGET, core.snapshot(), source=source, target_id=target_id
-        )
-        if not decision.accepted:
+        requested = np.asarray(matrix, dtype=np.float64)
+        decision = core.accept_target(requested, goal, target_id, source)
+        if not decision.accepted or core.target is None:
             self.decision_status("TARGET", decision)
             return False
-        requested = np.asarray(matrix, dtype=np.float64)
-        reached = core.reached_pose(goal, requested)
-        core.target = AcceptedTarget(
-            target_id=target_id, requested=requested, goal=goal, T_scanner_from_reached=reached
-        )
+        reached = core.target.T_scanner_from_reached
         self.phase_result("TARGET", StatusCode.OK, SubCode.OK, goal.describe().replace("\n", "; "))
         self.to_all(replies.transform("TARGET", reached))
         return True

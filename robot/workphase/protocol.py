@@ -214,8 +214,7 @@ class WorkphaseProtocol(PosesMixin, RequestsMixin):
                     phase.value,
                     StatusCode.ACCESS_DENIED,
                     SubCode.NOT_IN_CONTROL,
-                    f"connection {conn.id} does not hold command authority (connection {holder} "
-                    "does); STOP and EMERGENCY work from anyone",
+                    replies.not_in_control(conn.id, holder),
                 ),
             )
             return
@@ -311,6 +310,7 @@ class WorkphaseProtocol(PosesMixin, RequestsMixin):
         """Report finished work, then stream positions (control-loop thread)."""
         for result in results:
             self._report(result)
+        self.accept_pending_target()
         now_s = self._now()
         period_s = self.core.config.runtime.position_period_s
         if self.core.motion is not None:

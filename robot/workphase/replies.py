@@ -12,7 +12,7 @@ from safety import StatusCode, SubCode
 if TYPE_CHECKING:
     from kinematics import Transform
 
-__all__ = ["current_status", "rts", "status", "string", "transform"]
+__all__ = ["current_status", "not_in_control", "rts", "status", "string", "transform"]
 
 _MESSAGE_CHARS: Final = 1000
 
@@ -34,6 +34,21 @@ def status(name: str, code: int, sub_code: int = 0, message: str = "") -> IgtlMe
             code=int(code), subcode=int(sub_code), error_name=error_name, message=_ascii(message)
         ),
     )
+
+
+def not_in_control(connection_id: int, holder: int | None) -> str:
+    """Why a command from ``connection_id`` is refused with 5 NOT_IN_CONTROL, and how to take it."""
+    if holder is None:
+        how = (
+            "nobody holds it now: any workphase command (CMD_) or RETRACT_NEEDLE from this "
+            "connection takes it"
+        )
+    else:
+        how = (
+            f"connection {holder} holds it until it disconnects; STOP and EMERGENCY work from "
+            "anyone"
+        )
+    return f"connection {connection_id} does not hold command authority ({how})"
 
 
 def current_status(phase: str) -> IgtlMessage:

@@ -15,7 +15,8 @@ import numpy as np
 from kinematics import invert, transform_points
 from robot.igtl import ImageBody, QueryBody, StringBody, Workphase
 from robot.workphase import replies
-from safety import State, StatusCode, SubCode
+from robot.workphase.replies import not_in_control
+from safety import StatusCode, SubCode
 
 if TYPE_CHECKING:
     from kinematics import Transform
@@ -131,19 +132,26 @@ class RequestsMixin:
                 flag = "1" if self.core.target is not None else "0"
                 self.send(conn, replies.string("IS_IN_TARGETING_POS", flag))
             else:
-                flag = "1" if self.core.state is State.AT_TARGET else "0"
+                flag = "1" if self.core.has_reached_target() else "0"
                 self.send(conn, replies.string("HAS_REACHED_TARGET", flag))
         elif name == "SCANNER":
             self._scanner(conn, text)
         elif name in {"NEEDLE_LENGTH", "RETRACT_NEEDLE", "AUTO_ALIGN"}:
-            if not self._authority.holds(conn.id):
+            # RETRACT_NEEDLE takes control when nobody holds it, as a workphase command does:
+            # getting the needle out must never wait for a console that has gone.
+            allowed = (
+                self._authority.claim(conn.id)
+                if name == "RETRACT_NEEDLE"
+                else self._authority.holds(conn.id)
+            )
+            if not allowed:
                 self.send(
                     conn,
                     replies.status(
                         f"ACK_{name}" if name == "RETRACT_NEEDLE" else name,
                         StatusCode.ACCESS_DENIED,
                         SubCode.NOT_IN_CONTROL,
-                        f"connection {conn.id} does not hold command authority",
+                        not_in_control(conn.id, self._authority.holder),
                     ),
                 )
             elif name == "NEEDLE_LENGTH":

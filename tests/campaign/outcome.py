@@ -84,11 +84,15 @@ def read_audit(out: Outcome, path: Path) -> None:
             out.audit_cause = _describe(record)
 
 
+#: Interlocks that trip in a normal procedure: the needle is measured in after the insertion.
+_NORMAL_INTERLOCKS = frozenset({"needle_inserted"})
+
+
 def _is_fault_record(record: AuditRecord) -> bool:
     event = str(record.payload.get("event", ""))
-    return event in {"FAULT", "TRIP", "HOMING_FAILED", "EMERGENCY"} or bool(
-        record.payload.get("tripped")
-    )
+    tripped = record.payload.get("tripped")
+    abnormal = isinstance(tripped, list) and bool(set(map(str, tripped)) - _NORMAL_INTERLOCKS)
+    return event in {"FAULT", "TRIP", "HOMING_FAILED", "EMERGENCY"} or abnormal
 
 
 def _describe(record: AuditRecord) -> str:

@@ -116,7 +116,20 @@ def test_auto_align_re_plans_the_same_target_after_a_new_registration_and_sends_
         console.string("AUTO_ALIGN", "ON")
         assert console.status("AUTO_ALIGN").code == 1
         first = app.registration
+        # with the needle in, a new registration (which would re-align sideways) is refused
+        # with the measured depth and the way out, and nothing moves
         scanner.client.send(zframe_image((3.0, 0.0, 0.0), name="ZFRAME_2", seed=2))
+        refused = console.status("CALIBRATION")
+        assert (refused.code, refused.subcode) == (13, 7), refused
+        assert "RETRACT_NEEDLE" in refused.message
+        assert " mm" in refused.message
+        assert app.registration is not None
+        assert first is not None
+        assert np.allclose(app.registration, first)
+        console.string("RETRACT_NEEDLE", "")
+        assert console.status("ACK_RETRACT_NEEDLE").code == 1
+        assert console.status("RETRACT_NEEDLE").code == 1
+        scanner.client.send(zframe_image((3.0, 0.0, 0.0), name="ZFRAME_3", seed=2))
         assert console.status("CALIBRATION").code == 1
         assert console.status("TARGET").code == 1
         moved = console.status("MOVE_TO_TARGET")

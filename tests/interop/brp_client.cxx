@@ -15,6 +15,8 @@
 //   TGT t                  TRANSFORM(ACK) bit-exact, STATUS(TARGET,1), TRANSFORM(TARGET)
 //   CMD MOVE_TO_TARGET     ACK, CURRENT_STATUS, CURRENT_POSITION x N, STATUS(MOVE_TO_TARGET,1),
 //                          CURRENT_POSITION within 0.1 mm of TRANSFORM(TARGET)
+//   STRING RETRACT_NEEDLE  STATUS(ACK_RETRACT_NEEDLE,1), CURRENT_POSITION x N,
+//                          STATUS(RETRACT_NEEDLE,1), CURRENT_POSITION
 //   CMD TARGETING          ACK, CURRENT_STATUS(TARGETING), STATUS(TARGETING,1)
 //   TGT u                  TRANSFORM(ACK) bit-exact, STATUS(TARGET,10,sub 3), no TRANSFORM
 //   CMD STOP               ACK, CURRENT_STATUS(STOP), STATUS(STOP,1)
@@ -171,6 +173,15 @@ void send_command(const std::string& id, const std::string& phase) {
   }
 }
 
+void send_string(const std::string& name, const std::string& text) {
+  igtl::StringMessage::Pointer msg = igtl::StringMessage::New();
+  msg->SetDeviceName(name.c_str());
+  msg->SetEncoding(3);
+  msg->SetString(text.c_str());
+  msg->Pack();
+  g_socket->Send(msg->GetPackPointer(), msg->GetPackSize());
+}
+
 void send_pose(const std::string& prefix, const std::string& id, const float t[3]) {
   igtl::Matrix4x4 matrix;
   igtl::IdentityMatrix(matrix);
@@ -230,6 +241,17 @@ int run(const float reachable[3], const float unreachable[3]) {
   if (miss_mm > 0.1) {
     throw Failure("arrived " + std::to_string(miss_mm) + " mm from TRANSFORM(TARGET), > 0.1 mm");
   }
+
+  // The needle is in (measured): only a retraction may move, so it comes out before a new
+  // TARGETING (which is refused with 13/7 while the needle is in).
+  send_string("RETRACT_NEEDLE", "");
+  expect_status("ACK_RETRACT_NEEDLE", 1);
+  while (peek_frame("STATUS(RETRACT_NEEDLE)").name == "CURRENT_POSITION" &&
+         g_peeked.type == "TRANSFORM") {
+    read_frame("CURRENT_POSITION");
+  }
+  expect_status("RETRACT_NEEDLE", 1);
+  expect("TRANSFORM", "CURRENT_POSITION");
 
   send_command("0008", "TARGETING");
   expect_status("TARGETING", 1);

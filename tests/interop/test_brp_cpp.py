@@ -97,6 +97,12 @@ def _script_compliant_robot(
         status("MOVE_TO_TARGET", 1),
         position(*arrival_ras_mm),
     )
+    robot.expect("RETRACT_NEEDLE").reply(
+        status("ACK_RETRACT_NEEDLE", 1),
+        position(*arrival_ras_mm),
+        status("RETRACT_NEEDLE", 1),
+        position(0.0, 0.0, -60.0),
+    )
     robot.expect("CMD:TARGETING").reply(phase_ok("TARGETING"))
     robot.expect("TGT").reply(
         ack(), status("TARGET", 10, 3, "OUT_OF_RANGE", "insertion exceeds 150 mm by 410 mm")

@@ -66,7 +66,9 @@ def _oracle(s: InterlockSnapshot, config, audit_ok: bool) -> set[InterlockId]:
     minimum = config.min_supply_pressure_kpa
     if minimum is not None and (s.supply_pressure_kpa is None or s.supply_pressure_kpa < minimum):
         expected.add(InterlockId.SUPPLY_PRESSURE)
-    if s.needle_inserted:
+    # the measured insertion axis decides: beyond the retracted band, or unknown, is "in"
+    depth = s.insertion_position_mm
+    if s.needle_inserted or depth is None or depth > config.retracted_band_mm:
         expected.add(InterlockId.NEEDLE_INSERTED)
     unknown_counts = s.scanner_imaging is None and config.imaging_interlock_required
     if s.scanner_imaging is True or unknown_counts:
@@ -106,6 +108,7 @@ def _example() -> InterlockSnapshot:
         velocity_within_limit=True,
         following_error_ok=True,
         limit_switch_hit=False,
+        insertion_position_mm=0.0,
         supply_pressure_kpa=400.0,
         console_heartbeat_at_s=_NOW,
         firmware_heartbeat_at_s=_NOW,

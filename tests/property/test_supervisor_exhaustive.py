@@ -14,11 +14,12 @@ import pytest
 
 from safety.errors import PermitError
 from safety.interlocks import InterlockSnapshot
-from safety.states import LATCHED_STATES, MOTION_STATES, Event, State
+from safety.states import COMMAND_EVENTS, LATCHED_STATES, MOTION_STATES, Event, State
 from tests.unit.safety.helpers import (
     CONFIG,
     DEPTH_MM,
     INSERTION,
+    LATERAL,
     PAYLOADS,
     RETRACT_ENVELOPES,
     envelope,
@@ -33,7 +34,8 @@ DIMENSIONS: tuple[tuple[str, str, object, object], ...] = (
     ("estop", "estop_released", True, False),
     ("emergency", "emergency_requested", False, True),
     ("imaging", "scanner_imaging", False, True),
-    ("needle", "needle_inserted", False, True),
+    # the measured insertion axis: inside the retracted band (out) or at DEPTH_MM (in)
+    ("needle", "insertion_position_mm", 0.0, DEPTH_MM),
     ("limits", "joints_within_limits", True, False),
     ("velocity", "velocity_within_limit", True, False),
     ("following", "following_error_ok", True, False),
@@ -47,10 +49,15 @@ DIMENSIONS: tuple[tuple[str, str, object, object], ...] = (
 _JOINTS = {j.name: j for j in CONFIG.joints}
 
 #: Every event with its valid payload, plus the requests the needle rules must refuse or stop:
-#: a MOVE of the insertion axis alone, and a RETRACT deeper than the measured DEPTH_MM.
+#: an alignment (MOVE) that would insert, one that moves a lateral axis and inserts, an INSERT
+#: that would move a lateral axis or go deeper than the target, and a RETRACT deeper than the
+#: measured DEPTH_MM.
 REQUESTS: tuple[tuple[Event, dict[str, object]], ...] = (
     *((e, PAYLOADS.get(e, {})) for e in Event),
     (Event.MOVE, {"plan_id": "deeper", "envelopes": (envelope(INSERTION),)}),
+    (Event.MOVE, {"plan_id": "sideways-in", "envelopes": (envelope(LATERAL), envelope(INSERTION))}),
+    (Event.INSERT, {"plan_id": "insert-sideways", "envelopes": (envelope(LATERAL),)}),
+    (Event.INSERT, {"plan_id": "insert-deeper", "envelopes": RETRACT_ENVELOPES}),
     (Event.RETRACT, {"plan_id": "retract-deeper", "envelopes": RETRACT_ENVELOPES}),
 )
 
@@ -60,13 +67,15 @@ def _snapshot(bits: tuple[bool, ...]) -> InterlockSnapshot:
         field: (bad if bit else ok)
         for (_, field, ok, bad), bit in zip(DIMENSIONS, bits, strict=False)
     }
-    return InterlockSnapshot(**fields, insertion_position_mm=DEPTH_MM)  # type: ignore[arg-type]
+    return InterlockSnapshot(**fields, needle_inserted=False)  # type: ignore[arg-type]
 
 
 def _blocking(tripped: set[str], state: State, request: dict[str, object]) -> set[str]:
     """Oracle: the tripped inputs that must prevent entering motion state ``state``."""
-    if state is State.STARTUP:
-        joints = list(_JOINTS.values())
+    if state is State.STARTUP:  # the insertion axis alone homes first
+        joints = [INSERTION]
+    elif state is State.HOMING_LATERAL:
+        joints = [j for j in _JOINTS.values() if not j.insertion]
     else:
         joints = [_JOINTS[e.joint] for e in request["envelopes"]]  # type: ignore[attr-defined]
     always = {
@@ -83,11 +92,10 @@ def _blocking(tripped: set[str], state: State, request: dict[str, object]) -> se
     blocking = tripped & always
     if "imaging" in tripped and any(not j.imaging_safe for j in joints):
         blocking.add("imaging")
-    # SR-10: with the needle in, only a retraction of the insertion axis alone may move
-    retraction = state is State.RETRACTING and all(j.insertion for j in joints)
-    if "needle" in tripped and not retraction:
+    # with the needle in, nothing that covers a lateral axis may move
+    if "needle" in tripped and any(not j.insertion for j in joints):
         blocking.add("needle")
-    if "calibration" in tripped and state is State.MOVING:
+    if "calibration" in tripped and state in {State.MOVING, State.INSERTING}:
         blocking.add("calibration")
     return blocking
 
@@ -137,12 +145,27 @@ def check_cases(states, vectors, entered=None) -> int:
                 # (a) no entry into a motion state with a blocking interlock tripped
                 if after in MOTION_STATES and after is not state:
                     assert not _blocking(tripped, after, request), (state, event, tripped, decision)
-                    assert "authority" not in tripped, decision
+                    if event in COMMAND_EVENTS:  # INSERT, HOME_LATERAL continue a command
+                        assert "authority" not in tripped, decision
                     assert sup.permit is not None
                     sup.verifier.check_alive(sup.permit)
                     if entered is not None:
                         entered.add(after)
+                    depth = snapshot.insertion_position_mm
+                    assert depth is not None
                     if after is State.RETRACTING:  # never deeper than the measured insertion
+                        for env in sup.permit.envelopes:
+                            assert env.max_position <= depth + CONFIG.retraction_tolerance_mm
+                    # no permit covers a lateral axis with the needle in, and none that does
+                    # lets the insertion axis beyond the retracted band
+                    names = {e.joint for e in sup.permit.envelopes}
+                    if any(not _JOINTS[n].insertion for n in names):
+                        assert "needle" not in tripped, decision
+                        for env in sup.permit.envelopes:
+                            if _JOINTS[env.joint].insertion:
+                                assert env.max_position <= CONFIG.retracted_band_mm, decision
+                    if after is State.INSERTING:  # the insertion axis alone, never past target
+                        assert names == {INSERTION.name}, decision
                         for env in sup.permit.envelopes:
                             assert env.max_position <= DEPTH_MM + CONFIG.retraction_tolerance_mm
                 # (b) STOP and EMERGENCY always accepted and end in a stopped state

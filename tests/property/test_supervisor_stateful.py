@@ -89,12 +89,19 @@ class SupervisorMachine(RuleBasedStateMachine):
             reasons.append("switch/pressure")
         if snap.scanner_imaging is not False and any(not j.imaging_safe for j in joints):
             reasons.append("imaging")
-        # SR-10: with the needle in, only a retraction of the insertion axis alone may move
-        if snap.needle_inserted and not (
-            state is State.RETRACTING and all(j.insertion for j in joints)
-        ):
+        # with the needle in (sensor, measured beyond the band, or unknown), nothing that covers
+        # a lateral axis may move; a permit that covers one keeps the insertion axis in the band
+        depth = snap.insertion_position_mm
+        needle_in = snap.needle_inserted or depth is None or depth > CONFIG.retracted_band_mm
+        lateral = any(not j.insertion for j in joints)
+        if needle_in and lateral:
             reasons.append("needle")
-        if not snap.calibration_valid and state is State.MOVING:
+        if lateral and any(
+            _JOINTS[e.joint].insertion and e.max_position > CONFIG.retracted_band_mm
+            for e in permit.envelopes
+        ):
+            reasons.append("lateral permit reaches beyond the retracted band")
+        if not snap.calibration_valid and state in {State.MOVING, State.INSERTING}:
             reasons.append("calibration")
         return reasons
 
@@ -157,7 +164,7 @@ class SupervisorMachine(RuleBasedStateMachine):
     def send(self, event):
         self._note(self.sup.handle(event, self.snapshot(), **PAYLOADS.get(event, {})))  # type: ignore[arg-type]
 
-    @rule(event=st.sampled_from([Event.MOVE, Event.RETRACT]), envelopes=_envelopes)
+    @rule(event=st.sampled_from([Event.MOVE, Event.INSERT, Event.RETRACT]), envelopes=_envelopes)
     def ask_for_motion(self, event, envelopes):
         envelopes = [e for e in envelopes if e.min_position <= e.max_position]
         self._note(self.sup.handle(event, self.snapshot(), plan_id="p", envelopes=envelopes))
@@ -167,6 +174,7 @@ class SupervisorMachine(RuleBasedStateMachine):
     def happy_path_to_target(self):
         for event in (
             Event.START_UP,
+            Event.HOME_LATERAL,
             Event.HOMING_DONE,
             Event.CALIBRATE,
             Event.SET_TARGET,

@@ -229,7 +229,9 @@ _EVERY_PHASE: Final = (
 
 
 def _axis_for(phase: Phase) -> int:
-    return _INSERTION if phase is Phase.RETRACT else 0
+    # The axis that moves in that phase: START_UP homes the insertion axis alone first, a
+    # retraction moves only it, a move starts with the lateral axes.
+    return _INSERTION if phase in {Phase.RETRACT, Phase.START_UP} else 0
 
 
 def _scenarios() -> tuple[Scenario, ...]:

@@ -20,7 +20,6 @@ from hal.emulator import EmulatedFirmware, FaultKind, FaultPlan, FaultSpec, InPr
 from kinematics import JointGoal
 from robot.app import RobotApp
 from robot.runtime import JobKind, JobResult, RobotCore
-from robot.runtime.jobs import AcceptedTarget
 from safety import Event, MemoryAuditSink, State, Supervisor
 from tests.support.clock import FakeClock
 from tests.support.polling import wait_for
@@ -108,13 +107,7 @@ class SimRobot:
         assert self.supervisor.handle(Event.CALIBRATE, snap, calibration_id="c").accepted
         goal = self.core.plan_target(requested)
         assert isinstance(goal, JointGoal)
-        assert self.supervisor.handle(Event.SET_TARGET, snap, target_id="t").accepted
-        self.core.target = AcceptedTarget(
-            target_id="t",
-            requested=requested,
-            goal=goal,
-            T_scanner_from_reached=self.core.reached_pose(goal, requested),
-        )
+        assert self.core.accept_target(requested, goal, "t", "test").accepted
 
     def close(self) -> None:
         self.driver.close()
@@ -156,10 +149,11 @@ def test_a_move_plans_retract_lateral_insert_and_arrives_at_the_reported_pose(ma
     assert robot.core.move_to_target("test") is None
     assert robot.core.motion is not None
     names = [s.name for s in robot.core.motion.segments]
-    assert names == ["lateral", "insert"]  # at home the needle is retracted already
+    assert names == ["lateral"]  # at home the needle is retracted already; align first
+    assert [s.name for s in robot.core.motion.insert] == ["insert"]  # then insert, alone
     result = robot.until(JobKind.MOVE)
     assert result.ok, result
-    assert robot.supervisor.state is State.AT_TARGET
+    assert robot.supervisor.state is State.NEEDLE_INSERTED  # measured: the needle is in
     pose = robot.core.current_pose()
     assert pose is not None
     assert robot.core.target is not None
@@ -167,16 +161,29 @@ def test_a_move_plans_retract_lateral_insert_and_arrives_at_the_reported_pose(ma
     assert np.linalg.norm(pose[:3, 3] - reached[:3, 3]) <= 0.1
 
 
-def test_a_second_move_retracts_before_moving_sideways(make):
+@pytest.mark.hazard("H-04")
+def test_a_second_move_with_the_needle_in_is_refused_until_the_needle_is_retracted(make):
     robot = make()
     assert robot.start_up().ok
     robot.target((0.0, 0.0, 30.0))
     assert robot.core.move_to_target("test") is None
     assert robot.until(JobKind.MOVE).ok
+    robot.cycle()
+    assert robot.supervisor.state is State.NEEDLE_INSERTED
+    refused = robot.core.move_to_target("test")
+    assert refused is not None
+    assert "RETRACT_NEEDLE" in refused.reason
+    assert "mm" in refused.reason
+    assert robot.core.motion is None
+    assert robot.core.retract_needle("test") is None
+    assert robot.until(JobKind.RETRACT).ok
+    robot.cycle()  # the supervisor follows the measured needle out, the target kept
+    assert robot.supervisor.state is State.TARGET_SET
     robot.target((15.0, 0.0, 30.0))
     assert robot.core.move_to_target("test") is None
     assert robot.core.motion is not None
-    assert [s.name for s in robot.core.motion.segments] == ["retract", "lateral", "insert"]
+    assert [s.name for s in robot.core.motion.segments] == ["lateral"]
+    assert [s.name for s in robot.core.motion.insert] == ["insert"]
     assert robot.until(JobKind.MOVE).ok
 
 

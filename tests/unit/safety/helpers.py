@@ -66,8 +66,9 @@ RETRACT_FROM_DEPTH = (
 PAYLOADS: dict[Event, dict[str, object]] = {
     Event.MOVE: {"plan_id": "plan-1", "envelopes": MOVE_ENVELOPES},
     Event.RETRACT: {"plan_id": "retract-1", "envelopes": RETRACT_FROM_DEPTH},
+    Event.INSERT: {"plan_id": "insert-1", "envelopes": RETRACT_FROM_DEPTH},
     Event.CALIBRATE: {"calibration_id": "clb-1"},
-    Event.SET_TARGET: {"target_id": "tgt-1"},
+    Event.SET_TARGET: {"target_id": "tgt-1", "target_depth_mm": DEPTH_MM},
 }
 
 
@@ -87,6 +88,7 @@ def clear(now_s: float, **changes: object) -> InterlockSnapshot:
         firmware_heartbeat_at_s=now_s,
         calibration_valid=True,
         command_authority=True,
+        insertion_position_mm=0.0,
     )
     return dataclasses.replace(snapshot, **changes)  # type: ignore[arg-type]
 
@@ -99,11 +101,17 @@ def make(config: SupervisorConfig = CONFIG) -> tuple[Supervisor, FakeClock, Memo
 
 _MEMORY = {
     State.CALIBRATED: Memory(calibration_id="clb-0"),
-    State.TARGET_SET: Memory(calibration_id="clb-0", target_id="tgt-0"),
-    State.MOVING: Memory(calibration_id="clb-0", target_id="tgt-0"),
-    State.AT_TARGET: Memory(calibration_id="clb-0", target_id="tgt-0"),
-    State.NEEDLE_INSERTED: Memory(calibration_id="clb-0", target_id="tgt-0"),
-    State.RETRACTING: Memory(calibration_id="clb-0", target_id="tgt-0"),
+    **{
+        state: Memory(calibration_id="clb-0", target_id="tgt-0", target_depth_mm=DEPTH_MM)
+        for state in (
+            State.TARGET_SET,
+            State.MOVING,
+            State.AT_TARGET,
+            State.INSERTING,
+            State.NEEDLE_INSERTED,
+            State.RETRACTING,
+        )
+    },
 }
 
 
@@ -114,11 +122,20 @@ def force_state(sup: Supervisor, state: State) -> None:
     sup._lease.withdraw()
     if state in MOTION_STATES:
         kind, envelopes = {
-            State.STARTUP: (MotionKind.HOMING, sup._lease.homing_envelopes()),
+            State.STARTUP: (MotionKind.HOMING, sup._lease.homing_envelopes((INSERTION,))),
+            State.HOMING_LATERAL: (
+                MotionKind.HOMING,
+                sup._lease.homing_envelopes((LATERAL, IMAGING_SAFE)),
+            ),
             State.MOVING: (MotionKind.TARGET, MOVE_ENVELOPES),
+            State.INSERTING: (MotionKind.TARGET, RETRACT_FROM_DEPTH),
             State.RETRACTING: (MotionKind.RETRACTION, RETRACT_ENVELOPES),
         }[state]
         sup._lease.grant(kind, plan_id="forced", envelopes=envelopes)
+
+
+#: START_UP's two homing stages: the insertion axis, then the others.
+_HOMED = (Event.START_UP, Event.HOME_LATERAL, Event.HOMING_DONE)
 
 
 def drive_to(sup: Supervisor, clock: FakeClock, state: State) -> None:
@@ -127,19 +144,18 @@ def drive_to(sup: Supervisor, clock: FakeClock, state: State) -> None:
     path = {
         State.OFF: [],
         State.STARTUP: [Event.START_UP],
-        State.READY: [Event.START_UP, Event.HOMING_DONE],
-        State.CALIBRATED: [Event.START_UP, Event.HOMING_DONE, Event.CALIBRATE],
-        State.TARGET_SET: [Event.START_UP, Event.HOMING_DONE, Event.CALIBRATE, Event.SET_TARGET],
+        State.HOMING_LATERAL: [Event.START_UP, Event.HOME_LATERAL],
+        State.READY: [*_HOMED],
+        State.CALIBRATED: [*_HOMED, Event.CALIBRATE],
+        State.TARGET_SET: [*_HOMED, Event.CALIBRATE, Event.SET_TARGET],
         State.MOVING: [
-            Event.START_UP,
-            Event.HOMING_DONE,
+            *_HOMED,
             Event.CALIBRATE,
             Event.SET_TARGET,
             Event.MOVE,
         ],
         State.AT_TARGET: [
-            Event.START_UP,
-            Event.HOMING_DONE,
+            *_HOMED,
             Event.CALIBRATE,
             Event.SET_TARGET,
             Event.MOVE,

@@ -36,13 +36,15 @@ def test_a_latched_state_only_escalates():
     ("state", "kind", "joints", "expected"),
     [
         (State.MOVING, MotionKind.TARGET, (LATERAL,), Event.TRIP),
-        (State.MOVING, MotionKind.TARGET, (INSERTION,), Event.TRIP),
-        (State.STARTUP, MotionKind.HOMING, (INSERTION,), Event.TRIP),
+        (State.HOMING_LATERAL, MotionKind.HOMING, (LATERAL, IMAGING_SAFE), Event.TRIP),
         (State.RETRACTING, MotionKind.RETRACTION, (IMAGING_SAFE, INSERTION), Event.TRIP),
+        (State.MOVING, MotionKind.TARGET, (INSERTION,), None),
+        (State.INSERTING, MotionKind.TARGET, (INSERTION,), None),
+        (State.STARTUP, MotionKind.HOMING, (INSERTION,), None),
         (State.RETRACTING, MotionKind.RETRACTION, (INSERTION,), None),
     ],
 )
-def test_the_needle_interlock_stops_every_motion_but_a_retraction_of_the_insertion_axis(
+def test_the_needle_interlock_stops_every_motion_that_covers_a_lateral_axis(
     state, kind, joints, expected
 ):
     assert _event({Ids.NEEDLE_INSERTED}, state, kind, joints) is expected

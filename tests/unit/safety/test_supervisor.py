@@ -81,19 +81,29 @@ def test_every_interlock_in_the_table_has_a_tripping_input_here():
 def test_a_needle_placement_runs_from_start_up_to_needle_removal():
     sup, clock, audit = make()
     now = clock()
-    d = sup.handle(Event.START_UP, clear(now))
+    d = sup.handle(Event.START_UP, clear(now, insertion_position_mm=None))
     assert d.accepted
     assert d.state_after is State.STARTUP
     assert d.workphase is Workphase.START_UP
     assert sup.workphase is Workphase.START_UP
     assert d.permit is not None
     assert d.permit.plan_id == "homing"
-    assert d.permit.envelope(LATERAL.name).max_speed == LATERAL.homing_speed  # type: ignore[union-attr]
+    # the insertion axis homes alone first (towards its retracted end), even with it unknown
+    assert d.permit.joints == {INSERTION.name}
+    assert d.permit.envelope(INSERTION.name).max_speed == INSERTION.homing_speed  # type: ignore[union-attr]
+    # the other axes only once the needle is measured out
+    early = sup.handle(Event.HOME_LATERAL, clear(now, insertion_position_mm=None))
+    assert not early.accepted
+    assert "unknown" in early.reason
+    lateral = sup.handle(Event.HOME_LATERAL, clear(now))
+    assert lateral.state_after is State.HOMING_LATERAL
+    assert lateral.permit is not None
+    assert lateral.permit.joints == {LATERAL.name, IMAGING_SAFE.name}
+    assert lateral.permit.envelope(LATERAL.name).max_speed == LATERAL.homing_speed  # type: ignore[union-attr]
     assert sup.handle(Event.HOMING_DONE, clear(now)).permit is None
     assert sup.handle(Event.CALIBRATE, clear(now), calibration_id="clb-1").accepted
-    assert (
-        sup.handle(Event.SET_TARGET, clear(now), target_id="tgt-1").state_after is State.TARGET_SET
-    )
+    target = sup.handle(Event.SET_TARGET, clear(now), target_id="tgt-1", target_depth_mm=DEPTH_MM)
+    assert target.state_after is State.TARGET_SET
     move = sup.request_motion(clear(now), plan_id="plan-1", envelopes=MOVE_ENVELOPES)
     assert move.accepted
     assert move.state_after is State.MOVING
@@ -110,8 +120,12 @@ def test_a_needle_placement_runs_from_start_up_to_needle_removal():
     assert done.permit is None
     with pytest.raises(PermitError, match="revoked"):
         sup.verifier.check_alive(permit)
-    assert sup.handle(Event.NEEDLE_INSERTED, clear(now)).state_after is State.NEEDLE_INSERTED
-    inserted = clear(now, needle_inserted=True, insertion_position_mm=DEPTH_MM)
+    insert = sup.handle(Event.INSERT, clear(now), plan_id="i-1", envelopes=RETRACT_FROM_DEPTH)
+    assert insert.state_after is State.INSERTING
+    assert insert.permit is not None
+    assert insert.permit.joints == {INSERTION.name}
+    inserted = clear(now, insertion_position_mm=DEPTH_MM)
+    assert sup.handle(Event.MOTION_DONE, inserted).state_after is State.NEEDLE_INSERTED
     retract = sup.handle(Event.RETRACT, inserted, plan_id="r-1", envelopes=RETRACT_FROM_DEPTH)
     assert retract.accepted
     assert retract.state_after is State.RETRACTING
@@ -121,11 +135,41 @@ def test_a_needle_placement_runs_from_start_up_to_needle_removal():
     refused = sup.handle(Event.NEEDLE_REMOVED, inserted)
     assert not refused.accepted
     assert "still detected" in refused.reason
-    removed = sup.handle(Event.NEEDLE_REMOVED, clear(now))
-    assert removed.state_after is State.CALIBRATED
-    assert _target(sup) is None
+    # the measured axis back inside the retracted band: evaluate() follows it, target kept
+    assert sup.evaluate(clear(now)) is None
+    assert sup.state is State.TARGET_SET
+    assert _target(sup) == "tgt-1"
     assert sup.memory.calibration_id == "clb-1"
-    assert audit.kinds().count("permit_issued") == 3
+    assert audit.kinds().count("permit_issued") == 5
+
+
+@pytest.mark.hazard("H-04")
+def test_evaluate_follows_the_measured_needle_into_and_out_of_needle_inserted():
+    sup, clock, audit = make()
+    drive_to(sup, clock, State.AT_TARGET)
+    assert sup.evaluate(clear(clock(), insertion_position_mm=CONFIG.retracted_band_mm)) is None
+    states = [sup.state]
+    assert sup.evaluate(clear(clock(), insertion_position_mm=30.0)) is None
+    states.append(sup.state)
+    assert states == [State.AT_TARGET, State.NEEDLE_INSERTED]
+    record = audit.records[-1]
+    assert record.payload["event"] == "NEEDLE_INSERTED"
+    assert record.payload["source"] == "measurement"
+    assert "30.00 mm" in str(record.payload["cause"])
+    for event in (Event.TARGETING, Event.START_UP, Event.MANUAL, Event.CALIBRATE):
+        d = sup.handle(event, clear(clock(), insertion_position_mm=30.0), calibration_id="c")
+        if event is Event.START_UP:  # retract-first: homing starts with the insertion axis
+            assert d.state_after is State.STARTUP
+            assert d.permit is not None
+            assert d.permit.joints == {INSERTION.name}
+            sup.handle(Event.STOP, clear(clock(), insertion_position_mm=30.0))
+            force_state(sup, State.NEEDLE_INSERTED)
+            continue
+        assert not d.accepted, d
+        assert "30.00 mm" in d.reason
+        assert "RETRACT_NEEDLE" in d.reason
+    sup.evaluate(clear(clock(), insertion_position_mm=0.2))
+    assert sup.state is State.TARGET_SET
 
 
 @pytest.mark.parametrize(
@@ -277,20 +321,37 @@ def test_with_the_needle_inserted_a_move_of_the_insertion_axis_alone_is_refused(
     assert not deeper.accepted
     assert deeper.code is StatusCode.NOT_READY
     assert deeper.sub_code is SubCode.INTERLOCK
-    assert "needle_inserted (needle in tissue)" in deeper.reason
+    assert "needle_inserted" in deeper.reason
+    assert "RETRACT_NEEDLE" in deeper.reason
     assert deeper.permit is None
     assert sup.permit is None
     assert sup.state is state
     assert audit.records[-1].kind == "refusal"
     assert sup.evaluate(_needle_in(clock)) is None
-    assert sup.state is state
+    assert sup.state is State.NEEDLE_INSERTED
 
 
 @pytest.mark.hazard("H-04")
-def test_a_move_of_the_insertion_axis_alone_is_stopped_when_the_needle_is_detected():
+def test_an_alignment_may_not_insert_nor_move_sideways_with_the_insertion_axis_deep():
     sup, clock, _ = make()
     drive_to(sup, clock, State.TARGET_SET)
-    move = sup.request_motion(clear(clock()), plan_id="p", envelopes=[envelope(INSERTION)])
+    deeper = sup.request_motion(clear(clock()), plan_id="p", envelopes=[envelope(INSERTION)])
+    assert not deeper.accepted
+    assert deeper.sub_code is SubCode.OUT_OF_RANGE
+    assert "retracted band" in deeper.reason
+    both = sup.request_motion(
+        clear(clock()), plan_id="p", envelopes=[envelope(LATERAL), envelope(INSERTION)]
+    )
+    assert not both.accepted
+    assert "retracted band" in both.reason
+    assert sup.state is State.TARGET_SET
+
+
+@pytest.mark.hazard("H-04")
+def test_an_alignment_is_stopped_when_the_needle_is_detected():
+    sup, clock, _ = make()
+    drive_to(sup, clock, State.TARGET_SET)
+    move = sup.request_motion(clear(clock()), plan_id="p", envelopes=MOVE_ENVELOPES)
     assert move.state_after is State.MOVING
     permit = move.permit
     trip = sup.evaluate(_needle_in(clock))
@@ -300,7 +361,23 @@ def test_a_move_of_the_insertion_axis_alone_is_stopped_when_the_needle_is_detect
     assert "needle_inserted" in trip.reason
     assert sup.permit is None
     with pytest.raises(PermitError, match="revoked"):
-        sup.verifier.check(permit, joint=INSERTION.name, target=120.0)
+        sup.verifier.check(permit, joint=LATERAL.name, target=10.0)
+
+
+@pytest.mark.hazard("H-04")
+def test_an_insertion_goes_no_deeper_than_the_accepted_target():
+    sup, clock, _ = make()
+    drive_to(sup, clock, State.AT_TARGET)
+    too_deep = JointEnvelope(
+        joint=INSERTION.name, min_position=0.0, max_position=DEPTH_MM + 1.0, max_speed=5.0
+    )
+    d = sup.handle(Event.INSERT, clear(clock()), plan_id="i", envelopes=[too_deep])
+    assert not d.accepted
+    assert "deeper than the accepted target" in d.reason
+    sideways = sup.handle(Event.INSERT, clear(clock()), plan_id="i", envelopes=[envelope(LATERAL)])
+    assert not sideways.accepted
+    ok = sup.handle(Event.INSERT, clear(clock()), plan_id="i", envelopes=RETRACT_FROM_DEPTH)
+    assert ok.state_after is State.INSERTING
 
 
 def _inserted(depth_mm=DEPTH_MM):
