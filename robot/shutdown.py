@@ -152,7 +152,7 @@ class ShutdownGate:
                 replies.status(
                     event.phase.value if event.phase is not None else f"ACK_{event.command_id}",
                     StatusCode.NOT_READY,
-                    SubCode.BUSY,
+                    SubCode.NOT_READY,
                     "refused: the robot server is shutting down",
                 ),
             )

@@ -122,3 +122,39 @@ def test_a_signal_during_a_move_stops_the_axes_and_audits_the_stop_and_the_shutd
     assert len(axes) == 5
     assert all(a["velocity_um_s"] == 0 and not a["moving"] for a in axes), axes
     assert shutdown.payload["hal_moving"] is False
+
+
+def test_after_the_shutdown_stop_a_command_that_could_move_is_refused_and_stop_still_works(
+    tmp_path,
+):
+    from robot.app import RobotApp
+    from tests.support.robot_app import fast_config
+
+    audit = tmp_path / "audit.jsonl"
+    app = RobotApp(fast_config(), emulate=True, port=0, audit_path=audit)
+    app.start()
+    try:
+        gate = app._gate
+        assert gate is not None
+        with Console(app.address) as console:
+            gate.request()
+            assert gate.wait_standstill(5.0, now=time.monotonic)
+            assert console.status("STOP").message == "at standstill"  # told to every console
+            command_id = console.command("START_UP")
+            console.expect(f"STRING:ACK_{command_id}", "STATUS:CURRENT_STATUS")
+            refused = console.status("START_UP")
+            assert (refused.code, refused.subcode) == (13, 8), refused
+            assert "shutting down" in refused.message
+            command_id = console.command("STOP")
+            console.expect(f"STRING:ACK_{command_id}", "STATUS:CURRENT_STATUS")
+            assert console.status("STOP").code == 1
+    finally:
+        report = app.shutdown("test")
+    assert report.clean
+    assert report.stop_decision is not None
+    assert report.stop_decision["from"] == "OFF"
+    records = read_audit_log(audit).records
+    assert records[-1].kind == "shutdown"
+    assert records[-1].payload["cause"] == "test"
+    assert not any(r.payload.get("to") == "STARTUP" for r in records)  # never homed
+    app.close()  # idempotent after shutdown()
