@@ -120,6 +120,7 @@ class RobotApp:
         self.loop: ControlLoop | None = None
         self._worker: ZFrameWorker | None = None
         self._gate: ShutdownGate | None = None
+        self._loop_running = False
         self.shutdown_report: ShutdownReport | None = None
         self.authority = Authority()
 
@@ -226,6 +227,7 @@ class RobotApp:
 
     def _start(self) -> None:
         cfg, clock = self.config, self._clock
+        self.shutdown_report = None  # a restarted app shuts down again
         path = self._audit_path
         if path is None:
             path = Path(tempfile.mkdtemp(prefix="mrbot-")) / "audit.jsonl"
@@ -272,6 +274,7 @@ class RobotApp:
         )
         self._worker.start()
         self.loop.start()
+        self._loop_running = True
         self.server.start()
         logger.info("robot listening on %s:%d", *self.server.address)
 
@@ -303,8 +306,8 @@ class RobotApp:
         if self.shutdown_report is not None:
             return self.shutdown_report
         bound_s = self.config.runtime.stop_timeout_s
-        gate, loop = self._gate, self.loop
-        if gate is not None and loop is not None:
+        gate = self._gate
+        if gate is not None and self._loop_running:
             gate.request()
             if not gate.wait_standstill(bound_s + _SHUTDOWN_MARGIN_S, now=time.monotonic):
                 logger.error(
@@ -359,6 +362,7 @@ class RobotApp:
         for part in (self.server, self.loop, self._worker):
             if part is not None:
                 part.close()
+        self._loop_running = False
 
     def close(self) -> None:
         """Stop the axes, then close the loop, server, worker, driver, emulator and audit log.
