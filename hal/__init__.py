@@ -4,6 +4,8 @@ from hal.axes import Axis, AxisCheck, ImagingInterlockError, PiezoAxis, Pneumati
 from hal.clock import Clock, MonotonicClock
 from hal.config import (
     DEFAULT_NEEDLE_GUIDE,
+    LINK_TIMEOUT_FLOOR_S,
+    LINK_TIMEOUT_PERIODS,
     AxisConfig,
     ControllerConfig,
     JointKind,
@@ -33,6 +35,8 @@ from hal.transport import SerialTransport, Transport, TransportOpener, serial_op
 
 __all__ = [
     "DEFAULT_NEEDLE_GUIDE",
+    "LINK_TIMEOUT_FLOOR_S",
+    "LINK_TIMEOUT_PERIODS",
     "Axis",
     "AxisCheck",
     "AxisConfig",

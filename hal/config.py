@@ -14,6 +14,8 @@ from typing import Final
 
 __all__ = [
     "DEFAULT_NEEDLE_GUIDE",
+    "LINK_TIMEOUT_FLOOR_S",
+    "LINK_TIMEOUT_PERIODS",
     "AxisConfig",
     "ControllerConfig",
     "JointKind",
@@ -24,6 +26,14 @@ __all__ = [
 ]
 
 _UM_PER_UNIT: Final = {"linear": 1000.0, "rotary": 1_000_000.0}
+
+#: The link time-out rule (docs/HARDWARE.md, "Link time-out"): the link counts as lost after
+#: ``max(LINK_TIMEOUT_PERIODS x telemetry period, LINK_TIMEOUT_FLOOR_S)`` without telemetry.
+#: The periods tolerate lost frames (4 in a row); the floor covers host scheduling delay, which
+#: does not shrink with the period: ``mrbot bench link`` measured gaps up to 82 ms at 20 ms
+#: telemetry on this 2-core VM with a CPU-bound process per core, a user trial saw 112 ms.
+LINK_TIMEOUT_PERIODS: Final = 5
+LINK_TIMEOUT_FLOOR_S: Final = 0.2
 
 
 class JointKind(enum.Enum):
@@ -167,7 +177,9 @@ class ControllerConfig:
         ack_timeout_s: time-out per request attempt (HAL.md: 100 ms).
         retries: extra attempts for idempotent requests (HAL.md: 2).
         heartbeat_hz: host heartbeat rate (SAFETY.md 3.8: 20 Hz, i.e. every 50 ms).
-        link_timeout_periods: telemetry periods without telemetry before the link counts as lost.
+        link_timeout_periods: telemetry periods without telemetry before the link counts as lost
+            (at least; see :meth:`link_timeout_s`).
+        link_timeout_floor_s: the shortest link time-out (s), whatever the telemetry period.
         recorder_s: how many seconds of frames the flight recorder keeps.
         handshake_timeout_s: how long to wait for IDENT after HELLO.
     """
@@ -176,7 +188,8 @@ class ControllerConfig:
     ack_timeout_s: float = 0.1
     retries: int = 2
     heartbeat_hz: float = 20.0
-    link_timeout_periods: int = 5
+    link_timeout_periods: int = LINK_TIMEOUT_PERIODS
+    link_timeout_floor_s: float = LINK_TIMEOUT_FLOOR_S
     recorder_s: float = 2.0
     handshake_timeout_s: float = 0.5
     fault_queue_size: int = field(default=256)
@@ -195,10 +208,22 @@ class ControllerConfig:
             raise ValueError(f"heartbeat_hz must be > 0 Hz, got {self.heartbeat_hz}")
         if self.link_timeout_periods < 1:
             raise ValueError(f"link_timeout_periods must be >= 1, got {self.link_timeout_periods}")
+        if not (math.isfinite(self.link_timeout_floor_s) and self.link_timeout_floor_s >= 0):
+            raise ValueError(
+                f"link_timeout_floor_s must be finite and >= 0 s, got {self.link_timeout_floor_s}"
+            )
         if not (self.recorder_s > 0 and self.handshake_timeout_s > 0):
             raise ValueError("recorder_s and handshake_timeout_s must be > 0 s")
         if self.fault_queue_size < 1:
             raise ValueError(f"fault_queue_size must be >= 1, got {self.fault_queue_size}")
+
+    def link_timeout_s(self, telemetry_period_s: float) -> float:
+        """The link time-out (s) at ``telemetry_period_s``: no telemetry for longer is a lost link.
+
+        ``max(link_timeout_periods x telemetry_period_s, link_timeout_floor_s)``: the only place
+        the HAL's link time-out comes from.
+        """
+        return max(self.link_timeout_periods * telemetry_period_s, self.link_timeout_floor_s)
 
     def axis_index(self, name: str) -> int:
         """Wire index of axis ``name``.

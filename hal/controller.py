@@ -362,7 +362,7 @@ class ControllerDriver(MotionCommands):
         """
         sample = self.link.latest
         now_s = self._clock.now_s()
-        limit_s = self.config.link_timeout_periods * self._telemetry_period_s()
+        limit_s = self.config.link_timeout_s(self._telemetry_period_s())
         with self._lock:
             since_s = sample.received_at_s if sample is not None else self._configured_at_s
             if since_s is None:
@@ -576,7 +576,7 @@ class ControllerDriver(MotionCommands):
         """Status for one control cycle; never raises."""
         sample = self.link.latest
         age_s = math.inf if sample is None else max(0.0, now_s - sample.received_at_s)
-        comm_timeout = age_s > self.config.link_timeout_periods * self._telemetry_period_s()
+        comm_timeout = age_s > self.config.link_timeout_s(self._telemetry_period_s())
         findings = {"following_error": False, "pressure_low": False, "limit_hit": False}
         estop = firmware_fault = False
         if sample is not None:

@@ -49,7 +49,7 @@ class HalFaultKind(enum.Enum):
     TRANSPORT_LOST = "transport_lost"
     """The transport failed (EOF, I/O error, unplugged adapter)."""
     LINK_TIMEOUT = "link_timeout"
-    """No telemetry for ``link_timeout_periods`` periods."""
+    """No telemetry for the link time-out (``ControllerConfig.link_timeout_s``)."""
     REQUEST_TIMEOUT = "request_timeout"
     """A request got no reply after all retries."""
     FIRMWARE_FAULT = "firmware_fault"

@@ -39,7 +39,8 @@ class HalStatus:
         ok: no fault flag set and fresh telemetry.
         state: lifecycle state.
         link_down: the transport is closed or lost.
-        comm_timeout: no telemetry for ``link_timeout_periods`` periods (or none yet).
+        comm_timeout: no telemetry for the link time-out (``ControllerConfig.link_timeout_s``),
+            or none yet.
         following_error: an axis exceeds its following-error limit.
         pressure_low: a pneumatic axis has supply pressure below its minimum.
         limit_hit: a limit switch is pressed.

@@ -23,6 +23,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
+from firmware_interfaces import AxisStatus
 from hal import ControllerDriver, LifecycleState, MonotonicClock, serial_opener, to_wire_um
 from hal.emulator import (
     EmulatedFirmware,
@@ -36,8 +37,9 @@ from hal.emulator import (
 from robot.errors import RobotError
 from robot.igtl import AckHandler, Authority, IgtlServer
 from robot.runtime import ControlLoop, RobotCore
+from robot.shutdown import ShutdownGate, ShutdownReport
 from robot.workphase import WorkphaseHandler, WorkphaseProtocol, ZFrameWorker
-from safety import Durability, JsonlAuditLog, State, Supervisor
+from safety import AuditError, Durability, JsonlAuditLog, State, Supervisor
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -53,6 +55,9 @@ __all__ = ["RobotApp"]
 logger = logging.getLogger(__name__)
 
 _EVENT_QUEUE_SIZE: Final = 10_000
+#: Waited beyond ``safety.stop_timeout_s`` for the standstill after a shutdown STOP: the core
+#: escalates to Cat 1 at the bound, and its effect shows a few telemetry periods later.
+_SHUTDOWN_MARGIN_S: Final = 0.5
 
 
 class RobotApp:
@@ -114,6 +119,9 @@ class RobotApp:
         self.protocol: WorkphaseProtocol | None = None
         self.loop: ControlLoop | None = None
         self._worker: ZFrameWorker | None = None
+        self._gate: ShutdownGate | None = None
+        self._loop_running = False
+        self.shutdown_report: ShutdownReport | None = None
         self.authority = Authority()
 
     # --- what a demo measures -----------------------------------------------------------------
@@ -219,6 +227,7 @@ class RobotApp:
 
     def _start(self) -> None:
         cfg, clock = self.config, self._clock
+        self.shutdown_report = None  # a restarted app shuts down again
         path = self._audit_path
         if path is None:
             path = Path(tempfile.mkdtemp(prefix="mrbot-")) / "audit.jsonl"
@@ -259,11 +268,13 @@ class RobotApp:
             worker=self._worker,
             now=clock.now_s,
         )
+        self._gate = ShutdownGate(self.protocol, self.core, now=clock.now_s)
         self.loop = ControlLoop(
-            self.core, self.protocol, events, clock=clock, rate_hz=cfg.runtime.control_rate_hz
+            self.core, self._gate, events, clock=clock, rate_hz=cfg.runtime.control_rate_hz
         )
         self._worker.start()
         self.loop.start()
+        self._loop_running = True
         self.server.start()
         logger.info("robot listening on %s:%d", *self.server.address)
 
@@ -279,13 +290,92 @@ class RobotApp:
         conn = self.server.connection(holder)
         return conn is not None and conn.is_open
 
-    def close(self) -> None:
-        """Stop the axes, then close the loop, server, worker, driver, emulator and audit log."""
-        if self.driver is not None and self.driver.state is not LifecycleState.UNCONFIGURED:
-            self.driver.stop()
+    def shutdown(self, cause: str = "close", *, signal_name: str | None = None) -> ShutdownReport:
+        """Stop the robot for good and record it; then :meth:`close` (idempotent).
+
+        On the control loop: the supervisor's STOP (an audited decision, the HAL's Cat 2 stop),
+        then no command that could move again. Here: wait (polling, with a deadline) for
+        standstill within ``safety.stop_timeout_s`` (plus the Cat 1 escalation's margin), close
+        the server, loop and worker, append a ``shutdown`` record (cause, signal, standstill,
+        the emulated axes when emulating) and commit the audit log (fsync) before anything else
+        closes.
+
+        Returns:
+            What was achieved; :attr:`ShutdownReport.clean` when stopped and durable.
+        """
+        if self.shutdown_report is not None:
+            return self.shutdown_report
+        bound_s = self.config.runtime.stop_timeout_s
+        gate = self._gate
+        if gate is not None and self._loop_running:
+            gate.request()
+            if not gate.wait_standstill(bound_s + _SHUTDOWN_MARGIN_S, now=time.monotonic):
+                logger.error(
+                    "shutdown: axes not at standstill %.2f s after STOP; closing anyway",
+                    bound_s + _SHUTDOWN_MARGIN_S,
+                )
+            report = gate.report(cause, stop_bound_s=bound_s)
+        else:
+            report = ShutdownReport(
+                cause=cause,
+                stop_decision=None,
+                standstill=False,
+                standstill_after_s=None,
+                stop_bound_s=bound_s,
+            )
+        self._close_network_and_loop()
+        report = replace(report, durable=self._record_shutdown(report, signal_name))
+        self.shutdown_report = report
+        self.close()
+        return report
+
+    def _record_shutdown(self, report: ShutdownReport, signal_name: str | None) -> bool:
+        """Append and commit the ``shutdown`` record (the loop is closed: one writer again)."""
+        audit = self.audit
+        if audit is None:
+            return False
+        payload: dict[str, object] = {
+            "cause": report.cause,
+            "signal": signal_name,
+            "stop_decision": report.stop_decision,
+            "standstill": report.standstill,
+            "standstill_after_s": report.standstill_after_s,
+            "stop_bound_s": report.stop_bound_s,
+        }
+        if self.core is not None:
+            payload["hal_moving"] = self.core.readings.moving
+        if self.emulator is not None:
+            telemetry = self.emulator.telemetry()
+            payload["emulator_axes"] = [
+                {"velocity_um_s": axis.velocity_um_s, "moving": AxisStatus.MOVING in axis.status}
+                for axis in telemetry.axes
+            ]
+        try:
+            seq = audit.append("shutdown", state=self.state.value, payload=payload)
+            durable = audit.commit() >= seq
+        except AuditError as err:
+            logger.error("shutdown record not durable: %s", err)  # noqa: TRY400 - message suffices
+            return False
+        return durable
+
+    def _close_network_and_loop(self) -> None:
         for part in (self.server, self.loop, self._worker):
             if part is not None:
                 part.close()
+        self._loop_running = False
+
+    def close(self) -> None:
+        """Stop the axes, then close the loop, server, worker, driver, emulator and audit log.
+
+        A started robot is first shut down through :meth:`shutdown` (STOP, standstill, the
+        ``shutdown`` record committed).
+        """
+        if self.shutdown_report is None and self.loop is not None:
+            self.shutdown()
+            return
+        if self.driver is not None and self.driver.state is not LifecycleState.UNCONFIGURED:
+            self.driver.stop()
+        self._close_network_and_loop()
         if self.driver is not None:
             self.driver.close()
         if self._emulator_server is not None:

@@ -53,6 +53,7 @@ AREAS: Mapping[str, str] = MappingProxyType(
         "igtl": "robot.bench.igtl",
         "protocol": "robot.bench.protocol",
         "hal": "robot.bench.hal",
+        "link": "robot.bench.link",
         "safety": "robot.bench.safety",
         "demo": "robot.bench.demo",
         "console": "robot.bench.console",

@@ -114,7 +114,11 @@ def _run(args: argparse.Namespace) -> int:
     except ValueError as error:
         err.print(escape(str(error)))
         return int(Outcome.BAD_COMMAND)
-    client = BrpClient(args.host, args.port, config=config)
+    try:
+        client = BrpClient(args.host, args.port, config=config)
+    except ValueError as error:  # e.g. a port outside 1..65535
+        err.print(escape(str(error)))
+        return int(Outcome.BAD_COMMAND)
     try:
         client.open()
     except BrpConnectError as error:

@@ -5,7 +5,12 @@ with the configured (realistic) axis speeds; ``--fault NAME`` injects one of the
 (e.g. ``startup-failure``: START_UP answers 13; ``hardware-failure-mid-move``: the first move
 fails part way with 18). ``mrbot serve --device URL [--baud N]`` drives real hardware.
 The first line on standard output is ``listening on HOST:PORT``; connections are logged.
-SIGINT or SIGTERM stops the axes, then shuts everything down.
+
+SIGINT or SIGTERM stops the robot through the supervisor's STOP (an audited decision), waits for
+standstill within ``safety.stop_timeout_s``, writes a ``shutdown`` record, commits the audit log
+(fsync), then exits: 0 stopped at standstill with the shutdown on disk; 3 the axes did not report
+standstill within the bound or the shutdown record could not be committed. 1 the robot could not
+start; 2 a bad option or configuration.
 """
 
 from __future__ import annotations
@@ -27,9 +32,21 @@ from robot.errors import RobotError
 if TYPE_CHECKING:
     from types import FrameType
 
-__all__ = ["parse_setting", "register"]
+__all__ = [
+    "EXIT_BAD_CONFIG",
+    "EXIT_OK",
+    "EXIT_SHUTDOWN_UNCONFIRMED",
+    "EXIT_START_FAILED",
+    "parse_setting",
+    "register",
+]
 
 _POLL_S: Final = 0.2
+#: Exit codes of ``mrbot serve``.
+EXIT_OK: Final = 0
+EXIT_START_FAILED: Final = 1
+EXIT_BAD_CONFIG: Final = 2
+EXIT_SHUTDOWN_UNCONFIRMED: Final = 3
 #: Loggers raised to INFO so that every connection is logged without ``-v``.
 _CONNECTION_LOGGERS: Final = ("robot.workphase.handler", "robot.app")
 
@@ -105,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
         overrides["network.allow"] = list(args.allow)
     if args.fault and not args.emulate:
         print("mrbot serve: --fault needs --emulate", file=sys.stderr)
-        return 2
+        return EXIT_BAD_CONFIG
     try:
         config = load_config(args.config, overrides=overrides)
         app = RobotApp(
@@ -118,14 +135,17 @@ def run(args: argparse.Namespace) -> int:
         )
     except (ConfigError, ValueError) as err:
         print(f"mrbot serve: {err}", file=sys.stderr)
-        return 2
+        return EXIT_BAD_CONFIG
     for name in _CONNECTION_LOGGERS:
         logging.getLogger(name).setLevel(logging.INFO)
     done = threading.Event()
+    received: list[str] = []
 
     def _on_signal(signum: int, frame: FrameType | None) -> None:
         del frame
-        print(f"mrbot serve: signal {signum}: stopping the axes and shutting down", file=sys.stderr)
+        name = signal.Signals(signum).name
+        received.append(name)
+        print(f"mrbot serve: {name}: stopping the axes and shutting down", file=sys.stderr)
         done.set()
 
     previous = {s: signal.signal(s, _on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
@@ -134,7 +154,7 @@ def run(args: argparse.Namespace) -> int:
             app.start()
         except (RobotError, HalError, OSError) as err:
             print(f"mrbot serve: {err}", file=sys.stderr)
-            return 1
+            return EXIT_START_FAILED
         host, port = app.address
         print(f"listening on {host}:{port}", flush=True)
         print(
@@ -146,8 +166,23 @@ def run(args: argparse.Namespace) -> int:
         )
         while not done.wait(_POLL_S):
             pass
+        first = received[0] if received else None
+        report = app.shutdown(f"signal {first}", signal_name=first)
     finally:
-        app.close()
+        app.close()  # after shutdown() a no-op; on an error on the way it still stops the axes
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    return 0
+    if not report.clean:
+        print(
+            f"mrbot serve: shutdown NOT confirmed: standstill {report.standstill} within "
+            f"{report.stop_bound_s:g} s, shutdown record durable {report.durable}",
+            file=sys.stderr,
+        )
+        return EXIT_SHUTDOWN_UNCONFIRMED
+    after = report.standstill_after_s or 0.0
+    print(
+        f"mrbot serve: stopped at standstill {after:.3f} s after STOP; shutdown recorded in "
+        f"{app.audit_path if app.audit is not None else 'the audit log'}",
+        file=sys.stderr,
+    )
+    return EXIT_OK

@@ -10,7 +10,7 @@ import shlex
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
-from robot.console.target import calibration_from_text, target_transform
+from robot.console.target import calibration_from_text, check_wire_numbers, target_transform
 
 if TYPE_CHECKING:
     from kinematics import Transform
@@ -68,10 +68,13 @@ def split_commands(text: str) -> list[str]:
 
 
 def _floats(words: list[str], what: str) -> list[float]:
+    """Finite numbers that a float32 TRANSFORM can carry (a larger one would arrive as inf)."""
     try:
-        return [float(w) for w in words]
+        values = [float(w) for w in words]
     except ValueError as err:
         raise ValueError(f"{what}: {err}") from err
+    check_wire_numbers(values, what)
+    return values
 
 
 def _target(text: str, words: list[str]) -> ConsoleCommand:
@@ -117,6 +120,8 @@ def parse_command(text: str) -> ConsoleCommand:
         values = _floats(args, "needle_length")
         if len(values) != 1:
             raise ValueError(f"needle_length needs one number (mm), got {len(values)}")
+        if not values[0] > 0:
+            raise ValueError(f"needle_length must be > 0 mm, got {args[0]}")
         return ConsoleCommand(name=name, text=text, number=values[0])
     if len(args) != 1 or args[0].lower() not in ("on", "off"):
         raise ValueError(f"auto_align needs on or off, got {args}")

@@ -92,6 +92,9 @@ class ConsoleRunner:
         except BrpError as err:
             self._err.print(f"[red]ERROR[/red] {escape(str(err))}")
             return Outcome.PROTOCOL
+        except ValueError as err:  # the client's own argument checks: nothing was sent
+            self._err.print(f"[red]bad command[/red] {escape(command.text)}: {escape(str(err))}")
+            return Outcome.BAD_COMMAND
         self._out.print(escape(line))
         return Outcome.OK
 

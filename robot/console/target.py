@@ -15,15 +15,31 @@ if TYPE_CHECKING:
 
     from kinematics import Transform
 
-__all__ = ["calibration_from_text", "target_transform"]
+__all__ = ["FLOAT32_MAX", "calibration_from_text", "check_wire_numbers", "target_transform"]
 
 _MIN_NEEDLE_PATH_MM: Final = 1.0
+FLOAT32_MAX: Final = float(np.finfo(np.float32).max)
+"""The largest magnitude an OpenIGTLink TRANSFORM (float32) carries; beyond it arrives as inf."""
+
+
+def check_wire_numbers(values: Sequence[float], what: str) -> None:
+    """Refuse numbers that are not finite or too large for a float32 on the wire.
+
+    Raises:
+        ValueError: naming ``what`` and the first bad value.
+    """
+    for value in values:
+        if not math.isfinite(value):
+            raise ValueError(f"{what}: {value} is not a finite number")
+        if abs(value) > FLOAT32_MAX:
+            raise ValueError(f"{what}: {value:g} exceeds the float32 range (+-{FLOAT32_MAX:.4g})")
 
 
 def _vec(values: Sequence[float], name: str) -> np.ndarray[tuple[int], np.dtype[np.float64]]:
     vec = np.asarray(values, dtype=np.float64)
     if vec.shape != (3,) or not np.all(np.isfinite(vec)):
         raise ValueError(f"{name} must be 3 finite numbers (RAS mm), got {list(values)}")
+    check_wire_numbers(values, name)
     return vec
 
 
@@ -69,7 +85,8 @@ def calibration_from_text(spec: str) -> Transform:
     The matrix is not checked for rigidity here: the robot judges it (STATUS 10 sub 1).
 
     Raises:
-        ValueError: not a number list of the right length, or an unreadable file.
+        ValueError: not a number list of the right length, a number that is not finite or beyond
+            the float32 range, or an unreadable file.
     """
     text = spec.strip()
     if text.lower() == "identity":
@@ -85,6 +102,7 @@ def calibration_from_text(spec: str) -> Transform:
         values = [float(w) for w in words]
     except ValueError as err:
         raise ValueError(f"calibration must be numbers: {err}") from err
+    check_wire_numbers(values, "calibration")
     if len(values) == 16:  # noqa: PLR2004 - a 4x4 matrix
         matrix = np.array(values).reshape(4, 4)
         if not np.array_equal(matrix[3], [0.0, 0.0, 0.0, 1.0]):

@@ -102,7 +102,7 @@ def demo_config(speed_factor: float) -> RobotConfig:
     homing_mm_s = float(str(base.values["emulator.homing_speed_mm_s"]))
     overrides["emulator.homing_speed_mm_s"] = homing_mm_s * speed_factor
     # 50 Hz telemetry, the slowest the firmware protocol allows (the default robot sends 100 Hz):
-    # the HAL declares the link lost after 5 silent periods, 100 ms here. This one process hosts
+    # the HAL declares the link lost after max(5 silent periods, 200 ms). This one process hosts
     # the firmware, robot, scanner and console; on a loaded 2-core machine the 50 ms limit of
     # 100 Hz telemetry tripped in about 1 run in 3 (gaps of 54-68 ms), 100 ms in about 1 in 8.
     overrides["emulator.telemetry_period_ms"] = _TELEMETRY_MS

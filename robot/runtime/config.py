@@ -337,6 +337,7 @@ def _build_unchecked(values: dict[str, object], sources: dict[str, str]) -> Robo
     controller = ControllerConfig(
         axes=tuple(p[0] for p in parts),
         link_timeout_periods=int(str(values["serial.link_timeout_periods"])),
+        link_timeout_floor_s=_f(values, "serial.link_timeout_floor_s"),
     )
     supervisor = SupervisorConfig(
         joints=tuple(p[1] for p in parts),

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Final
 
+from hal import LINK_TIMEOUT_FLOOR_S, LINK_TIMEOUT_PERIODS
+
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
@@ -209,11 +211,23 @@ _KEYS: Final[tuple[Key, ...]] = (
     Key(
         name="serial.link_timeout_periods",
         kind="int",
-        default=5,
+        default=LINK_TIMEOUT_PERIODS,
         unit="periods",
-        doc="telemetry periods without telemetry before the HAL reports the link lost",
+        doc=(
+            "link lost after max(this many telemetry periods, serial.link_timeout_floor_s) "
+            "without telemetry"
+        ),
         low=1,
         high=100,
+    ),
+    Key(
+        name="serial.link_timeout_floor_s",
+        kind="float",
+        default=LINK_TIMEOUT_FLOOR_S,
+        unit="s",
+        doc="shortest link time-out, covering host scheduling delay (docs/HARDWARE.md)",
+        low=0.0,
+        high=5.0,
     ),
     Key(
         name="network.host",

@@ -85,3 +85,16 @@ def test_console_process_exits_1_on_an_unreachable_target(served_port):
     assert result.returncode == 1
     assert "STATUS(TARGET) code 10 sub-code 3 OUT_OF_RANGE" in result.stderr
     assert "> move" not in result.stdout
+
+
+def test_interactive_console_process_survives_bad_numbers(served_port):
+    # As found in a user trial: `needle_length -5` ended the console with a traceback.
+    typed = (
+        "start_up\nneedle_length -5\nneedle_length 0\nneedle_length nan\nneedle_length 12.5\nquit\n"
+    )
+    result = _console(served_port, stdin=typed)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.count("bad command") == 3, result.stderr
+    assert "needle_length must be > 0 mm, got -5" in result.stderr
+    assert "NEEDLE_LENGTH: 12.5 mm" in result.stdout

@@ -24,8 +24,8 @@ def ok(result: PhaseResult) -> bool:
 
 
 # a real control loop, emulator and Z-frame detection. Images are rendered before START_UP: the
-# renderer holds the GIL long enough to starve the in-process emulator's 5 ms telemetry past the
-# 50 ms link time-out (a FAULT), which is a property of the test rig, not of the protocol.
+# renderer holds the GIL long enough to starve the in-process emulator's telemetry past the link
+# time-out (a FAULT), which is a property of the test rig, not of the protocol.
 pytestmark = pytest.mark.slow
 
 

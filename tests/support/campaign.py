@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Final
 
 import numpy as np
 
+from hal import DEFAULT_NEEDLE_GUIDE
 from robot.config import load_config
 from robot.console import BrpClientConfig
 from robot.runtime.schema import JOINT_NAMES
@@ -55,10 +56,13 @@ __all__ = [
 
 #: Axis speed of the campaign robot (mm/s): step rate 40 kHz x 0.01 mm; homing at the same speed.
 AXIS_SPEED_MM_S: Final = 400.0
-#: Telemetry period of the emulated firmware (ms); the HAL counts the link lost after 5 of them.
+#: Telemetry period of the emulated firmware (ms).
 TELEMETRY_PERIOD_MS: Final = 20
-#: HAL link time-out: ``link_timeout_periods`` (5) x the telemetry period (ms).
-LINK_TIMEOUT_MS: Final = 5 * TELEMETRY_PERIOD_MS
+#: HAL link time-out at that period (ms), from the HAL's own rule with the default keys:
+#: max(5 periods, 200 ms floor) = 200 ms (docs/HARDWARE.md).
+LINK_TIMEOUT_MS: Final = round(
+    1000 * DEFAULT_NEEDLE_GUIDE.link_timeout_s(TELEMETRY_PERIOD_MS / 1000)
+)
 #: Firmware watchdog (ms): no valid frame for this long stops and disables every axis.
 WATCHDOG_MS: Final = 250
 #: Control loop period (ms, 100 Hz) and host heartbeat period (ms, 20 Hz).

@@ -1,7 +1,8 @@
 """Fixtures for the robot on the network: a fast emulated ``RobotApp`` and a console client.
 
 ``fast_config()`` is the default robot with fast axes (200 mm/s, 2000 mm/s^2, homing 200 mm/s,
-10 ms telemetry, link lost after 150 ms) so real-time tests take fractions of a second.
+10 ms telemetry, link lost after max(15 periods, 200 ms) = 200 ms) so real-time tests take
+fractions of a second.
 ``Console`` wraps :class:`robot.igtl.IgtlClient` with helpers that read until an expected
 message, with deadlines.
 """

@@ -122,3 +122,82 @@ def test_interactive_prompt_runs_commands_from_stdin_and_shows_the_live_state(
 def test_interactive_prompt_ends_on_end_of_input(robot, capsys, monkeypatch):
     monkeypatch.setattr("sys.stdin", io.StringIO(""))
     assert main(["console", "--port", str(robot.port)]) == 0
+
+
+# A user trial found `needle_length -5` ending the interactive console with a traceback (the
+# client's ValueError escaped the runner). Every bad number must be a "bad command" line and the
+# prompt goes on; nothing is sent for it.
+_BAD_NUMBER_COMMANDS = [
+    "needle_length -5",
+    "needle_length 0",
+    "needle_length -0",
+    "needle_length nan",
+    "needle_length inf",
+    "needle_length -inf",
+    "needle_length 1e400",
+    "needle_length 1 2",
+    "needle_length",
+    "target nan 0 0",
+    "target 0 inf 0",
+    "target 1e39 0 0",
+    "target 0 0 0 --entry 0 0 nan",
+    "target 0 0 0 --entry 0 0",
+    "target 0 0 0 --entry",
+    "target 0 0 0 0",
+    "target",
+    "calibrate nan 0 0 0 1 0 0 0 1 0 0 0",
+    "calibrate 1 0 0 0 1 0 0 0 1 inf 0 0",
+    "calibrate 1e39 0 0 0 1 0 0 0 1 0 0 0",
+    "calibrate 1 0 0",
+    "calibrate",
+    "auto_align",
+    "auto_align maybe",
+    "auto_align on off",
+    "status now",
+    'target "1 2 3',
+]
+
+
+@pytest.mark.parametrize("typed", _BAD_NUMBER_COMMANDS)
+def test_interactive_prompt_reports_a_bad_number_and_goes_on(robot, capsys, monkeypatch, typed):
+    robot.expect("GET_TRANSFOR").reply(position(1.0, 2.0, 3.0))
+    monkeypatch.setattr("sys.stdin", io.StringIO(f"{typed}\nposition\nquit\n"))
+    code = main(["console", "--port", str(robot.port)])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "Traceback" not in captured.err
+    assert "bad command" in captured.err
+    assert "POSITION: tip (1.00, 2.00, 3.00) mm" in captured.out  # the prompt went on
+    assert [m.device_name for m in robot.received] == ["CURRENT_POSITION"]
+
+
+@pytest.mark.parametrize("typed", ["needle_length -5", "needle_length nan", "target 1e39 0 0"])
+def test_script_with_a_bad_number_exits_2_before_anything_is_sent(robot, capsys, typed):
+    code = main(["console", "--port", str(robot.port), "-c", f"{typed}; status"])
+    captured = capsys.readouterr()
+    assert code == 2, captured.err
+    assert "bad command" in captured.err
+    assert robot.received == []
+
+
+@pytest.mark.parametrize("port", ["0", "70000", "-1"])
+def test_a_port_outside_the_tcp_range_is_a_clear_error_not_a_traceback(capsys, port):
+    assert main(["console", "--port", port, "-c", "status"]) == 2
+    err = capsys.readouterr().err
+    assert "outside 1..65535" in err
+
+
+def test_runner_reports_a_value_the_client_refuses_as_a_bad_command(robot):
+    from rich.console import Console
+
+    from robot.console import BrpClient
+    from robot.console.commands import ConsoleCommand
+    from robot.console.runner import ConsoleRunner, Outcome
+
+    out, err = io.StringIO(), io.StringIO()
+    with BrpClient(port=robot.port) as client:
+        runner = ConsoleRunner(client, Console(file=out), Console(file=err), live=False)
+        command = ConsoleCommand(name="needle_length", text="needle_length -5", number=-5.0)
+        assert runner.run(command) is Outcome.BAD_COMMAND
+    assert "needle length must be finite and > 0 mm" in err.getvalue()
+    assert robot.received == []
