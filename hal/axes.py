@@ -89,7 +89,7 @@ class Axis(abc.ABC):
 
     @property
     def imaging_safe(self) -> bool:
-        """Whether the axis may move while the scanner images (SAFETY.md 3.7)."""
+        """Whether the axis may move while the scanner images (docs/SAFETY_BASIS.md section 5)."""
         return self.config.imaging_safe
 
     @property

@@ -132,7 +132,7 @@ class PiezoConfig:
         tolerance: in-position window (mm or rad).
         following_error_limit: largest allowed |commanded - encoder| (mm or rad).
         imaging_safe: piezo motors degrade images while moving; false unless an SNR
-            measurement on file says otherwise (SAFETY.md 3.7).
+            measurement on file says otherwise (docs/SAFETY_BASIS.md section 5).
     """
 
     name: str
@@ -174,9 +174,9 @@ class ControllerConfig:
 
     Attributes:
         axes: axis configurations; index i is wire axis i.
-        ack_timeout_s: time-out per request attempt (HAL.md: 100 ms).
-        retries: extra attempts for idempotent requests (HAL.md: 2).
-        heartbeat_hz: host heartbeat rate (SAFETY.md 3.8: 20 Hz, i.e. every 50 ms).
+        ack_timeout_s: time-out per request attempt (docs/SERIAL_LINK_BASIS.md section 3: 100 ms).
+        retries: extra attempts for idempotent requests (docs/SERIAL_LINK_BASIS.md section 3: 2).
+        heartbeat_hz: host heartbeat rate (docs/SAFETY_BASIS.md section 6: 20 Hz, i.e. every 50 ms).
         link_timeout_periods: telemetry periods without telemetry before the link counts as lost
             (at least; see :meth:`link_timeout_s`).
         link_timeout_floor_s: the shortest link time-out (s), whatever the telemetry period.

@@ -1,4 +1,4 @@
-"""The HELLO/IDENT handshake and the read-back of the firmware's limits (HAL.md 2.4)."""
+"""The HELLO/IDENT handshake and the read-back of the firmware's limits (SERIAL_LINK_BASIS.md 4)."""
 
 from __future__ import annotations
 

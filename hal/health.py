@@ -1,4 +1,4 @@
-"""Rate trips on link health (HAL.md 3): too many bad frames within a sliding window."""
+"""Rate trips on link health (SERIAL_LINK_BASIS.md 5): too many bad frames in a sliding window."""
 
 from __future__ import annotations
 

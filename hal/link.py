@@ -57,7 +57,7 @@ logger = logging.getLogger(__name__)
 
 _SEQ_MODULO: Final = 1 << 16
 _JOIN_TIMEOUT_S: Final = 2.0
-_FRAME_TRAFFIC: Final = 5  # log level for frame traffic (STYLE.md 11)
+_FRAME_TRAFFIC: Final = 5  # log level for frame traffic (docs/CONVENTIONS.md section 5)
 
 IDEMPOTENT: Final[frozenset[type]] = frozenset(
     {Hello, Move, Stop, GetParam, SetParam, Enable, Disable, ClearFault}

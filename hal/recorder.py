@@ -17,7 +17,7 @@ class FlightRecorder:
     """Keeps frames newer than ``window_s`` (and at most ``max_entries``).
 
     Args:
-        window_s: how much history to keep (s); HAL.md asks for >= 2 s.
+        window_s: how much history to keep (s); docs/SERIAL_LINK_BASIS.md section 5 asks for >= 2 s.
         max_entries: hard bound on memory.
     """
 

@@ -3,7 +3,7 @@
 Rods are straight segments in Z-frame coordinates (mm). They are listed in the cyclic order in
 which a slice across the frame meets them; each face is three consecutive rods ``(parallel,
 diagonal, parallel)`` and the diagonal runs from a point on the first parallel rod's line to a
-point on the second's. See DOMAIN.md section 6.
+point on the second's. See docs/DOMAIN_NUMBERS.md section 5.
 """
 
 from __future__ import annotations
@@ -103,7 +103,7 @@ class ZFrameGeometry:
 
 
 def default_zframe_geometry() -> ZFrameGeometry:
-    """Return mrbot's default Z-frame (DOMAIN.md section 6): 60 mm cube, 2.0 mm rod radius."""
+    """Return mrbot's default Z-frame (DOMAIN_NUMBERS.md 5): 60 mm cube, 2.0 mm rod radius."""
     h = 30.0
     table = (
         ((-h, -h, -h), (-h, -h, h)),

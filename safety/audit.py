@@ -25,7 +25,7 @@ supervisor, so for a sink that has ``commit()`` (a
 ``commit()`` right after appending it and hands the permit out only when the returned durable
 sequence number covers the record (in ``RECORD`` mode that ``commit()`` does no I/O). Every other
 record of a ``GROUP`` log is durable at the owner's next ``commit()`` (once per control cycle,
-within the 50 ms of SAFETY.md section 7).
+within the 50 ms of docs/SAFETY_BASIS.md section 9).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The ``transitions`` machine built from :data:`safety.table.TABLE`, and its model.
 
-Settings follow SAFETY.md section 4-5 for transitions 0.9.3: a separate model class whose triggers
+Settings follow SAFETY_BASIS.md 8 for transitions 0.9.3: a separate model class whose triggers
 are declared (``model_override=True`` binds exactly those), no ``to_<state>`` shortcuts
 (``auto_transitions=False``), refusals are never swallowed (``ignore_invalid_triggers=False``),
 every callback gets the event (``send_event=True``), no queue (``queued=False``), and an
@@ -171,7 +171,7 @@ class _QuietOverrideMachine(Machine):
     """``Machine`` that skips undeclared convenience names (``is_*``, ``may_*``) silently.
 
     With ``model_override=True``, transitions 0.9.3 logs one WARNING per undeclared name it
-    does not bind (about 40 per supervisor). Not binding them is what we want (SAFETY.md 4), so
+    does not bind (about 40 per supervisor). Not binding is what we want (SAFETY_BASIS.md 8), so
     they are skipped at DEBUG level; declared names go through the library's own check. Relies
     on ``Machine._checked_assignment`` of the pinned version (``transitions==0.9.3``).
     """

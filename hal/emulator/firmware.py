@@ -13,8 +13,9 @@ following-error and low-pressure faults, and the fault plan (see :mod:`hal.emula
 
 Not modelled: baud-rate pacing and USB latency (inject ``delay``), real pneumatic dynamics and
 hose delay, air purge on e-stop, temperature, brakes, the imaging (scanner) state, the
-duplicate/reorder/split/CRC-burst/stop-answering faults of HAL.md 7.2 (only the nine faults in
-``FAULT_NAMES``), parameter storage across restarts, more than one host connection at a time.
+duplicate/reorder/split/CRC-burst/stop-answering faults of docs/SERIAL_LINK_BASIS.md section 7
+(only the nine faults in ``FAULT_NAMES``), parameter storage across restarts, more than one host
+connection at a time.
 """
 
 from __future__ import annotations

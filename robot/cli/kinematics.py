@@ -48,7 +48,7 @@ __all__ = ["register", "sidecar_path"]
 EXIT_OK: Final = 0
 EXIT_REFUSED: Final = 1
 EXIT_BAD_INPUT: Final = 2
-_TRE_LEVER_MM: Final = 150.0  # typical bone-target distance from the frame (DOMAIN.md 5)
+_TRE_LEVER_MM: Final = 150.0  # typical bone-target distance from the frame (DOMAIN_NUMBERS.md 4)
 
 
 def sidecar_path(image_path: Path) -> Path:

@@ -20,7 +20,7 @@ from robot.igtl import (
 )
 from tests.support.polling import wait_for
 
-pytestmark = pytest.mark.slow  # integration tests are marked slow (STYLE.md 16); ~0.2 s
+pytestmark = pytest.mark.slow  # integration tests are marked slow (CONVENTIONS.md 8); ~0.2 s
 
 
 class RecordingHandler:

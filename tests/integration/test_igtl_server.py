@@ -39,7 +39,7 @@ from robot.igtl import (
 from tests.support.clock import FakeClock
 from tests.support.polling import wait_for
 
-pytestmark = pytest.mark.slow  # integration tests are marked slow (STYLE.md 16); ~1.5 s
+pytestmark = pytest.mark.slow  # integration tests are marked slow (CONVENTIONS.md 8); ~1.5 s
 
 FRAME_TIMEOUT_S = 0.3
 
