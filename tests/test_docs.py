@@ -216,8 +216,9 @@ def _figures() -> list[tuple[str, str, tuple[str, ...]]]:
         (
             "docs/DEMO.md",
             (
-                r"lost after max\((\d+) silent periods, (\d+) ms\)\s+\(`serial\.link_timeout_periods`, "
-                r"`serial\.link_timeout_floor_s`, docs/HARDWARE\.md\): (\d+) ms"
+                r"lost after max\((\d+) silent periods, (\d+) ms\)\s+"
+                r"\(`serial\.link_timeout_periods`, `serial\.link_timeout_floor_s`, "
+                r"docs/HARDWARE\.md\): (\d+) ms"
             ),
             (link_periods, link_floor_ms, link_ms),
         ),
