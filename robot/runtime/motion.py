@@ -137,7 +137,12 @@ class MotionMixin:
         """
         start = self._start_point()
         if start is None:
-            return _refusal(JobKind.RETRACT, SubCode.NOT_READY, "no telemetry from the controller")
+            return _refusal(
+                JobKind.RETRACT,
+                SubCode.NOT_READY,
+                "no telemetry from the controller: START_UP connects it and retracts the needle "
+                "first (it homes the insertion axis before the others)",
+            )
         state = self.supervisor.state
         if state not in _RETRACTABLE:
             return _refusal(

@@ -18,6 +18,7 @@ from robot.runtime.jobs import JobKind, JobResult, StartUpJob, StartUpStep
 from safety import LATCHED_STATES, Event, State, StatusCode, SubCode
 from safety.errors import PermitError
 from safety.guards import homing_stages
+from safety.interlocks import needle_text
 
 if TYPE_CHECKING:
     from collections import deque
@@ -309,7 +310,15 @@ class StartUpMixin:
                 )
             return
         snapshot = self.snapshot()
-        decision = self.supervisor.handle(Event.START_UP, snapshot, source=source)
+        decision = self.supervisor.handle(
+            Event.START_UP,
+            snapshot,
+            source=source,
+            reason=(
+                "homing the insertion axis first, then the others: "
+                f"{needle_text(snapshot, self.config.supervisor)}"
+            ),
+        )
         if not decision.accepted or decision.permit is None:
             self._fail(f"homing is not allowed: {decision.reason}", audited=True)
             return

@@ -272,6 +272,11 @@ class WorkphaseProtocol(PosesMixin, RequestsMixin):
     def _move_refusal(self, previous: Workphase) -> tuple[SubCode, str] | None:
         core = self.core
         state = core.state
+        if state is State.NEEDLE_INSERTED:
+            return SubCode.INTERLOCK, (
+                f"MOVE_TO_TARGET refused: {core.needle_text()}; only the needle may move, back "
+                "out: RETRACT_NEEDLE (START_UP also retracts it first)"
+            )
         if previous is Workphase.MANUAL or state is State.MANUAL:
             return SubCode.MANUAL_MODE, "the robot is in MANUAL; choose TARGETING first"
         if state in LATCHED_STATES:

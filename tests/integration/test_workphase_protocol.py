@@ -276,6 +276,7 @@ def test_emergency_from_an_observer_mid_move_latches_and_start_up_must_home_agai
     assert app.state is State.READY  # homed again; calibration and target forgotten
 
 
+@pytest.mark.hazard("H-18")
 def test_the_controlling_console_leaving_mid_move_causes_a_protective_stop(app):
     console = Console(app.address)
     ready_to_move(console, matrix((45.0, 45.0, 45.0)))

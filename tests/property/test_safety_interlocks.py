@@ -82,7 +82,7 @@ def _oracle(s: InterlockSnapshot, config, audit_ok: bool) -> set[InterlockId]:
     return expected
 
 
-@pytest.mark.hazard("H-02", "H-05", "H-06", "H-07")
+@pytest.mark.hazard("H-02", "H-05", "H-06", "H-07", "H-17")
 @given(snapshot=_snapshots, config=_configs, audit_ok=st.booleans())
 def test_each_interlock_trips_exactly_when_its_condition_holds(snapshot, config, audit_ok):
     context = TripContext(now_s=_NOW, config=config, audit_ok=audit_ok)

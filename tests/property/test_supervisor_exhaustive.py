@@ -198,7 +198,7 @@ def check_cases(states, vectors, entered=None) -> int:
 
 
 @pytest.mark.slow
-@pytest.mark.hazard("H-01", "H-02", "H-03", "H-04", "H-05", "H-08", "H-12")
+@pytest.mark.hazard("H-01", "H-02", "H-03", "H-04", "H-05", "H-08", "H-12", "H-16")
 def test_every_state_event_and_interlock_vector_keeps_the_safety_invariants():
     vectors = list(itertools.product((False, True), repeat=len(DIMENSIONS)))
     entered: set[State] = set()

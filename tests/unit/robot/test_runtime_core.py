@@ -161,7 +161,7 @@ def test_a_move_plans_retract_lateral_insert_and_arrives_at_the_reported_pose(ma
     assert np.linalg.norm(pose[:3, 3] - reached[:3, 3]) <= 0.1
 
 
-@pytest.mark.hazard("H-04")
+@pytest.mark.hazard("H-04", "H-15")
 def test_a_second_move_with_the_needle_in_is_refused_until_the_needle_is_retracted(make):
     robot = make()
     assert robot.start_up().ok

@@ -77,7 +77,7 @@ def test_every_interlock_in_the_table_has_a_tripping_input_here():
     assert {i.id for i in INTERLOCKS} == set(TRIP) | {InterlockId.AUDIT_UNAVAILABLE}
 
 
-@pytest.mark.hazard("H-01", "H-14")
+@pytest.mark.hazard("H-01", "H-14", "H-16")
 def test_a_needle_placement_runs_from_start_up_to_needle_removal():
     sup, clock, audit = make()
     now = clock()
@@ -143,7 +143,7 @@ def test_a_needle_placement_runs_from_start_up_to_needle_removal():
     assert audit.kinds().count("permit_issued") == 5
 
 
-@pytest.mark.hazard("H-04")
+@pytest.mark.hazard("H-04", "H-15")
 def test_evaluate_follows_the_measured_needle_into_and_out_of_needle_inserted():
     sup, clock, audit = make()
     drive_to(sup, clock, State.AT_TARGET)
