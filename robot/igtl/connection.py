@@ -254,6 +254,10 @@ class IgtlConnection:
             self._counters.add("decode_errors")
             logger.warning("conn %d: dropped: %s", self._id, err)
             return
+        except Exception:  # a decoder bug must not cost this peer its connection: drop, log
+            self._counters.add("decode_errors")
+            logger.exception("conn %d: dropped %s: decoder fault", self._id, header.message_type)
+            return
         self._counters.add("frames_in")
         logger.log(TRAFFIC, "conn %d: received %s", self._id, message)
         self._handler.on_message(self, message)

@@ -457,3 +457,17 @@ def test_slow_frame_with_short_pauses_is_served_and_a_long_pause_cuts_it(make_se
     wait_for(lambda: server.stats().open == 2, timeout_s=2.0, what="stalled peer connected")
     clock.advance(0.21)
     wait_closed_by_server(stalled)
+
+
+def test_header_v2_with_meta_header_size_one_is_dropped_counted_logged_and_kept(
+    server, connect, caplog
+):
+    client = connect(server)
+    content = igtl_adapter.pack_string("MOVE_TO_TARGET")
+    body = struct.pack(">HHII", 12, 1, 0, 0) + content
+    with caplog.at_level(logging.WARNING, logger="robot.igtl"):
+        client.send_bytes(frame_with(version=2, name=b"CMD_0001", body=body))
+        assert_round_trip(client, "0002")
+    assert server.stats().traffic.decode_errors == 1
+    assert server.stats().closed == 0
+    assert any("META_HEADER_SIZE 1 B" in record.getMessage() for record in caplog.records)
