@@ -5,7 +5,9 @@ EOF); check VERSION, TYPE and BODY_SIZE against its limit, else close this conne
 exactly BODY_SIZE, closing the connection if a started frame stalls for ``frame_timeout_s`` (a
 silence limit, not a total: a 64 MiB IMAGE takes over 5 s below ~110 Mbit/s); a bad CRC or a
 malformed frame is counted, logged and dropped, the connection kept; unknown types are skipped by
-exactly BODY_SIZE; everything else goes to the handler, in order, on this thread.
+exactly BODY_SIZE; every dropped or skipped frame is answered with an error STATUS naming why
+(``robot.igtl.rejects``), and a header that closes the connection gets one first (best effort);
+everything else goes to the handler, in order, on this thread.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from robot.igtl.errors import (
 )
 from robot.igtl.header import HEADER_SIZE, unpack_header
 from robot.igtl.outbox import Outbox, OutboxClosedError, OutboxOverflowError, OutboxTimeoutError
+from robot.igtl.rejects import rejection
 from robot.igtl.stats import ConnectionStats, Counters
 
 if TYPE_CHECKING:
@@ -203,6 +206,7 @@ class IgtlConnection:
             level = logging.INFO if gone.orderly else logging.WARNING
         except IgtlHeaderError as err:
             reason, level = str(err), logging.WARNING
+            self._reject(err.device_name.encode("ascii", errors="replace"), err)
         except Exception as err:  # top of the thread: report and close, never die silently
             logger.exception("conn %d %s: handler or reader fault, closing", self._id, self._peer)
             reason = f"fault: {type(err).__name__}: {err}"
@@ -245,22 +249,39 @@ class IgtlConnection:
         except IgtlCrcError as err:
             self._counters.add("crc_errors")
             logger.warning("conn %d: dropped: %s", self._id, err)
+            self._reject(header.device_name_raw, err)
             return
         except IgtlUnknownTypeError as err:
             self._counters.add("unknown_types")
             logger.info("conn %d: skipped %d B: %s", self._id, header.body_size, err)
+            self._reject(header.device_name_raw, err)
             return
         except IgtlDecodeError as err:
             self._counters.add("decode_errors")
             logger.warning("conn %d: dropped: %s", self._id, err)
+            self._reject(header.device_name_raw, err)
             return
-        except Exception:  # a decoder bug must not cost this peer its connection: drop, log
+        except Exception as fault:  # a decoder bug must not cost this peer its connection
             self._counters.add("decode_errors")
             logger.exception("conn %d: dropped %s: decoder fault", self._id, header.message_type)
+            error = IgtlDecodeError(
+                f"decoder fault: {type(fault).__name__}",
+                message_type=header.message_type,
+                device_name=header.device_name_raw.decode("ascii", errors="backslashreplace"),
+            )
+            self._reject(header.device_name_raw, error)
             return
         self._counters.add("frames_in")
         logger.log(TRAFFIC, "conn %d: received %s", self._id, message)
         self._handler.on_message(self, message)
+
+    def _reject(self, device_name_raw: bytes, error: IgtlDecodeError) -> None:
+        """Answer a dropped frame with an error STATUS naming why (never silence)."""
+        reply = rejection(device_name_raw, error)
+        try:
+            self.send(reply)
+        except (IgtlSendError, ValueError) as err:  # gone, or closing: the drop is logged
+            logger.info("conn %d: %s not sent: %s", self._id, reply.device_name, err)
 
     def _recv_exact(self, view: memoryview, what: str) -> None:
         """Fill ``view`` completely; the peer may pause at most ``frame_timeout_s`` at a time.
