@@ -1,13 +1,14 @@
 """One OpenIGTLink peer: a reader thread with exact reads, and FIFO sending through an outbox.
 
-Reader (OPENIGTLINK.md section 6): read exactly 58 bytes with blocking ``recv_into`` (0 bytes =
-EOF); check VERSION, TYPE and BODY_SIZE against its limit, else close this connection only; read
-exactly BODY_SIZE, closing the connection if a started frame stalls for ``frame_timeout_s`` (a
-silence limit, not a total: a 64 MiB IMAGE takes over 5 s below ~110 Mbit/s); a bad CRC or a
-malformed frame is counted, logged and dropped, the connection kept; unknown types are skipped by
-exactly BODY_SIZE; every dropped or skipped frame is answered with an error STATUS naming why
-(``robot.igtl.rejects``), and a header that closes the connection gets one first (best effort);
-everything else goes to the handler, in order, on this thread.
+Reader (OPENIGTLINK.md section 6), through the shared :class:`~robot.igtl.deframer.Deframer`:
+read exactly 58 bytes with blocking ``recv_into`` (0 bytes = EOF); check VERSION, TYPE and
+BODY_SIZE against its limit, else close this connection only; read exactly BODY_SIZE, closing
+the connection if a started frame stalls for ``frame_timeout_s`` (a silence limit, not a total:
+a 64 MiB IMAGE takes over 5 s below ~110 Mbit/s); a bad CRC or a malformed frame is counted,
+logged and dropped, the connection kept; unknown types are skipped by exactly BODY_SIZE; every
+dropped or skipped frame is answered with an error STATUS naming why (``robot.igtl.rejects``),
+and a header that closes the connection gets one first (best effort); everything else goes to
+the handler, in order, on this thread.
 """
 
 from __future__ import annotations
@@ -19,16 +20,15 @@ import threading
 from typing import TYPE_CHECKING, Final
 
 from robot.igtl.codec import decode_body, encode
+from robot.igtl.deframer import Deframer
 from robot.igtl.errors import (
     IgtlConnectionClosedError,
     IgtlCrcError,
     IgtlDecodeError,
     IgtlHeaderError,
     IgtlSendError,
-    IgtlSizeLimitError,
     IgtlUnknownTypeError,
 )
-from robot.igtl.header import HEADER_SIZE, unpack_header
 from robot.igtl.outbox import Outbox, OutboxClosedError, OutboxOverflowError, OutboxTimeoutError
 from robot.igtl.rejects import rejection
 from robot.igtl.stats import ConnectionStats, Counters
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from robot.igtl.config import ServerConfig
+    from robot.igtl.deframer import Frame
     from robot.igtl.handler import ConnectionId, MessageHandler
     from robot.igtl.messages import IgtlMessage
 
@@ -90,6 +91,8 @@ class IgtlConnection:
         self._reader: threading.Thread | None = None
         self._writer: threading.Thread | None = None
         self._poller = select.poll()
+        self._deframer = Deframer(config.limits)
+        self._last_progress_s = now()
 
     @property
     def id(self) -> ConnectionId:
@@ -223,27 +226,48 @@ class IgtlConnection:
         self._on_finished(self)
 
     def _read_frame(self) -> None:
-        header_buf = bytearray(HEADER_SIZE)
-        view = memoryview(header_buf)
+        """Receive once into the deframer (never past the current frame); deliver what is whole.
+
+        Raises:
+            _PeerGoneError: EOF, a socket error, or a started frame stalled for frame_timeout_s.
+            IgtlHeaderError: an untrustworthy header (the connection is closed).
+        """
+        deframer = self._deframer
+        started = deframer.in_frame
+        view = deframer.writable()
+        if started:
+            self._wait_readable()
         try:
-            first = self._sock.recv_into(view)
+            count = self._sock.recv_into(view)
         except OSError as err:
             raise _PeerGoneError(self.close_reason or f"receive failed: {err}") from err
-        if first == 0:
+        if count == 0:
+            if started:
+                raise _PeerGoneError(
+                    self.close_reason or f"EOF inside {deframer.describe_partial()}"
+                )
             raise _PeerGoneError(self.close_reason or "EOF from peer", orderly=True)
-        self._recv_exact(view[first:], "header")
-        header = unpack_header(header_buf)
-        limit = self._config.limits.for_type(header.message_type, header.version)
-        if header.body_size > limit:
-            raise IgtlSizeLimitError(
-                message_type=header.message_type,
-                device_name=header.device_name_raw.decode("ascii", errors="backslashreplace"),
-                body_size_bytes=header.body_size,
-                limit_bytes=limit,
+        self._last_progress_s = self._now()
+        deframer.commit(count)
+        while (frame := deframer.next_frame()) is not None:
+            self._deliver(frame)
+
+    def _wait_readable(self) -> None:
+        """Wait for the rest of a started frame; the peer may pause ``frame_timeout_s`` at most.
+
+        Raises:
+            _PeerGoneError: the pause is over.
+        """
+        silence_s = self._config.frame_timeout_s
+        remaining_s = self._last_progress_s + silence_s - self._now()
+        if remaining_s <= 0 or not self._poller.poll(max(1, int(remaining_s * 1000))):
+            raise _PeerGoneError(
+                f"{self._deframer.describe_partial()}: peer silent for {silence_s} s"
             )
-        body = bytearray(header.body_size)
-        self._recv_exact(memoryview(body), f"{header.body_size} B body")
-        self._counters.add("bytes_in", HEADER_SIZE + header.body_size)
+
+    def _deliver(self, frame: Frame) -> None:
+        header, body = frame.header, frame.body
+        self._counters.add("bytes_in", frame.size_bytes)
         try:
             message = decode_body(header, body)
         except IgtlCrcError as err:
@@ -282,27 +306,3 @@ class IgtlConnection:
             self.send(reply)
         except (IgtlSendError, ValueError) as err:  # gone, or closing: the drop is logged
             logger.info("conn %d: %s not sent: %s", self._id, reply.device_name, err)
-
-    def _recv_exact(self, view: memoryview, what: str) -> None:
-        """Fill ``view`` completely; the peer may pause at most ``frame_timeout_s`` at a time.
-
-        Raises:
-            _PeerGoneError: EOF, a socket error or the deadline.
-        """
-        got = 0
-        silence_s = self._config.frame_timeout_s
-        deadline_s = self._now() + silence_s
-        while got < len(view):
-            remaining_s = deadline_s - self._now()
-            if remaining_s <= 0 or not self._poller.poll(max(1, int(remaining_s * 1000))):
-                raise _PeerGoneError(
-                    f"{what} incomplete ({got} of {len(view)} B): peer silent for {silence_s} s"
-                )
-            try:
-                n = self._sock.recv_into(view[got:])
-            except OSError as err:
-                raise _PeerGoneError(self.close_reason or f"receive failed: {err}") from err
-            if n == 0:
-                raise _PeerGoneError(self.close_reason or f"EOF inside {what}")
-            got += n
-            deadline_s = self._now() + silence_s

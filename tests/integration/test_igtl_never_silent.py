@@ -77,7 +77,7 @@ def assert_still_served(client: IgtlClient, server: IgtlServer, command_id: str 
 
 
 def commands(events: queue.Queue[object]) -> list[CommandReceived]:
-    return [e for e in list(events.queue) if isinstance(e, CommandReceived)]  # type: ignore[attr-defined]
+    return [e for e in list(events.queue) if isinstance(e, CommandReceived)]
 
 
 def test_slicer_text_node_string_with_encoding_1_is_a_command(server, client, events):

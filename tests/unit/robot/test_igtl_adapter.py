@@ -93,7 +93,8 @@ def test_string_with_vtk_ascii_encoding_1_is_read_as_ascii():
 
 @pytest.mark.parametrize("encoding", [1, 3])
 def test_ascii_string_with_a_non_ascii_byte_is_refused_naming_the_byte(encoding):
-    with pytest.raises(ValueError, match=r"not valid ascii \(encoding %d\): byte 0xe9 at 1" % encoding):
+    reason = rf"not valid ascii \(encoding {encoding}\): byte 0xe9 at 1"
+    with pytest.raises(ValueError, match=reason):
         adapter.unpack_string(struct.pack(">HH", encoding, 2) + b"a\xe9")
 
 
