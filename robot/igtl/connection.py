@@ -30,7 +30,7 @@ from robot.igtl.errors import (
     IgtlUnknownTypeError,
 )
 from robot.igtl.outbox import Outbox, OutboxClosedError, OutboxOverflowError, OutboxTimeoutError
-from robot.igtl.rejects import rejection
+from robot.igtl.rejects import is_dummy_status, rejection
 from robot.igtl.stats import ConnectionStats, Counters
 
 if TYPE_CHECKING:
@@ -86,8 +86,9 @@ class IgtlConnection:
             send_timeout_s=config.send_timeout_s,
             now=now,
         )
-        self._state_lock = threading.Lock()  # guards _close_reason
+        self._state_lock = threading.Lock()  # guards _close_reason and _peer_version
         self._close_reason: str | None = None
+        self._peer_version = 0  # highest header version of a frame received; 0 before any
         self._reader: threading.Thread | None = None
         self._writer: threading.Thread | None = None
         self._poller = select.poll()
@@ -116,6 +117,17 @@ class IgtlConnection:
         with self._state_lock:
             return self._close_reason
 
+    @property
+    def header_version(self) -> int:
+        """The header version sent to this peer.
+
+        The highest version it has sent us, at least the configured one
+        (``ServerConfig.header_version``, 1 by default): a v2 peer gets v2, a v1 peer (e.g. a
+        protocol-2 library, which cannot skip v2) gets v1.
+        """
+        with self._state_lock:
+            return max(self._config.header_version, self._peer_version)
+
     def stats(self) -> ConnectionStats:
         """A snapshot of this connection's counters."""
         return self._counters.snapshot()
@@ -135,14 +147,14 @@ class IgtlConnection:
     def send(self, message: IgtlMessage) -> None:
         """Encode ``message`` and send it after everything sent before it; never blocks.
 
-        The header version is the server's (``ServerConfig.header_version``, 1 by default).
+        The header version is this peer's (:attr:`header_version`).
 
         Raises:
             ValueError: the message cannot be encoded.
             IgtlSendError: the connection is closed, or just got closed (queue overflow or socket
                 error).
         """
-        frame = encode(message, header_version=self._config.header_version)
+        frame = encode(message, header_version=self.header_version)
         self.send_frame(frame, what=f"{message.message_type}({message.device_name})")
 
     def send_frame(self, frame: bytes, *, what: str = "frame") -> None:
@@ -268,6 +280,8 @@ class IgtlConnection:
     def _deliver(self, frame: Frame) -> None:
         header, body = frame.header, frame.body
         self._counters.add("bytes_in", frame.size_bytes)
+        with self._state_lock:
+            self._peer_version = max(self._peer_version, header.version)
         try:
             message = decode_body(header, body)
         except IgtlCrcError as err:
@@ -294,6 +308,10 @@ class IgtlConnection:
                 device_name=header.device_name_raw.decode("ascii", errors="backslashreplace"),
             )
             self._reject(header.device_name_raw, error)
+            return
+        if is_dummy_status(message):
+            self._counters.add("dummy_statuses")
+            logger.debug("conn %d: Slicer's connect-time dummy STATUS consumed", self._id)
             return
         self._counters.add("frames_in")
         logger.log(TRAFFIC, "conn %d: received %s", self._id, message)

@@ -15,7 +15,8 @@ one ``STATUS`` naming why, on the same connection:
 A header that cannot be trusted (VERSION, TYPE, BODY_SIZE over its limit) closes the connection;
 the same STATUS goes out first, best effort.
 
-Sans-I/O: the connection sends what :func:`rejection` returns.
+Sans-I/O: the connection sends what :func:`rejection` returns. :func:`is_dummy_status` recognises
+the one frame that is consumed without any reply: the STATUS Slicer sends at every connect.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from robot.igtl.messages import IgtlMessage, StatusBody, StatusCode
 if TYPE_CHECKING:
     from robot.igtl.errors import IgtlDecodeError
 
-__all__ = ["rejection", "reply_name"]
+__all__ = ["DUMMY_METADATA", "is_dummy_status", "rejection", "reply_name"]
 
 _REQUEST_PREFIXES: Final = ("CMD_", "CLB_", "TGT_", "NPOS_")
 _NAME_CHARS: Final = 16
@@ -37,6 +38,22 @@ _MESSAGE_CHARS: Final = 1000
 #: BRP sub-codes (OPENIGTLINK.md 4.5): numbers and ERROR_NAMEs as the workphase layer sends them.
 SUB_BAD_VALUE: Final = (11, "BAD_VALUE")
 SUB_UNKNOWN: Final = (12, "UNKNOWN")
+
+
+#: The metadata entry of the STATUS Slicer's OpenIGTLinkIF sends at every connect to offer v2.
+DUMMY_METADATA: Final = ("dummy", "dummy")
+
+
+def is_dummy_status(message: IgtlMessage) -> bool:
+    """Whether ``message`` is Slicer's connect-time probe: STATUS, empty name, ``dummy=dummy``.
+
+    It asks for nothing; the connection notes its header version and consumes it unanswered.
+    """
+    return (
+        isinstance(message.body, StatusBody)
+        and message.device_name == ""
+        and DUMMY_METADATA in message.metadata
+    )
 
 
 def _printable(raw: bytes) -> str:

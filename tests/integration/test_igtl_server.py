@@ -232,7 +232,7 @@ def test_header_v2_with_garbage_metadata_is_dropped_and_the_stream_continues(ser
     assert server.stats().traffic.decode_errors == 1
 
 
-def test_header_v2_command_with_metadata_is_acked_in_v1(server, connect):
+def test_header_v2_command_with_metadata_is_acked_in_v2(server, connect):
     client = connect(server)
     message = IgtlMessage(
         device_name="CMD_0005",
@@ -242,9 +242,10 @@ def test_header_v2_command_with_metadata_is_acked_in_v1(server, connect):
     )
     client.send(message)
     ack = client.receive(timeout_s=2.0)
-    assert (ack.device_name, ack.header_version, ack.body) == (
+    assert (ack.device_name, ack.header_version, ack.metadata, ack.body) == (
         "ACK_0005",
-        1,
+        2,
+        (),
         StringBody(text="STOP"),
     )
 
