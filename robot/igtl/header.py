@@ -153,10 +153,14 @@ def unpack_header(data: bytes | bytearray | memoryview) -> Header:
     version, type_raw, name_raw, timestamp, body_size, crc = _HEADER.unpack(data)
     type_raw = type_raw.split(b"\0", 1)[0]
     name_raw = name_raw.split(b"\0", 1)[0]
+    shown = {
+        "message_type": type_raw.decode("ascii", errors="backslashreplace"),
+        "device_name": name_raw.decode("ascii", errors="backslashreplace"),
+    }
     if version not in SUPPORTED_HEADER_VERSIONS:
-        raise IgtlHeaderError(f"header version {version} is not 1 or 2")
+        raise IgtlHeaderError(f"header version {version} is not 1 or 2", **shown)
     if not type_raw or not _is_printable(type_raw):
-        raise IgtlHeaderError(f"TYPE {type_raw!r} is empty or not printable ASCII")
+        raise IgtlHeaderError(f"TYPE {type_raw!r} is empty or not printable ASCII", **shown)
     return Header(
         version=version,
         message_type=type_raw.decode("ascii"),

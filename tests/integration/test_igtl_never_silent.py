@@ -169,6 +169,7 @@ def test_header_of_an_unknown_version_gets_a_status_before_the_close(server):
         sock.sendall(raw_frame(b"STRING", b"CMD_0007", b"", version=3))
         reader._sock = sock  # read the reply with our client's deframer
         reply = reader.receive(timeout_s=2.0)
+        assert reply.device_name == "ACK_0007"
         assert isinstance(reply.body, StatusBody)
         assert "header version 3" in reply.body.message
         assert "connection closed" in reply.body.message

@@ -21,6 +21,7 @@ from robot.igtl import (
     IgtlMessage,
     IgtlServer,
     ServerConfig,
+    StatusBody,
     StringBody,
     decode_frame,
 )
@@ -117,7 +118,7 @@ def _read_until_ack(client: IgtlClient, name: str) -> list[IgtlMessage]:
     while True:
         message = client.receive(timeout_s=2.0)
         seen.append(message)
-        if message.device_name == name:
+        if message.device_name == name and isinstance(message.body, StringBody):
             return seen
 
 
@@ -126,21 +127,30 @@ def test_fuzzed_v2_frames_never_close_the_connection_of_a_real_server():
     server = IgtlServer(ServerConfig(port=0), AckHandler(events, authority=Authority()))  # type: ignore[arg-type]
     server.start()
     client = IgtlClient("127.0.0.1", server.port)
-    counter = iter(range(1, 10**6))
+    counter = iter(range(1000, 10**6))  # never the fuzzed frame's CMD_0001
     try:
         client.open()
         wait_for(lambda: server.stats().open == 1, timeout_s=2.0, what="connected")
+
+        def dropped() -> int:
+            traffic = server.stats().traffic
+            return traffic.decode_errors + traffic.crc_errors + traffic.unknown_types
 
         @settings(derandomize=True, max_examples=300, deadline=None)
         @given(case=v2_cases())
         @example(case=META_HEADER_SIZE_ONE)
         def check(case: V2Case) -> None:
             command_id = f"{next(counter):04d}"
+            dropped_before = dropped()
             client.send_bytes(case.frame())
             client.send(
                 IgtlMessage(device_name=f"CMD_{command_id}", body=StringBody(text="PLANNING"))
             )
-            _read_until_ack(client, f"ACK_{command_id}")
+            seen = _read_until_ack(client, f"ACK_{command_id}")
+            refusals = [m for m in seen if isinstance(m.body, StatusBody)]
+            # never silent: each dropped frame is answered once, on the name of its request
+            assert len(refusals) == dropped() - dropped_before
+            assert all(m.device_name == "ACK_0001" for m in refusals)
             assert server.stats().open == 1
             (conn,) = server.connections()
             assert conn.is_open
