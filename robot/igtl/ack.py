@@ -157,13 +157,15 @@ class AckHandler:
                 self._emergency_stop()
             except Exception:  # stop never raises; if it does, ACK and post anyway
                 logger.exception("conn %d: emergency_stop() raised", conn.id)
-        self._ack(conn, command_id, "STRING", message)
+        # Claimed before the ACK goes out: a console that has its ACK holds the authority it
+        # claimed, whatever another reader thread does next.
         if self._authority is None:
             has = True
         elif phase is None:
             has = self._authority.holds(conn.id)
         else:
             has = self._authority.claim(conn.id)
+        self._ack(conn, command_id, "STRING", message)
         return CommandReceived(
             conn=conn,
             command_id=command_id,

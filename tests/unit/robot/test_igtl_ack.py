@@ -269,3 +269,21 @@ def test_allow_list_admits_only_its_networks():
 def test_host_names_are_refused_in_favour_of_ip_literals():
     with pytest.raises(ValueError, match="IP literal"):
         ServerConfig(host="localhost")
+
+
+def test_authority_is_claimed_before_the_ack_goes_out():
+    # Otherwise a second console's reader may claim between the first one's ACK and its claim,
+    # and the console that was ACKed first would not hold authority.
+    authority = Authority()
+    handler, _ = make(authority=authority)
+    holders_at_send = []
+
+    class Watching(RecordingConnection):
+        def send(self, message: IgtlMessage) -> None:
+            holders_at_send.append(authority.holder)
+            super().send(message)
+
+    handler.on_message(
+        Watching(7), received(IgtlMessage(device_name="CMD_0001", body=StringBody(text="PLANNING")))
+    )
+    assert holders_at_send == [ConnectionId(7)]
