@@ -48,7 +48,7 @@ __all__ = ["MAX_COMMAND_ID_LENGTH", "AckHandler", "parse_command_id"]
 
 logger = logging.getLogger(__name__)
 MAX_COMMAND_ID_LENGTH: Final = 16
-_SUB_BAD_VALUE: Final = 11  # BRP sub-code BAD_VALUE (OPENIGTLINK.md 4.5)
+_SUB_BAD_VALUE: Final = 11  # BRP sub-code BAD_VALUE (as safety.SubCode numbers it)
 _POSE_PREFIXES: Final = {f"{kind.value}_": kind for kind in PoseKind}
 _PHASES: Final = {phase.value: phase for phase in Workphase}
 

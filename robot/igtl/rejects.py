@@ -9,7 +9,7 @@ one ``STATUS`` naming why, on the same connection:
   the name as received (non-printable bytes shown as ``?``);
 * code 9 (checksum error) for a CRC mismatch, 12 (illegal or unknown instruction) otherwise;
   sub-code 11 ``BAD_VALUE`` for a malformed frame, 12 ``UNKNOWN`` for an unknown TYPE (the BRP
-  sub-code table, OPENIGTLINK.md 4.5);
+  sub-codes, numbered as ``safety.SubCode`` numbers them);
 * the reason as the STATUS message, with the TYPE and name as received.
 
 A header that cannot be trusted (VERSION, TYPE, BODY_SIZE over its limit) closes the connection;
@@ -35,7 +35,7 @@ __all__ = ["DUMMY_METADATA", "is_dummy_status", "rejection", "reply_name"]
 _REQUEST_PREFIXES: Final = ("CMD_", "CLB_", "TGT_", "NPOS_")
 _NAME_CHARS: Final = 16
 _MESSAGE_CHARS: Final = 1000
-#: BRP sub-codes (OPENIGTLINK.md 4.5): numbers and ERROR_NAMEs as the workphase layer sends them.
+#: BRP sub-codes: numbers and ERROR_NAMEs as the workphase layer sends them (``safety.SubCode``).
 SUB_BAD_VALUE: Final = (11, "BAD_VALUE")
 SUB_UNKNOWN: Final = (12, "UNKNOWN")
 
