@@ -36,7 +36,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ASCII_MIBENUM",
+    "TEXT_ENCODINGS",
     "UTF8_MIBENUM",
+    "VTK_ASCII_ENCODING",
     "PyigtlAckBaseline",
     "StatusFields",
     "crc64",
@@ -55,6 +57,10 @@ logger = logging.getLogger(__name__)
 
 ASCII_MIBENUM: Final = 3
 UTF8_MIBENUM: Final = 106
+#: VTK's VTK_ENCODING_US_ASCII: what Slicer's OpenIGTLinkIF puts in a STRING from a text node.
+VTK_ASCII_ENCODING: Final = 1
+#: The STRING encodings read as text, and the codec each is read with.
+TEXT_ENCODINGS: Final = {VTK_ASCII_ENCODING: "ascii", ASCII_MIBENUM: "ascii", UTF8_MIBENUM: "utf-8"}
 _TRANSFORM_BYTES: Final = 48
 _STRING_HEAD: Final = struct.Struct(">HH")
 _STATUS_HEAD: Final = struct.Struct(">Hq20s")
@@ -111,9 +117,10 @@ def pack_string(text: str) -> bytes:
 
 
 def unpack_string(content: bytes | memoryview) -> tuple[str, int]:
-    """Unpack STRING content; returns the text and its MIBenum (3 US-ASCII or 106 UTF-8).
+    """Unpack STRING content; returns the text and its encoding as received.
 
-    Ours, not pyigtl's: LENGTH must match the bytes present exactly.
+    Ours, not pyigtl's: LENGTH must match the bytes present exactly. Encodings 3 (IANA US-ASCII)
+    and 1 (VTK's US-ASCII, sent by Slicer) are read as ASCII, 106 as UTF-8; any other is refused.
     """
     if len(content) < _STRING_HEAD.size:
         raise ValueError(f"STRING content is {len(content)} B, needs at least {_STRING_HEAD.size}")
@@ -123,16 +130,19 @@ def unpack_string(content: bytes | memoryview) -> tuple[str, int]:
             f"STRING LENGTH {length} B disagrees with {len(content) - _STRING_HEAD.size} B present"
         )
     raw = bytes(content[_STRING_HEAD.size :])
-    if encoding == ASCII_MIBENUM:
-        codec = "ascii"
-    elif encoding == UTF8_MIBENUM:
-        codec = "utf-8"
-    else:
-        raise ValueError(f"STRING encoding MIBenum {encoding} is neither 3 (US-ASCII) nor 106")
+    codec = TEXT_ENCODINGS.get(encoding)
+    if codec is None:
+        raise ValueError(
+            f"STRING encoding {encoding} is not read as text: only 3 (US-ASCII), "
+            "1 (VTK US-ASCII) and 106 (UTF-8)"
+        )
     try:
         return raw.decode(codec), encoding
     except UnicodeDecodeError as err:
-        raise ValueError(f"STRING bytes are not valid {codec}: {err.reason}") from err
+        raise ValueError(
+            f"STRING bytes are not valid {codec} (encoding {encoding}): byte "
+            f"0x{raw[err.start]:02x} at {err.start}: {err.reason}"
+        ) from err
 
 
 class StatusFields(NamedTuple):

@@ -1,17 +1,10 @@
-"""Bytes to OpenIGTLink messages for a client reader: a buffer that keeps partial frames."""
+"""Bytes to OpenIGTLink messages for a client reader, on the shared streaming deframer."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from robot.igtl import (
-    HEADER_SIZE,
-    BodyLimits,
-    IgtlDecodeError,
-    IgtlSizeLimitError,
-    decode_body,
-    unpack_header,
-)
+from robot.igtl import BodyLimits, Deframer, IgtlDecodeError, decode_body
 
 if TYPE_CHECKING:
     from robot.igtl import IgtlMessage
@@ -23,8 +16,7 @@ class FrameBuffer:
     """Collects received bytes and cuts them into frames (CRC checked, content decoded)."""
 
     def __init__(self, limits: BodyLimits | None = None) -> None:
-        self._limits = limits or BodyLimits()
-        self._buffer = bytearray()
+        self._deframer = Deframer(limits or BodyLimits())
 
     def feed(self, data: bytes) -> list[IgtlMessage | IgtlDecodeError]:
         """Add ``data``; return every complete frame, decoded, or the error that dropped it.
@@ -35,25 +27,11 @@ class FrameBuffer:
             IgtlHeaderError: a header is unusable (version, TYPE, size over its limit); the
                 stream cannot be resynchronised.
         """
-        self._buffer += data
+        self._deframer.feed(data)
         out: list[IgtlMessage | IgtlDecodeError] = []
-        while len(self._buffer) >= HEADER_SIZE:
-            header = unpack_header(memoryview(self._buffer)[:HEADER_SIZE])
-            limit = self._limits.for_type(header.message_type, header.version)
-            if header.body_size > limit:
-                raise IgtlSizeLimitError(
-                    message_type=header.message_type,
-                    device_name=header.device_name_raw.decode("ascii", "backslashreplace"),
-                    body_size_bytes=header.body_size,
-                    limit_bytes=limit,
-                )
-            end = HEADER_SIZE + header.body_size
-            if len(self._buffer) < end:
-                break
-            body = bytes(self._buffer[HEADER_SIZE:end])
-            del self._buffer[:end]
+        while (frame := self._deframer.next_frame()) is not None:
             try:
-                out.append(decode_body(header, body))
+                out.append(decode_body(frame.header, frame.body))
             except IgtlDecodeError as err:
                 out.append(err)
         return out

@@ -6,6 +6,7 @@ from robot.igtl.client import IgtlClient
 from robot.igtl.codec import decode_body, decode_frame, encode, encode_content
 from robot.igtl.config import PeerNetwork, ServerConfig
 from robot.igtl.connection import IgtlConnection
+from robot.igtl.deframer import Deframer, Frame
 from robot.igtl.errors import (
     IgtlConnectionClosedError,
     IgtlCrcError,
@@ -65,6 +66,8 @@ __all__ = [
     "Connection",
     "ConnectionId",
     "ConnectionStats",
+    "Deframer",
+    "Frame",
     "Header",
     "IgtlClient",
     "IgtlConnection",

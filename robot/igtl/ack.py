@@ -3,9 +3,10 @@
 ``STRING(CMD_<id>, text)`` is answered ``STRING(ACK_<id>, text)`` (the request's content bytes
 echoed), ``TRANSFORM(CLB_|TGT_|NPOS_<id>)`` with ``TRANSFORM(ACK_<id>)`` carrying the same 48
 content bytes (bit-exact, no float round trip). Then an event goes to the workphase layer's queue;
-every other message is posted as :class:`MessageReceived`. An ACK echoes its request, timestamp
-included. Unknown phase text is ACKed and posted
-with ``phase=None`` (the workphase layer answers STATUS 12). OPENIGTLINK.md sections 4.3 and 4.4.
+every other message is posted as :class:`MessageReceived`. A pose whose ``<id>`` is invalid
+cannot be ACKed: it gets ``STATUS(ACK_<name>, 12)`` naming why, and is posted as a message. An
+ACK echoes its request, timestamp included. Unknown phase text is ACKed and posted with
+``phase=None`` (the workphase layer answers STATUS 12). OPENIGTLINK.md sections 4.3 and 4.4.
 """
 
 from __future__ import annotations
@@ -28,7 +29,14 @@ from robot.igtl.events import (
     PoseReceived,
     Workphase,
 )
-from robot.igtl.messages import IgtlMessage, RawBody, StringBody, TransformBody
+from robot.igtl.messages import (
+    IgtlMessage,
+    RawBody,
+    StatusBody,
+    StatusCode,
+    StringBody,
+    TransformBody,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -40,6 +48,7 @@ __all__ = ["MAX_COMMAND_ID_LENGTH", "AckHandler", "parse_command_id"]
 
 logger = logging.getLogger(__name__)
 MAX_COMMAND_ID_LENGTH: Final = 16
+_SUB_BAD_VALUE: Final = 11  # BRP sub-code BAD_VALUE (as safety.SubCode numbers it)
 _POSE_PREFIXES: Final = {f"{kind.value}_": kind for kind in PoseKind}
 _PHASES: Final = {phase.value: phase for phase in Workphase}
 
@@ -116,7 +125,8 @@ class AckHandler:
         elif isinstance(body, TransformBody) and name[: name.find("_") + 1] in _POSE_PREFIXES:
             kind = _POSE_PREFIXES[name[: name.find("_") + 1]]
             command_id = self._valid_id(conn, name, f"{kind.value}_")
-            if command_id is None:
+            if command_id is None:  # cannot be ACKed: say why, never silence
+                self._refuse_id(conn, name, "TRANSFORM")
                 event = MessageReceived(conn=conn, message=message, received_s=received_s)
             else:
                 self._ack(conn, command_id, "TRANSFORM", message)
@@ -147,13 +157,15 @@ class AckHandler:
                 self._emergency_stop()
             except Exception:  # stop never raises; if it does, ACK and post anyway
                 logger.exception("conn %d: emergency_stop() raised", conn.id)
-        self._ack(conn, command_id, "STRING", message)
+        # Claimed before the ACK goes out: a console that has its ACK holds the authority it
+        # claimed, whatever another reader thread does next.
         if self._authority is None:
             has = True
         elif phase is None:
             has = self._authority.holds(conn.id)
         else:
             has = self._authority.claim(conn.id)
+        self._ack(conn, command_id, "STRING", message)
         return CommandReceived(
             conn=conn,
             command_id=command_id,
@@ -176,6 +188,22 @@ class AckHandler:
                 MAX_COMMAND_ID_LENGTH,
             )
         return command_id
+
+    def _refuse_id(self, conn: Connection, name: str, type_name: str) -> None:
+        refusal = IgtlMessage(
+            device_name=f"ACK_{name[:MAX_COMMAND_ID_LENGTH]}",
+            body=StatusBody(
+                code=int(StatusCode.UNKNOWN_INSTRUCTION),
+                subcode=_SUB_BAD_VALUE,
+                error_name="BAD_VALUE",
+                message=f"{type_name} {name!r} has no valid <id> (1..{MAX_COMMAND_ID_LENGTH} "
+                "printable ASCII); not ACKed",
+            ),
+        )
+        try:
+            conn.send(refusal)
+        except IgtlSendError as err:
+            logger.info("conn %d: %s not sent: %s", conn.id, refusal.device_name, err)
 
     def _ack(self, conn: Connection, command_id: str, type_name: str, request: IgtlMessage) -> None:
         ack = IgtlMessage(

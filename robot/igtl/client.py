@@ -10,12 +10,8 @@ import time
 from typing import TYPE_CHECKING, Final
 
 from robot.igtl.codec import decode_body, encode
-from robot.igtl.errors import (
-    IgtlPeerClosedError,
-    IgtlReceiveTimeoutError,
-    IgtlSizeLimitError,
-)
-from robot.igtl.header import HEADER_SIZE, unpack_header
+from robot.igtl.deframer import Deframer
+from robot.igtl.errors import IgtlPeerClosedError, IgtlReceiveTimeoutError
 from robot.igtl.limits import BodyLimits
 
 if TYPE_CHECKING:
@@ -41,9 +37,8 @@ class IgtlClient:
     ) -> None:
         self._address = (host, port)
         self._connect_timeout_s = connect_timeout_s
-        self._limits = limits or BodyLimits()
         self._sock: socket.socket | None = None
-        self._buffer = bytearray()
+        self._deframer = Deframer(limits or BodyLimits())
 
     def open(self) -> None:
         """Connect.
@@ -100,24 +95,13 @@ class IgtlClient:
             IgtlReceiveTimeoutError: nothing complete in time (bytes so far are kept).
             IgtlPeerClosedError: the server closed the connection.
             IgtlDecodeError: the frame is malformed (it is consumed).
+            IgtlHeaderError: a header is unusable or over its limit (the stream has ended).
         """
         deadline_s = time.monotonic() + timeout_s
         while True:
-            if len(self._buffer) >= HEADER_SIZE:
-                header = unpack_header(memoryview(self._buffer)[:HEADER_SIZE])
-                limit = self._limits.for_type(header.message_type, header.version)
-                if header.body_size > limit:
-                    raise IgtlSizeLimitError(
-                        message_type=header.message_type,
-                        device_name=header.device_name_raw.decode("ascii", "backslashreplace"),
-                        body_size_bytes=header.body_size,
-                        limit_bytes=limit,
-                    )
-                end = HEADER_SIZE + header.body_size
-                if len(self._buffer) >= end:
-                    body = bytes(self._buffer[HEADER_SIZE:end])
-                    del self._buffer[:end]
-                    return decode_body(header, body)
+            frame = self._deframer.next_frame()
+            if frame is not None:
+                return decode_body(frame.header, frame.body)
             remaining_s = deadline_s - time.monotonic()
             if remaining_s <= 0:
                 raise IgtlReceiveTimeoutError(timeout_s)
@@ -130,4 +114,4 @@ class IgtlClient:
                 raise IgtlPeerClosedError(f"receive failed: {err}") from err
             if not chunk:
                 raise IgtlPeerClosedError("EOF from server")
-            self._buffer += chunk
+            self._deframer.feed(chunk)

@@ -173,6 +173,10 @@ def decode_body(header: Header, body: bytes | bytearray | memoryview) -> IgtlMes
             parts = split_v2_body(view)
         except IgtlMetadataError as err:
             raise IgtlMetadataError(err.reason, message_type=kind, device_name=shown_name) from err
+        except (struct.error, ValueError, IndexError) as err:  # a size check we lack: still a drop
+            raise IgtlMetadataError(
+                f"header-v2 parts: {err}", message_type=kind, device_name=shown_name
+            ) from err
         view, message_id, metadata = parts.content, parts.message_id, parts.metadata
     decoder = _DECODERS.get(kind)
     if decoder is None and kind[:3] in (*QUERY_VERBS, "RTS") and kind[3:4] == "_":
@@ -193,7 +197,7 @@ def decode_body(header: Header, body: bytes | bytearray | memoryview) -> IgtlMes
             metadata=metadata,
             content=bytes(view),
         )
-    except ValueError as err:
+    except (ValueError, struct.error, IndexError) as err:  # struct/index: a check we lack
         raise IgtlDecodeError(str(err), message_type=kind, device_name=shown_name) from err
 
 

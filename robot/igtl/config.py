@@ -31,7 +31,8 @@ class ServerConfig:
         keepalive_idle_s: idle time before the first TCP keep-alive probe.
         keepalive_interval_s: time between keep-alive probes.
         keepalive_count: unanswered probes before the kernel reports the peer gone.
-        header_version: header version we send (1 unless every peer speaks protocol 3).
+        header_version: the lowest header version we send; each connection answers in the
+            highest version its peer has sent, at least this (1: a v1 peer gets v1).
     """
 
     host: str = "127.0.0.1"

@@ -1,11 +1,14 @@
 """One OpenIGTLink peer: a reader thread with exact reads, and FIFO sending through an outbox.
 
-Reader (OPENIGTLINK.md section 6): read exactly 58 bytes with blocking ``recv_into`` (0 bytes =
-EOF); check VERSION, TYPE and BODY_SIZE against its limit, else close this connection only; read
-exactly BODY_SIZE, closing the connection if a started frame stalls for ``frame_timeout_s`` (a
-silence limit, not a total: a 64 MiB IMAGE takes over 5 s below ~110 Mbit/s); a bad CRC or a
-malformed frame is counted, logged and dropped, the connection kept; unknown types are skipped by
-exactly BODY_SIZE; everything else goes to the handler, in order, on this thread.
+Reader (OPENIGTLINK.md section 6), through the shared :class:`~robot.igtl.deframer.Deframer`:
+read exactly 58 bytes with blocking ``recv_into`` (0 bytes = EOF); check VERSION, TYPE and
+BODY_SIZE against its limit, else close this connection only; read exactly BODY_SIZE, closing
+the connection if a started frame stalls for ``frame_timeout_s`` (a silence limit, not a total:
+a 64 MiB IMAGE takes over 5 s below ~110 Mbit/s); a bad CRC or a malformed frame is counted,
+logged and dropped, the connection kept; unknown types are skipped by exactly BODY_SIZE; every
+dropped or skipped frame is answered with an error STATUS naming why (``robot.igtl.rejects``),
+and a header that closes the connection gets one first (best effort); everything else goes to
+the handler, in order, on this thread.
 """
 
 from __future__ import annotations
@@ -17,23 +20,24 @@ import threading
 from typing import TYPE_CHECKING, Final
 
 from robot.igtl.codec import decode_body, encode
+from robot.igtl.deframer import Deframer
 from robot.igtl.errors import (
     IgtlConnectionClosedError,
     IgtlCrcError,
     IgtlDecodeError,
     IgtlHeaderError,
     IgtlSendError,
-    IgtlSizeLimitError,
     IgtlUnknownTypeError,
 )
-from robot.igtl.header import HEADER_SIZE, unpack_header
 from robot.igtl.outbox import Outbox, OutboxClosedError, OutboxOverflowError, OutboxTimeoutError
+from robot.igtl.rejects import is_dummy_status, rejection
 from robot.igtl.stats import ConnectionStats, Counters
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from robot.igtl.config import ServerConfig
+    from robot.igtl.deframer import Frame
     from robot.igtl.handler import ConnectionId, MessageHandler
     from robot.igtl.messages import IgtlMessage
 
@@ -82,11 +86,14 @@ class IgtlConnection:
             send_timeout_s=config.send_timeout_s,
             now=now,
         )
-        self._state_lock = threading.Lock()  # guards _close_reason
+        self._state_lock = threading.Lock()  # guards _close_reason and _peer_version
         self._close_reason: str | None = None
+        self._peer_version = 0  # highest header version of a frame received; 0 before any
         self._reader: threading.Thread | None = None
         self._writer: threading.Thread | None = None
         self._poller = select.poll()
+        self._deframer = Deframer(config.limits)
+        self._last_progress_s = now()
 
     @property
     def id(self) -> ConnectionId:
@@ -110,6 +117,17 @@ class IgtlConnection:
         with self._state_lock:
             return self._close_reason
 
+    @property
+    def header_version(self) -> int:
+        """The header version sent to this peer.
+
+        The highest version it has sent us, at least the configured one
+        (``ServerConfig.header_version``, 1 by default): a v2 peer gets v2, a v1 peer (e.g. a
+        protocol-2 library, which cannot skip v2) gets v1.
+        """
+        with self._state_lock:
+            return max(self._config.header_version, self._peer_version)
+
     def stats(self) -> ConnectionStats:
         """A snapshot of this connection's counters."""
         return self._counters.snapshot()
@@ -129,14 +147,14 @@ class IgtlConnection:
     def send(self, message: IgtlMessage) -> None:
         """Encode ``message`` and send it after everything sent before it; never blocks.
 
-        The header version is the server's (``ServerConfig.header_version``, 1 by default).
+        The header version is this peer's (:attr:`header_version`).
 
         Raises:
             ValueError: the message cannot be encoded.
             IgtlSendError: the connection is closed, or just got closed (queue overflow or socket
                 error).
         """
-        frame = encode(message, header_version=self._config.header_version)
+        frame = encode(message, header_version=self.header_version)
         self.send_frame(frame, what=f"{message.message_type}({message.device_name})")
 
     def send_frame(self, frame: bytes, *, what: str = "frame") -> None:
@@ -203,6 +221,7 @@ class IgtlConnection:
             level = logging.INFO if gone.orderly else logging.WARNING
         except IgtlHeaderError as err:
             reason, level = str(err), logging.WARNING
+            self._reject(err.device_name.encode("ascii", errors="replace"), err)
         except Exception as err:  # top of the thread: report and close, never die silently
             logger.exception("conn %d %s: handler or reader fault, closing", self._id, self._peer)
             reason = f"fault: {type(err).__name__}: {err}"
@@ -219,65 +238,89 @@ class IgtlConnection:
         self._on_finished(self)
 
     def _read_frame(self) -> None:
-        header_buf = bytearray(HEADER_SIZE)
-        view = memoryview(header_buf)
+        """Receive once into the deframer (never past the current frame); deliver what is whole.
+
+        Raises:
+            _PeerGoneError: EOF, a socket error, or a started frame stalled for frame_timeout_s.
+            IgtlHeaderError: an untrustworthy header (the connection is closed).
+        """
+        deframer = self._deframer
+        started = deframer.in_frame
+        view = deframer.writable()
+        if started:
+            self._wait_readable()
         try:
-            first = self._sock.recv_into(view)
+            count = self._sock.recv_into(view)
         except OSError as err:
             raise _PeerGoneError(self.close_reason or f"receive failed: {err}") from err
-        if first == 0:
+        if count == 0:
+            if started:
+                raise _PeerGoneError(
+                    self.close_reason or f"EOF inside {deframer.describe_partial()}"
+                )
             raise _PeerGoneError(self.close_reason or "EOF from peer", orderly=True)
-        self._recv_exact(view[first:], "header")
-        header = unpack_header(header_buf)
-        limit = self._config.limits.for_type(header.message_type, header.version)
-        if header.body_size > limit:
-            raise IgtlSizeLimitError(
-                message_type=header.message_type,
-                device_name=header.device_name_raw.decode("ascii", errors="backslashreplace"),
-                body_size_bytes=header.body_size,
-                limit_bytes=limit,
+        self._last_progress_s = self._now()
+        deframer.commit(count)
+        while (frame := deframer.next_frame()) is not None:
+            self._deliver(frame)
+
+    def _wait_readable(self) -> None:
+        """Wait for the rest of a started frame; the peer may pause ``frame_timeout_s`` at most.
+
+        Raises:
+            _PeerGoneError: the pause is over.
+        """
+        silence_s = self._config.frame_timeout_s
+        remaining_s = self._last_progress_s + silence_s - self._now()
+        if remaining_s <= 0 or not self._poller.poll(max(1, int(remaining_s * 1000))):
+            raise _PeerGoneError(
+                f"{self._deframer.describe_partial()}: peer silent for {silence_s} s"
             )
-        body = bytearray(header.body_size)
-        self._recv_exact(memoryview(body), f"{header.body_size} B body")
-        self._counters.add("bytes_in", HEADER_SIZE + header.body_size)
+
+    def _deliver(self, frame: Frame) -> None:
+        header, body = frame.header, frame.body
+        self._counters.add("bytes_in", frame.size_bytes)
+        with self._state_lock:
+            self._peer_version = max(self._peer_version, header.version)
         try:
             message = decode_body(header, body)
         except IgtlCrcError as err:
             self._counters.add("crc_errors")
             logger.warning("conn %d: dropped: %s", self._id, err)
+            self._reject(header.device_name_raw, err)
             return
         except IgtlUnknownTypeError as err:
             self._counters.add("unknown_types")
             logger.info("conn %d: skipped %d B: %s", self._id, header.body_size, err)
+            self._reject(header.device_name_raw, err)
             return
         except IgtlDecodeError as err:
             self._counters.add("decode_errors")
             logger.warning("conn %d: dropped: %s", self._id, err)
+            self._reject(header.device_name_raw, err)
+            return
+        except Exception as fault:  # a decoder bug must not cost this peer its connection
+            self._counters.add("decode_errors")
+            logger.exception("conn %d: dropped %s: decoder fault", self._id, header.message_type)
+            error = IgtlDecodeError(
+                f"decoder fault: {type(fault).__name__}",
+                message_type=header.message_type,
+                device_name=header.device_name_raw.decode("ascii", errors="backslashreplace"),
+            )
+            self._reject(header.device_name_raw, error)
+            return
+        if is_dummy_status(message):
+            self._counters.add("dummy_statuses")
+            logger.debug("conn %d: Slicer's connect-time dummy STATUS consumed", self._id)
             return
         self._counters.add("frames_in")
         logger.log(TRAFFIC, "conn %d: received %s", self._id, message)
         self._handler.on_message(self, message)
 
-    def _recv_exact(self, view: memoryview, what: str) -> None:
-        """Fill ``view`` completely; the peer may pause at most ``frame_timeout_s`` at a time.
-
-        Raises:
-            _PeerGoneError: EOF, a socket error or the deadline.
-        """
-        got = 0
-        silence_s = self._config.frame_timeout_s
-        deadline_s = self._now() + silence_s
-        while got < len(view):
-            remaining_s = deadline_s - self._now()
-            if remaining_s <= 0 or not self._poller.poll(max(1, int(remaining_s * 1000))):
-                raise _PeerGoneError(
-                    f"{what} incomplete ({got} of {len(view)} B): peer silent for {silence_s} s"
-                )
-            try:
-                n = self._sock.recv_into(view[got:])
-            except OSError as err:
-                raise _PeerGoneError(self.close_reason or f"receive failed: {err}") from err
-            if n == 0:
-                raise _PeerGoneError(self.close_reason or f"EOF inside {what}")
-            got += n
-            deadline_s = self._now() + silence_s
+    def _reject(self, device_name_raw: bytes, error: IgtlDecodeError) -> None:
+        """Answer a dropped frame with an error STATUS naming why (never silence)."""
+        reply = rejection(device_name_raw, error)
+        try:
+            self.send(reply)
+        except (IgtlSendError, ValueError) as err:  # gone, or closing: the drop is logged
+            logger.info("conn %d: %s not sent: %s", self._id, reply.device_name, err)

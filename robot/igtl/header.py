@@ -153,10 +153,14 @@ def unpack_header(data: bytes | bytearray | memoryview) -> Header:
     version, type_raw, name_raw, timestamp, body_size, crc = _HEADER.unpack(data)
     type_raw = type_raw.split(b"\0", 1)[0]
     name_raw = name_raw.split(b"\0", 1)[0]
+    shown = {
+        "message_type": type_raw.decode("ascii", errors="backslashreplace"),
+        "device_name": name_raw.decode("ascii", errors="backslashreplace"),
+    }
     if version not in SUPPORTED_HEADER_VERSIONS:
-        raise IgtlHeaderError(f"header version {version} is not 1 or 2")
+        raise IgtlHeaderError(f"header version {version} is not 1 or 2", **shown)
     if not type_raw or not _is_printable(type_raw):
-        raise IgtlHeaderError(f"TYPE {type_raw!r} is empty or not printable ASCII")
+        raise IgtlHeaderError(f"TYPE {type_raw!r} is empty or not printable ASCII", **shown)
     return Header(
         version=version,
         message_type=type_raw.decode("ascii"),
@@ -192,6 +196,9 @@ def pack_v2_body(
 def split_v2_body(body: memoryview) -> V2Parts:
     """Split a header-v2 body strictly; ``META_HEADER_SIZE`` 0 (no metadata) is accepted.
 
+    Every size field is checked against the bytes present before anything is read at it, so a
+    malformed body raises :class:`IgtlMetadataError` (never ``struct.error`` or ``IndexError``).
+
     Raises:
         IgtlMetadataError: sizes that do not add up, bad encodings, duplicate keys.
     """
@@ -200,6 +207,14 @@ def split_v2_body(body: memoryview) -> V2Parts:
     ext_size, meta_header_size, meta_size, message_id = _EXT.unpack_from(body)
     if ext_size != EXT_HEADER_SIZE:
         raise IgtlMetadataError(f"EXT_HEADER_SIZE {ext_size}, must be {EXT_HEADER_SIZE}")
+    if meta_header_size == 0:
+        if meta_size != 0:
+            raise IgtlMetadataError(f"META_SIZE {meta_size} B without a metadata header")
+        return V2Parts(content=body[ext_size:], message_id=message_id, metadata=())
+    if meta_header_size < _U16.size:
+        raise IgtlMetadataError(
+            f"META_HEADER_SIZE {meta_header_size} B cannot hold its {_U16.size} B INDEX_COUNT"
+        )
     content_size = len(body) - ext_size - meta_header_size - meta_size
     if content_size < 0:
         raise IgtlMetadataError(
@@ -208,18 +223,20 @@ def split_v2_body(body: memoryview) -> V2Parts:
         )
     content = body[ext_size : ext_size + content_size]
     meta = body[ext_size + content_size :]
-    if meta_header_size == 0:
-        if meta_size != 0:
-            raise IgtlMetadataError(f"META_SIZE {meta_size} B without a metadata header")
-        return V2Parts(content=content, message_id=message_id, metadata=())
     (count,) = _U16.unpack_from(meta)
-    if meta_header_size != 2 + _META_INDEX.size * count:
+    if meta_header_size != _U16.size + _META_INDEX.size * count:
         raise IgtlMetadataError(
-            f"META_HEADER_SIZE {meta_header_size} B disagrees with INDEX_COUNT {count}"
+            f"META_HEADER_SIZE {meta_header_size} B disagrees with INDEX_COUNT {count} "
+            f"(needs {_U16.size + _META_INDEX.size * count} B)"
         )
-    entries = [_META_INDEX.unpack_from(meta, 2 + _META_INDEX.size * i) for i in range(count)]
-    if sum(key + value for key, _, value in entries) != meta_size:
-        raise IgtlMetadataError(f"metadata key and value sizes do not add up to {meta_size} B")
+    entries = [
+        _META_INDEX.unpack_from(meta, _U16.size + _META_INDEX.size * i) for i in range(count)
+    ]
+    declared = sum(key + value for key, _, value in entries)
+    if declared != meta_size:
+        raise IgtlMetadataError(
+            f"metadata key and value sizes add up to {declared} B, META_SIZE says {meta_size} B"
+        )
     offset = meta_header_size
     pairs: dict[str, str] = {}
     for key_size, mib, value_size in entries:

@@ -33,6 +33,7 @@ __all__ = [
 QUERY_VERBS: Final = ("GET", "STT", "STP")
 _ASCII: Final = 3
 _UTF8: Final = 106
+_VTK_ASCII: Final = 1
 _MAX_I64: Final = 2**63 - 1
 _LAST_ROW: Final = np.array([0.0, 0.0, 0.0, 1.0])
 
@@ -72,16 +73,18 @@ def _frozen_array(
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StringBody:
-    """STRING content: text and its MIBenum (3 US-ASCII, 106 UTF-8; we send 3)."""
+    """STRING content: text and its encoding (3 or 1: US-ASCII, 106: UTF-8; we send 3)."""
 
     MESSAGE_TYPE: ClassVar[str] = "STRING"
     text: str
     encoding: int = _ASCII
 
     def __post_init__(self) -> None:
-        if self.encoding not in (_ASCII, _UTF8):
-            raise ValueError(f"STRING encoding {self.encoding} is not 3 (US-ASCII) or 106 (UTF-8)")
-        if self.encoding == _ASCII and not self.text.isascii():
+        if self.encoding not in (_ASCII, _VTK_ASCII, _UTF8):
+            raise ValueError(
+                f"STRING encoding {self.encoding} is not 3 or 1 (US-ASCII) or 106 (UTF-8)"
+            )
+        if self.encoding in (_ASCII, _VTK_ASCII) and not self.text.isascii():
             raise ValueError(f"STRING text {self.text[:40]!r} is not US-ASCII")
 
     @property

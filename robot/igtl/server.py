@@ -160,7 +160,9 @@ class IgtlServer:
             return self._connections.get(connection_id)
 
     def broadcast(self, message: IgtlMessage) -> int:
-        """Send ``message`` to every open connection (encoded once); never blocks.
+        """Send ``message`` to every open connection, each in its header version; never blocks.
+
+        The message is encoded once per header version in use, before anything is sent.
 
         A connection that cannot take it is closed (by its own send) and skipped.
 
@@ -170,12 +172,16 @@ class IgtlServer:
         Raises:
             ValueError: the message cannot be encoded.
         """
-        frame = encode(message, header_version=self._config.header_version)
         what = f"{message.message_type}({message.device_name})"
+        targets = [(conn, conn.header_version) for conn in self.connections()]
+        frames = {  # encoded once per header version in use; all before the first send
+            version: encode(message, header_version=version)
+            for version in sorted({version for _, version in targets})
+        }
         sent = 0
-        for conn in self.connections():
+        for conn, version in targets:
             try:
-                conn.send_frame(frame, what=what)
+                conn.send_frame(frames[version], what=what)
             except IgtlSendError as err:
                 logger.info("broadcast of %s skipped connection %d: %s", what, conn.id, err)
                 continue

@@ -20,6 +20,8 @@ class ConnectionStats:
         crc_errors: frames dropped for a CRC mismatch.
         decode_errors: frames dropped as malformed (name, content, v2 metadata).
         unknown_types: frames skipped because their TYPE is not decoded here.
+        dummy_statuses: Slicer's connect-time STATUS (empty name, metadata ``dummy=dummy``),
+            consumed without a reply and not delivered.
     """
 
     frames_in: int = 0
@@ -29,6 +31,7 @@ class ConnectionStats:
     crc_errors: int = 0
     decode_errors: int = 0
     unknown_types: int = 0
+    dummy_statuses: int = 0
 
     def __add__(self, other: ConnectionStats) -> ConnectionStats:
         return ConnectionStats(

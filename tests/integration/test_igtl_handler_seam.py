@@ -96,6 +96,8 @@ def test_handler_fault_closes_only_that_connection_and_is_logged(server, handler
             faulty.receive(timeout_s=2.0)
         good.send(status("still-served"))
         wait_for(lambda: ("message", "still-served") in handler.of(2), timeout_s=2.0, what="good")
+    # the peer sees EOF before on_disconnect runs on the reader thread: wait for it
+    wait_for(lambda: any(w == "disconnect" for w, _ in handler.of(1)), timeout_s=2.0, what="gone")
     disconnects = [d for what, d in handler.of(1) if what == "disconnect"]
     assert disconnects == ["fault: RuntimeError: handler bug"]
     assert any("fault" in r.getMessage() for r in caplog.records)

@@ -57,6 +57,12 @@ def _depth_mm(firmware: EmulatedFirmware, app: RobotApp) -> float:
     return firmware.truth_now().positions_um[app.core.robot.insertion_index] / 1000.0
 
 
+def _envelopes(payload) -> list[list[object]]:
+    envelopes = payload["envelopes"]
+    assert isinstance(envelopes, list)
+    return envelopes
+
+
 def _placement(console: Console) -> None:
     """start_up; calibrate identity; targeting; target 10 -20 -30; move (the trial)."""
     assert start_up(console).code == 1
@@ -108,9 +114,9 @@ def test_start_up_with_the_needle_in_retracts_it_before_any_lateral_axis_moves()
     assert "insertion" in str(start[-1].payload.get("cause", ""))
     issued = [r.payload for r in records if r.kind == "permit_issued"]
     homing = [p for p in issued if p["plan_id"] == "homing"]
-    assert [e[0] for e in homing[-1]["envelopes"]] == ["insertion_mm"]  # type: ignore[index]
+    assert [e[0] for e in _envelopes(homing[-1])] == ["insertion_mm"]
     lateral_homing = [p for p in issued if p["plan_id"] == "homing-lateral"]
-    assert "insertion_mm" not in [e[0] for e in lateral_homing[-1]["envelopes"]]  # type: ignore[index]
+    assert "insertion_mm" not in [e[0] for e in _envelopes(lateral_homing[-1])]
     inserted = [r for r in records if r.payload.get("to") == "NEEDLE_INSERTED"]
     assert inserted  # the supervisor reached NEEDLE_INSERTED, and the audit log shows it
 

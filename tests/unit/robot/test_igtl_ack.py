@@ -131,9 +131,24 @@ def test_request_with_empty_id_is_not_acked_but_counted_and_posted(message):
     conn = RecordingConnection()
     message = received(message)
     handler.on_message(conn, message)
-    assert conn.sent == []
+    assert [m for m in map(decode_frame, conn.sent) if m.device_name != "ACK_TGT_"] == []
     assert handler.rejected == 1
     assert isinstance(events.get_nowait(), MessageReceived)
+
+
+@pytest.mark.parametrize(("name", "reply_name"), [("TGT_", "ACK_TGT_"), ("NPOS_", "ACK_NPOS_")])
+def test_pose_with_invalid_id_is_answered_with_a_status_naming_why(name, reply_name):
+    # a STRING CMD_ with a bad id is answered by the workphase layer (STATUS 12); a TRANSFORM
+    # got nothing at all
+    handler, _ = make()
+    conn = RecordingConnection()
+    pose = IgtlMessage(device_name=name, body=TransformBody(matrix_ras_mm=np.eye(4)))
+    handler.on_message(conn, received(pose))
+    (reply,) = map(decode_frame, conn.sent)
+    assert reply.device_name == reply_name
+    assert isinstance(reply.body, StatusBody)
+    assert (reply.body.code, reply.body.subcode, reply.body.error_name) == (12, 11, "BAD_VALUE")
+    assert "has no valid <id>" in reply.body.message
 
 
 def test_other_messages_are_posted_without_reply():
@@ -254,3 +269,21 @@ def test_allow_list_admits_only_its_networks():
 def test_host_names_are_refused_in_favour_of_ip_literals():
     with pytest.raises(ValueError, match="IP literal"):
         ServerConfig(host="localhost")
+
+
+def test_authority_is_claimed_before_the_ack_goes_out():
+    # Otherwise a second console's reader may claim between the first one's ACK and its claim,
+    # and the console that was ACKed first would not hold authority.
+    authority = Authority()
+    handler, _ = make(authority=authority)
+    holders_at_send = []
+
+    class Watching(RecordingConnection):
+        def send(self, message: IgtlMessage) -> None:
+            holders_at_send.append(authority.holder)
+            super().send(message)
+
+    handler.on_message(
+        Watching(7), received(IgtlMessage(device_name="CMD_0001", body=StringBody(text="PLANNING")))
+    )
+    assert holders_at_send == [ConnectionId(7)]

@@ -82,8 +82,25 @@ def test_string_length_that_disagrees_with_the_content_is_refused():
 
 def test_string_with_utf8_encoding_is_accepted_and_unknown_encoding_refused():
     assert adapter.unpack_string(struct.pack(">HH", 106, 2) + "é".encode()) == ("é", 106)
-    with pytest.raises(ValueError, match="MIBenum 4"):
+    with pytest.raises(ValueError, match="encoding 4 is not read as text"):
         adapter.unpack_string(struct.pack(">HH", 4, 1) + b"x")
+
+
+def test_string_with_vtk_ascii_encoding_1_is_read_as_ascii():
+    # Slicer's OpenIGTLinkIF sends a text node's STRING with VTK_ENCODING_US_ASCII (1)
+    assert adapter.unpack_string(struct.pack(">HH", 1, 8) + b"START_UP") == ("START_UP", 1)
+
+
+@pytest.mark.parametrize("encoding", [1, 3])
+def test_ascii_string_with_a_non_ascii_byte_is_refused_naming_the_byte(encoding):
+    reason = rf"not valid ascii \(encoding {encoding}\): byte 0xe9 at 1"
+    with pytest.raises(ValueError, match=reason):
+        adapter.unpack_string(struct.pack(">HH", encoding, 2) + b"a\xe9")
+
+
+def test_utf8_string_with_invalid_bytes_is_refused():
+    with pytest.raises(ValueError, match="not valid utf-8"):
+        adapter.unpack_string(struct.pack(">HH", 106, 1) + b"\xff")
 
 
 def test_non_ascii_string_is_refused_on_send():

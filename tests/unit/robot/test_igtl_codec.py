@@ -310,3 +310,29 @@ def test_lps_image_is_converted_to_ras_on_receive():
     assert isinstance(body, ImageBody)
     np.testing.assert_array_equal(body.ijk_to_ras[:3, 3], [-10.0, -20.0, 30.0])
     np.testing.assert_array_equal(body.ijk_to_ras[0, 0], -0.5)
+
+
+@pytest.mark.parametrize(
+    ("ext_and_meta", "tail", "match"),
+    [
+        ("000c 0001 00000000 00000000", "", "cannot hold its 2 B INDEX_COUNT"),
+        ("000c 0001 00000000 00000000", "00", "cannot hold its 2 B INDEX_COUNT"),
+        ("000c 0002 ffffffff 00000000", "", "exceed"),
+        ("000c 0003 00000000 00000000", "0000 00", "disagrees with INDEX_COUNT"),
+        ("000c 000a 00000003 00000000", "0001 0001 0003 00000001 6b76", "add up|disagrees"),
+        ("000c 000a 00000002 00000000", "0001 0001 0003 ffffffff 6b76", "add up to"),
+        ("000c 000a 00000002 00000000", "0005 0001 0003 00000001 6b76", "disagrees"),
+        ("000c 000a 00000002 00000000", "0001 ffff 0003 00000001 6b76", "add up to"),
+    ],
+)
+def test_v2_size_fields_inconsistent_with_the_body_are_metadata_errors(ext_and_meta, tail, match):
+    content = golden("G1")[58:]
+    body = bytes.fromhex((ext_and_meta + tail).replace(" ", ""))
+    body = body[:12] + content + body[12:]
+    with pytest.raises(IgtlMetadataError, match=match):
+        decode_frame(v2_frame(body))
+
+
+def test_v2_body_shorter_than_the_extended_header_is_a_metadata_error():
+    with pytest.raises(IgtlMetadataError, match="shorter than the 12 B"):
+        decode_frame(v2_frame(bytes.fromhex("000c0001")))
