@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -37,6 +37,9 @@ from robot.igtl.errors import IgtlError
 from safety import read_audit_log
 from tests.support.robot_app import Console, fast_config, matrix
 from tests.support.truth import LateralWatch
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 pytestmark = [pytest.mark.slow, pytest.mark.hazard("H-04", "H-15", "H-16", "H-17", "H-18")]
 
