@@ -66,7 +66,8 @@ class RobotApp:
         host: bind address (default ``network.host``).
         port: TCP port (0 = any free port; ``None`` = ``network.port``).
         allow: peer networks (CIDR) allowed to connect; required for a non-loopback ``host``.
-        audit_path: audit log file (default: a new file in a fresh temporary folder).
+        audit_path: audit log file (default: a new file in a fresh temporary folder, for tests
+            and benchmarks; ``mrbot serve`` passes a kept session file, see robot.records).
         realtime: emulator behind a pty (True) or linked in-process (False).
         firmware: a prepared emulator to serve instead of building one from ``config`` (with
             ``emulate``; e.g. a benchmark's emulator that timestamps e-stop frames).

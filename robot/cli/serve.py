@@ -5,7 +5,10 @@ with the configured (realistic) axis speeds; ``--fault NAME`` injects one of the
 (e.g. ``startup-failure``: START_UP answers 13; ``hardware-failure-mid-move``: the first move
 fails part way with 18). ``mrbot serve --device URL [--baud N]`` drives real hardware.
 The first line on standard output is ``listening on HOST:PORT``; connections are logged.
-SIGINT or SIGTERM stops the axes, then shuts everything down.
+SIGINT or SIGTERM stops the axes, then shuts everything down. Without ``--audit PATH`` the audit
+trail goes to a new session file in ``audit.dir`` (default: the user state folder + mrbot/audit;
+``mrbot log`` reads the latest), and old sessions are pruned per ``audit.keep_sessions`` and
+``audit.max_age_days``.
 """
 
 from __future__ import annotations
@@ -23,9 +26,13 @@ from hal.emulator import FAULT_NAMES
 from robot.app import RobotApp
 from robot.config import ConfigError, load_config
 from robot.errors import RobotError
+from robot.records import new_audit_session, prune_audit_sessions, retention_report
+from safety import AuditError
 
 if TYPE_CHECKING:
     from types import FrameType
+
+    from robot.runtime.config import AuditSettings
 
 __all__ = ["parse_setting", "register"]
 
@@ -74,7 +81,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="CIDR",
         help="peer network allowed to connect (repeatable; needed for a non-loopback --host)",
     )
-    parser.add_argument("--audit", type=Path, metavar="PATH", help="audit log file")
+    parser.add_argument(
+        "--audit",
+        type=Path,
+        metavar="PATH",
+        help="audit log file (default: a new session file in audit.dir, see mrbot log --list)",
+    )
     parser.add_argument(
         "--fault",
         metavar="NAME",
@@ -90,6 +102,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="override a configuration key (see mrbot config show)",
     )
     parser.set_defaults(func=run)
+
+
+def _apply_audit_retention(settings: AuditSettings, current: Path) -> None:
+    """Delete old audit sessions (audit.keep_sessions, audit.max_age_days); report, never fail."""
+    try:
+        lines = retention_report(prune_audit_sessions(settings, current=current))
+    except (AuditError, ValueError) as err:
+        lines = [f"audit retention not applied: {err}"]
+    for line in lines:
+        print(f"mrbot serve: {line}", file=sys.stderr)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -108,15 +130,17 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         config = load_config(args.config, overrides=overrides)
+        # One audit session file per run in the session folder, never a temporary folder.
+        audit_path = new_audit_session(config.audit) if args.audit is None else args.audit
         app = RobotApp(
             config,
             device_url=args.device,
             emulate=args.emulate,
             fault=args.fault,
             port=None,
-            audit_path=args.audit,
+            audit_path=audit_path,
         )
-    except (ConfigError, ValueError) as err:
+    except (ConfigError, ValueError, AuditError) as err:
         print(f"mrbot serve: {err}", file=sys.stderr)
         return 2
     for name in _CONNECTION_LOGGERS:
@@ -132,9 +156,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         try:
             app.start()
-        except (RobotError, HalError, OSError) as err:
+        except (RobotError, HalError, OSError, AuditError) as err:
             print(f"mrbot serve: {err}", file=sys.stderr)
             return 1
+        if args.audit is None:
+            _apply_audit_retention(config.audit, app.audit_path)
         host, port = app.address
         print(f"listening on {host}:{port}", flush=True)
         print(

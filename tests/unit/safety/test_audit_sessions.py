@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from datetime import UTC, datetime, timedelta, timezone
@@ -161,7 +162,7 @@ def test_a_tail_sees_each_record_a_writer_in_this_process_appends(tmp_path):
         wait_for(lambda: saw("run_header"), what="the run header")
         for n in range(3):
             log.append("interlock", state="READY", payload={"n": n})
-            wait_for(lambda n=n: saw("interlock", n + 1), what=f"record {n}")
+            wait_for(functools.partial(saw, "interlock", n + 1), what=f"record {n}")
         # a line still being written waits for its newline
         with path.open("ab") as f:
             f.write(b'{"seq":5,')
