@@ -61,6 +61,7 @@ def _log(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.hazard("H-11")
 def test_a_fresh_serve_session_is_found_by_a_bare_log_and_retention_spares_running_ones(
     tmp_path,
 ):

@@ -80,6 +80,7 @@ def test_list_latest_and_find_by_id_or_unique_prefix(tmp_path):
         find_session(tmp_path, "1999")
 
 
+@pytest.mark.hazard("H-11")
 def test_retention_by_count_keeps_the_newest_and_never_the_running_session(tmp_path):
     old = [_make(tmp_path, T0 + timedelta(minutes=m)) for m in range(5)]
     other = tmp_path / "keep-me.jsonl"
@@ -96,6 +97,7 @@ def test_retention_by_count_keeps_the_newest_and_never_the_running_session(tmp_p
     )
 
 
+@pytest.mark.hazard("H-11")
 def test_retention_never_deletes_a_session_another_writer_still_holds(tmp_path):
     held = new_session_path(tmp_path, start_utc=T0, pid=1)
     newer = [_make(tmp_path, T0 + timedelta(minutes=m + 1)) for m in range(3)]
@@ -129,6 +131,7 @@ def test_retention_by_age_uses_the_last_write_and_zero_means_keep_all(tmp_path):
         apply_retention(tmp_path, keep_sessions=-1, max_age_days=0, current=None, now_utc=now)
 
 
+@pytest.mark.hazard("H-11")
 def test_a_bad_line_in_the_middle_is_named_and_the_records_around_it_are_kept(tmp_path):
     path = tmp_path / "audit.jsonl"
     with JsonlAuditLog(path, now=FakeClock()) as log:
