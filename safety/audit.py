@@ -70,6 +70,9 @@ class JsonlAuditLog:
         wall: wall clock for ``wall_utc`` (UTC); timestamps only.
         header_extra: added to every run header (robot id, config hash, firmware build).
         durability: fsync per record (default) or per :meth:`commit`.
+        observer: called with each record once :meth:`append` wrote it (e.g. a session
+            recorder). It must return at once; whatever it raises is logged and counted in
+            :attr:`observer_failures`, never passed to the caller: the audit goes on.
     """
 
     def __init__(
@@ -80,8 +83,11 @@ class JsonlAuditLog:
         wall: Callable[[], datetime] = utc_now,
         header_extra: Mapping[str, object] | None = None,
         durability: Durability = Durability.RECORD,
+        observer: Callable[[AuditRecord], None] | None = None,
     ) -> None:
         self._path = path
+        self._observer = observer
+        self.observer_failures = 0
         self._durability = durability
         self._durable_seq = 0
         self._now = now
@@ -242,7 +248,16 @@ class JsonlAuditLog:
         self._size += len(data)
         if self._durability is Durability.RECORD:
             self._durable_seq = record.seq
+        if self._observer is not None:
+            self._notify(self._observer, record)
         return record.seq
+
+    def _notify(self, observer: Callable[[AuditRecord], None], record: AuditRecord) -> None:
+        try:
+            observer(record)
+        except Exception:  # an observer's fault never reaches the supervisor: log and count it
+            self.observer_failures += 1
+            logger.exception("audit log %s: observer failed on record %d", self._path, record.seq)
 
     def commit(self) -> int:
         """Fsync everything written so far; returns the durable sequence number.

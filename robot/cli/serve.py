@@ -26,7 +26,13 @@ from hal.emulator import FAULT_NAMES
 from robot.app import RobotApp
 from robot.config import ConfigError, load_config
 from robot.errors import RobotError
-from robot.records import new_audit_session, prune_audit_sessions, retention_report
+from robot.records import (
+    Recorder,
+    new_audit_session,
+    prune_audit_sessions,
+    recording_path,
+    retention_report,
+)
 from safety import AuditError
 
 if TYPE_CHECKING:
@@ -37,8 +43,11 @@ if TYPE_CHECKING:
 __all__ = ["parse_setting", "register"]
 
 _POLL_S: Final = 0.2
-#: Loggers raised to INFO so that every connection is logged without ``-v``.
-_CONNECTION_LOGGERS: Final = ("robot.workphase.handler", "robot.app")
+#: ``--record`` without a path: name the file after the audit session.
+_RECORD_DEFAULT: Final = object()
+#: Loggers raised to INFO so that every connection (and a recording's counts) is logged without
+#: ``-v``.
+_CONNECTION_LOGGERS: Final = ("robot.workphase.handler", "robot.app", "robot.records.recorder")
 
 
 def parse_setting(text: str) -> tuple[str, object]:
@@ -88,6 +97,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="audit log file (default: a new session file in audit.dir, see mrbot log --list)",
     )
     parser.add_argument(
+        "--record",
+        nargs="?",
+        const=_RECORD_DEFAULT,
+        type=Path,
+        metavar="PATH",
+        help="record the session to an MCAP file (default: recordings/<session>.mcap beside "
+        "the audit folder; see docs/RECORDING.md)",
+    )
+    parser.add_argument(
         "--fault",
         metavar="NAME",
         help=f"emulator fault (with --emulate): {', '.join(FAULT_NAMES)}",
@@ -132,6 +150,9 @@ def run(args: argparse.Namespace) -> int:
         config = load_config(args.config, overrides=overrides)
         # One audit session file per run in the session folder, never a temporary folder.
         audit_path = new_audit_session(config.audit) if args.audit is None else args.audit
+        record = args.record
+        if record is _RECORD_DEFAULT:
+            record = recording_path(config.audit, audit_path)
         app = RobotApp(
             config,
             device_url=args.device,
@@ -139,8 +160,9 @@ def run(args: argparse.Namespace) -> int:
             fault=args.fault,
             port=None,
             audit_path=audit_path,
+            recorder=None if record is None else Recorder(record),
         )
-    except (ConfigError, ValueError, AuditError) as err:
+    except (ConfigError, ValueError, AuditError, OSError) as err:
         print(f"mrbot serve: {err}", file=sys.stderr)
         return 2
     for name in _CONNECTION_LOGGERS:
@@ -166,6 +188,7 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"mrbot serve: {'emulated firmware' if args.emulate else 'controller'}"
             f"{' with fault ' + args.fault if args.fault else ''}; audit log {app.audit_path}; "
+            f"{'recording ' + str(app.recorder.path) + '; ' if app.recorder else ''}"
             "Ctrl-C to stop",
             file=sys.stderr,
             flush=True,

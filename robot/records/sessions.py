@@ -27,6 +27,7 @@ __all__ = [
     "audit_directory",
     "new_audit_session",
     "prune_audit_sessions",
+    "recording_path",
     "retention_report",
 ]
 
@@ -78,3 +79,16 @@ def retention_report(retention: Retention) -> list[str]:
     ]
     lines += [f"audit retention: cannot delete {p}: {why}" for p, why in retention.errors]
     return lines
+
+
+def recording_path(settings: AuditSettings, audit_path: Path) -> Path:
+    """Default MCAP file of a session: ``recordings/<session id>.mcap`` beside the audit folder.
+
+    The recording takes the audit session's name, so the two pair up.
+
+    Raises:
+        OSError: the folder cannot be created.
+    """
+    folder = audit_directory(settings).parent / "recordings"
+    folder.mkdir(mode=0o750, parents=True, exist_ok=True)
+    return folder / (audit_path.stem + ".mcap")

@@ -10,13 +10,17 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 from typing import IO
 
 import pytest
+from mcap.reader import make_reader
 
-from safety import JsonlAuditLog
+from safety import JsonlAuditLog, read_audit_log
+from tests.integration.test_serve import FAST_SETTINGS
 from tests.support.clock import FakeClock
+from tests.support.robot_app import Console, start_up
 
 pytestmark = pytest.mark.slow
 
@@ -30,10 +34,12 @@ def _env(state_home: Path) -> dict[str, str]:
     return env
 
 
-def _serve(env: dict[str, str], *settings: str) -> subprocess.Popen[str]:
+def _serve(
+    env: dict[str, str], *settings: str, extra: tuple[str, ...] = ()
+) -> subprocess.Popen[str]:
     sets = [a for s in settings for a in ("--set", s)]
     process = subprocess.Popen(
-        [*MRBOT, "serve", "--emulate", "--port", "0", *sets],
+        [*MRBOT, "serve", "--emulate", "--port", "0", *sets, *extra],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -45,6 +51,8 @@ def _serve(env: dict[str, str], *settings: str) -> subprocess.Popen[str]:
         process.kill()
         _, err = process.communicate(timeout=10)
         raise AssertionError(f"mrbot serve did not start: {line!r} {err}")
+    host, _, port = line.removeprefix("listening on ").rpartition(":")
+    process.address = (host, int(port))  # type: ignore[attr-defined]
     return process
 
 
@@ -165,3 +173,31 @@ def test_follow_prints_records_as_a_writer_appends_them_and_ends_on_ctrl_c(tmp_p
     assert process.returncode == 0, err
     assert lines.empty()
     assert "Traceback" not in err
+
+
+def test_serve_record_writes_an_mcap_of_the_serial_link_and_the_audit_records(tmp_path):
+    env = _env(tmp_path / "state")
+    process = _serve(env, *FAST_SETTINGS, extra=("--record",))
+    try:
+        with Console(process.address) as console:  # type: ignore[attr-defined]
+            assert start_up(console).code == 1
+    finally:
+        err = _stop(process)
+    recordings = list((tmp_path / "state" / "mrbot" / "recordings").iterdir())
+    sessions = list((tmp_path / "state" / "mrbot" / "audit").iterdir())
+    assert [p.stem for p in recordings] == [p.stem for p in sessions]
+    assert f"recording {recordings[0]}" in err
+    assert "none dropped" in err
+    counts: Counter[str] = Counter()
+    audit_kinds: list[str] = []
+    with recordings[0].open("rb") as f:
+        for _schema, channel, message in make_reader(f).iter_messages():
+            counts[channel.topic] += 1
+            if channel.topic == "/safety/audit":
+                audit_kinds.append(json.loads(message.data)["kind"])
+    assert counts["/serial/tx"] > 0
+    assert counts["/serial/rx"] > 0
+    assert counts["/serial/rx/decoded"] == counts["/serial/rx"]
+    assert audit_kinds[0] == "run_header"
+    assert "transition" in audit_kinds
+    assert len(audit_kinds) == len(read_audit_log(sessions[0]).records)
