@@ -291,7 +291,7 @@ class RobotApp:
         return conn is not None and conn.is_open
 
     def close(self) -> None:
-        """Stop the axes, then close the loop, server, worker, driver, emulator and audit log."""
+        """Stop the axes, then close the loop, server, worker, driver, emulator, audit, recorder."""
         if self.driver is not None and self.driver.state is not LifecycleState.UNCONFIGURED:
             self.driver.stop()
         for part in (self.server, self.loop, self._worker):

@@ -35,6 +35,7 @@ import fcntl
 import json
 import logging
 import os
+import threading
 from typing import TYPE_CHECKING
 
 from safety.audit_types import AuditRecord, run_header, snapshot_to_json, utc_now
@@ -52,6 +53,29 @@ __all__ = ["Durability", "JsonlAuditLog"]
 logger = logging.getLogger(__name__)
 
 _TAIL_PROBE_BYTES = 1 << 16
+_LOCK_ATTEMPTS = 5
+_LOCK_RETRY_S = 0.005
+
+
+def _lock_exclusive(fd: int) -> None:
+    """Take the writer lock; a few short retries ride out a reader's momentary probe.
+
+    ``mrbot log --list`` and the session retention probe a file with a shared lock held for
+    microseconds; a writer that collides with one tries again briefly instead of failing.
+    A lock still held after the retries belongs to another writer.
+
+    Raises:
+        OSError: the lock is held (another writer) or cannot be taken.
+    """
+    pause = threading.Event()
+    for _ in range(_LOCK_ATTEMPTS - 1):
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            pause.wait(_LOCK_RETRY_S)
+        else:
+            return
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
 
 
 class Durability(enum.Enum):
@@ -138,7 +162,7 @@ class JsonlAuditLog:
         except OSError as err:
             raise AuditError(f"cannot open audit log {path}: {err}", path=str(path)) from err
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            _lock_exclusive(fd)
         except OSError as err:
             os.close(fd)
             raise AuditError(

@@ -272,6 +272,14 @@ def _print_list(sessions: Sequence[AuditSession], folder: Path, *, as_json: bool
     Console(width=200).print(table)
 
 
+def _list(args: argparse.Namespace) -> int:
+    if args.path is not None or args.session is not None or args.follow:
+        raise _UsageError("--list takes no PATH, --session or --follow")
+    folder = _folder(args)
+    _print_list(list_sessions(folder), folder, as_json=args.json)
+    return EXIT_OK
+
+
 def _print_file(path: Path, args: argparse.Namespace) -> int:
     contents = scan_audit_log(path)
     kinds = _canonical(args.kind, _valid_kinds(contents.records), "kind")
@@ -343,9 +351,7 @@ def _quiet_stdout() -> None:
 def _run(args: argparse.Namespace) -> int:
     try:
         if args.list:
-            folder = _folder(args)
-            _print_list(list_sessions(folder), folder, as_json=args.json)
-            return EXIT_OK
+            return _list(args)
         path = _resolve(args)
         if args.follow:
             return _follow(path, args, threading.Event())

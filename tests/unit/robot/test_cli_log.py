@@ -232,6 +232,8 @@ def test_session_by_id_prefix_or_path_and_a_clear_error_otherwise(sessions, tmp_
     assert "no audit sessions in" in capsys.readouterr().err
     assert main(["log", str(sessions[0]), "--session", "x"]) == 2
     assert "not both" in capsys.readouterr().err
+    assert main(["log", "--list", "--follow"]) == 2
+    assert "--list takes no PATH" in capsys.readouterr().err
 
 
 def test_audit_dir_from_the_environment_is_where_log_looks(sessions, tmp_path, monkeypatch, capsys):

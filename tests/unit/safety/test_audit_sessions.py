@@ -201,3 +201,22 @@ def test_audit_kinds_name_every_kind_the_supervisor_writes():
     written |= set(re.findall(r'\.append\(\s*"(\w+)"', sources))
     assert {"permit_issued", "refusal", "run_header"} <= written  # the scan finds them
     assert written <= AUDIT_KINDS
+
+
+def test_a_writer_opening_while_a_reader_probes_the_lock_still_starts(tmp_path, monkeypatch):
+    import fcntl
+
+    real_flock = fcntl.flock
+    probes = {"left": 2}  # the first two attempts meet a reader's momentary shared lock
+
+    def flock(fd: int, operation: int) -> None:
+        if operation & fcntl.LOCK_EX and probes["left"]:
+            probes["left"] -= 1
+            raise BlockingIOError(11, "Resource temporarily unavailable")
+        real_flock(fd, operation)
+
+    monkeypatch.setattr("safety.audit.fcntl.flock", flock)
+    path = new_session_path(tmp_path, start_utc=T0, pid=1)
+    with JsonlAuditLog(path, now=FakeClock()) as log:
+        assert log.healthy
+    assert probes["left"] == 0
