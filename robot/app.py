@@ -36,6 +36,7 @@ from hal.emulator import (
 )
 from robot.errors import RobotError
 from robot.igtl import AckHandler, Authority, IgtlServer
+from robot.records import Recorder, recording_opener
 from robot.runtime import ControlLoop, RobotCore
 from robot.shutdown import ShutdownGate, ShutdownReport
 from robot.workphase import WorkphaseHandler, WorkphaseProtocol, ZFrameWorker
@@ -60,6 +61,19 @@ _EVENT_QUEUE_SIZE: Final = 10_000
 _SHUTDOWN_MARGIN_S: Final = 0.5
 
 
+class _RecorderTap:
+    """Hands every OpenIGTLink frame in and out to the session recorder (never blocks)."""
+
+    def __init__(self, recorder: Recorder) -> None:
+        self._recorder = recorder
+
+    def received(self, connection_id: int, peer: tuple[str, int], data: bytes) -> None:
+        self._recorder.igtl_received(connection_id, peer, data)
+
+    def sent(self, connection_id: int, peer: tuple[str, int], data: bytes) -> None:
+        self._recorder.igtl_sent(connection_id, peer, data)
+
+
 class RobotApp:
     """The robot on the network.
 
@@ -71,10 +85,13 @@ class RobotApp:
         host: bind address (default ``network.host``).
         port: TCP port (0 = any free port; ``None`` = ``network.port``).
         allow: peer networks (CIDR) allowed to connect; required for a non-loopback ``host``.
-        audit_path: audit log file (default: a new file in a fresh temporary folder).
+        audit_path: audit log file (default: a new file in a fresh temporary folder, for tests
+            and benchmarks; ``mrbot serve`` passes a kept session file, see robot.records).
         realtime: emulator behind a pty (True) or linked in-process (False).
         firmware: a prepared emulator to serve instead of building one from ``config`` (with
             ``emulate``; e.g. a benchmark's emulator that timestamps e-stop frames).
+        recorder: an MCAP session recorder (not yet started): started first, fed every audit
+            record and every byte of the controller link, closed last (docs/RECORDING.md).
     """
 
     def __init__(
@@ -90,6 +107,7 @@ class RobotApp:
         audit_path: Path | None = None,
         realtime: bool = True,
         firmware: EmulatedFirmware | None = None,
+        recorder: Recorder | None = None,
     ) -> None:
         if (fault is not None or firmware is not None) and not emulate:
             raise ValueError("fault injection and a prepared emulator need emulate=True")
@@ -107,6 +125,7 @@ class RobotApp:
         self._emulate = emulate
         self._realtime = realtime
         self._audit_path = audit_path
+        self.recorder = recorder
         self._clock = MonotonicClock(time.monotonic)
         self.emulator: EmulatedFirmware | None = firmware
         self._emulator_server: EmulatorServer | None = None
@@ -231,17 +250,22 @@ class RobotApp:
         path = self._audit_path
         if path is None:
             path = Path(tempfile.mkdtemp(prefix="mrbot-")) / "audit.jsonl"
+        recorder = self.recorder
+        if recorder is not None:
+            recorder.start()
         self.audit = JsonlAuditLog(
             path,
             now=clock.now_s,
             durability=Durability.GROUP,
             header_extra={"emulated": self._emulate, "fault": str(self._fault_plan.faults)},
+            observer=None if recorder is None else recorder.audit_record,
         )
         self.audit.open()
         self.supervisor = Supervisor(cfg.supervisor, now=clock.now_s, audit=self.audit)
-        self.driver = ControllerDriver(
-            cfg.controller, self._opener(), clock, self.supervisor.verifier
-        )
+        opener = self._opener()
+        if recorder is not None:
+            opener = recording_opener(opener, recorder)
+        self.driver = ControllerDriver(cfg.controller, opener, clock, self.supervisor.verifier)
         events: queue.Queue[object] = queue.Queue(maxsize=_EVENT_QUEUE_SIZE)
         ack = AckHandler(
             events,  # type: ignore[arg-type]  # the loop's queue also carries worker results
@@ -250,7 +274,13 @@ class RobotApp:
             now=clock.now_s,
         )
         handler = WorkphaseHandler(ack)
-        self.server = IgtlServer(self._server_config, handler, now=clock.now_s)
+        recorder = self.recorder
+        self.server = IgtlServer(
+            self._server_config,
+            handler,
+            now=clock.now_s,
+            tap=None if recorder is None else _RecorderTap(recorder),
+        )
         self.core = RobotCore(
             cfg,
             self.driver,
@@ -384,6 +414,8 @@ class RobotApp:
             self._runner.close()
         if self.audit is not None:
             self.audit.close()
+        if self.recorder is not None:
+            self.recorder.close()  # logs what it wrote and dropped
         self.server = None
         self.loop = None
         self._worker = None

@@ -35,6 +35,7 @@ import fcntl
 import json
 import logging
 import os
+import threading
 from typing import TYPE_CHECKING
 
 from safety.audit_types import AuditRecord, run_header, snapshot_to_json, utc_now
@@ -52,6 +53,29 @@ __all__ = ["Durability", "JsonlAuditLog"]
 logger = logging.getLogger(__name__)
 
 _TAIL_PROBE_BYTES = 1 << 16
+_LOCK_ATTEMPTS = 5
+_LOCK_RETRY_S = 0.005
+
+
+def _lock_exclusive(fd: int) -> None:
+    """Take the writer lock; a few short retries ride out a reader's momentary probe.
+
+    ``mrbot log --list`` and the session retention probe a file with a shared lock held for
+    microseconds; a writer that collides with one tries again briefly instead of failing.
+    A lock still held after the retries belongs to another writer.
+
+    Raises:
+        OSError: the lock is held (another writer) or cannot be taken.
+    """
+    pause = threading.Event()
+    for _ in range(_LOCK_ATTEMPTS - 1):
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            pause.wait(_LOCK_RETRY_S)
+        else:
+            return
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
 
 
 class Durability(enum.Enum):
@@ -70,6 +94,9 @@ class JsonlAuditLog:
         wall: wall clock for ``wall_utc`` (UTC); timestamps only.
         header_extra: added to every run header (robot id, config hash, firmware build).
         durability: fsync per record (default) or per :meth:`commit`.
+        observer: called with each record once :meth:`append` wrote it (e.g. a session
+            recorder). It must return at once; whatever it raises is logged and counted in
+            :attr:`observer_failures`, never passed to the caller: the audit goes on.
     """
 
     def __init__(
@@ -80,8 +107,11 @@ class JsonlAuditLog:
         wall: Callable[[], datetime] = utc_now,
         header_extra: Mapping[str, object] | None = None,
         durability: Durability = Durability.RECORD,
+        observer: Callable[[AuditRecord], None] | None = None,
     ) -> None:
         self._path = path
+        self._observer = observer
+        self.observer_failures = 0
         self._durability = durability
         self._durable_seq = 0
         self._now = now
@@ -132,7 +162,7 @@ class JsonlAuditLog:
         except OSError as err:
             raise AuditError(f"cannot open audit log {path}: {err}", path=str(path)) from err
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            _lock_exclusive(fd)
         except OSError as err:
             os.close(fd)
             raise AuditError(
@@ -242,7 +272,16 @@ class JsonlAuditLog:
         self._size += len(data)
         if self._durability is Durability.RECORD:
             self._durable_seq = record.seq
+        if self._observer is not None:
+            self._notify(self._observer, record)
         return record.seq
+
+    def _notify(self, observer: Callable[[AuditRecord], None], record: AuditRecord) -> None:
+        try:
+            observer(record)
+        except Exception:  # an observer's fault never reaches the supervisor: log and count it
+            self.observer_failures += 1
+            logger.exception("audit log %s: observer failed on record %d", self._path, record.seq)
 
     def commit(self) -> int:
         """Fsync everything written so far; returns the durable sequence number.

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from safety.interlocks import InterlockSnapshot
 
 __all__ = [
+    "AUDIT_KINDS",
     "SOUP_PACKAGES",
     "AuditRecord",
     "AuditSink",
@@ -25,8 +26,35 @@ __all__ = [
     "utc_now",
 ]
 
+#: Every record kind this software writes: the writer's own ``run_header``, and the supervisor's
+#: decisions (``accepted``, ``refusal``, ``transition``), ``interlock`` changes, ``fault`` reports
+#: and permit life cycle (``permit_issued``, ``permit_revoked``, ``permit_lapsed``). Readers check
+#: filters against these (and against the kinds a file actually holds, for newer writers).
+AUDIT_KINDS: frozenset[str] = frozenset(
+    {
+        "run_header",
+        "accepted",
+        "refusal",
+        "transition",
+        "interlock",
+        "fault",
+        "permit_issued",
+        "permit_revoked",
+        "permit_lapsed",
+    }
+)
+
 #: Third-party packages (SOUP) whose versions every run header records.
-SOUP_PACKAGES = ("transitions", "pyserial", "numpy", "scipy", "pyigtl", "cobs", "rich")
+SOUP_PACKAGES = (
+    "transitions",
+    "pyserial",
+    "numpy",
+    "scipy",
+    "pyigtl",
+    "cobs",
+    "rich",
+    "platformdirs",
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -1,4 +1,4 @@
-"""Suite-wide fixtures: hypothesis profiles and a check that no test leaks a thread."""
+"""Suite-wide fixtures: hypothesis profiles, a private state folder, and a thread-leak check."""
 
 from __future__ import annotations
 
@@ -21,6 +21,19 @@ settings.register_profile(
     "nightly", deadline=None, max_examples=2000, suppress_health_check=[HealthCheck.too_slow]
 )
 settings.load_profile(os.environ.get("MRBOT_HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_state_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Audit sessions of ``mrbot serve`` (and its subprocesses) go to a temporary state folder.
+
+    Without this, a test that runs ``mrbot serve`` without ``--audit`` would write into the real
+    user state folder (``~/.local/state/mrbot/audit``) or a configured ``MRBOT_AUDIT_DIR``.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("xdg-state")))
+        patch.delenv("MRBOT_AUDIT_DIR", raising=False)
+        yield
 
 
 @pytest.fixture(autouse=True)

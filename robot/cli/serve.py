@@ -11,6 +11,9 @@ standstill within ``safety.stop_timeout_s``, writes a ``shutdown`` record, commi
 (fsync), then exits: 0 stopped at standstill with the shutdown on disk; 3 the axes did not report
 standstill within the bound or the shutdown record could not be committed. 1 the robot could not
 start; 2 a bad option or configuration.
+Without ``--audit PATH`` the audit trail goes to a new session file in ``audit.dir`` (default:
+the user state folder + mrbot/audit; ``mrbot log`` reads the latest), and old sessions are pruned
+per ``audit.keep_sessions`` and ``audit.max_age_days``.
 """
 
 from __future__ import annotations
@@ -28,9 +31,19 @@ from hal.emulator import FAULT_NAMES
 from robot.app import RobotApp
 from robot.config import ConfigError, load_config
 from robot.errors import RobotError
+from robot.records import (
+    Recorder,
+    new_audit_session,
+    prune_audit_sessions,
+    recording_path,
+    retention_report,
+)
+from safety import AuditError
 
 if TYPE_CHECKING:
     from types import FrameType
+
+    from robot.runtime.config import AuditSettings
 
 __all__ = [
     "EXIT_BAD_CONFIG",
@@ -42,13 +55,16 @@ __all__ = [
 ]
 
 _POLL_S: Final = 0.2
+#: ``--record`` without a path: name the file after the audit session.
+_RECORD_DEFAULT: Final = object()
 #: Exit codes of ``mrbot serve``.
 EXIT_OK: Final = 0
 EXIT_START_FAILED: Final = 1
 EXIT_BAD_CONFIG: Final = 2
 EXIT_SHUTDOWN_UNCONFIRMED: Final = 3
-#: Loggers raised to INFO so that every connection is logged without ``-v``.
-_CONNECTION_LOGGERS: Final = ("robot.workphase.handler", "robot.app")
+#: Loggers raised to INFO so that every connection (and a recording's counts) is logged without
+#: ``-v``.
+_CONNECTION_LOGGERS: Final = ("robot.workphase.handler", "robot.app", "robot.records.recorder")
 
 
 def parse_setting(text: str) -> tuple[str, object]:
@@ -91,7 +107,21 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="CIDR",
         help="peer network allowed to connect (repeatable; needed for a non-loopback --host)",
     )
-    parser.add_argument("--audit", type=Path, metavar="PATH", help="audit log file")
+    parser.add_argument(
+        "--audit",
+        type=Path,
+        metavar="PATH",
+        help="audit log file (default: a new session file in audit.dir, see mrbot log --list)",
+    )
+    parser.add_argument(
+        "--record",
+        nargs="?",
+        const=_RECORD_DEFAULT,
+        type=Path,
+        metavar="PATH",
+        help="record the session to an MCAP file (default: recordings/<session>.mcap beside "
+        "the audit folder; see docs/RECORDING.md)",
+    )
     parser.add_argument(
         "--fault",
         metavar="NAME",
@@ -107,6 +137,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="override a configuration key (see mrbot config show)",
     )
     parser.set_defaults(func=run)
+
+
+def _apply_audit_retention(settings: AuditSettings, current: Path) -> None:
+    """Delete old audit sessions (audit.keep_sessions, audit.max_age_days); report, never fail."""
+    try:
+        lines = retention_report(prune_audit_sessions(settings, current=current))
+    except (AuditError, ValueError) as err:
+        lines = [f"audit retention not applied: {err}"]
+    for line in lines:
+        print(f"mrbot serve: {line}", file=sys.stderr)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -125,15 +165,21 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_BAD_CONFIG
     try:
         config = load_config(args.config, overrides=overrides)
+        # One audit session file per run in the session folder, never a temporary folder.
+        audit_path = new_audit_session(config.audit) if args.audit is None else args.audit
+        record = args.record
+        if record is _RECORD_DEFAULT:
+            record = recording_path(config.audit, audit_path)
         app = RobotApp(
             config,
             device_url=args.device,
             emulate=args.emulate,
             fault=args.fault,
             port=None,
-            audit_path=args.audit,
+            audit_path=audit_path,
+            recorder=None if record is None else Recorder(record),
         )
-    except (ConfigError, ValueError) as err:
+    except (ConfigError, ValueError, AuditError, OSError) as err:
         print(f"mrbot serve: {err}", file=sys.stderr)
         return EXIT_BAD_CONFIG
     for name in _CONNECTION_LOGGERS:
@@ -152,14 +198,17 @@ def run(args: argparse.Namespace) -> int:
     try:
         try:
             app.start()
-        except (RobotError, HalError, OSError) as err:
+        except (RobotError, HalError, OSError, AuditError) as err:
             print(f"mrbot serve: {err}", file=sys.stderr)
             return EXIT_START_FAILED
+        if args.audit is None:
+            _apply_audit_retention(config.audit, app.audit_path)
         host, port = app.address
         print(f"listening on {host}:{port}", flush=True)
         print(
             f"mrbot serve: {'emulated firmware' if args.emulate else 'controller'}"
             f"{' with fault ' + args.fault if args.fault else ''}; audit log {app.audit_path}; "
+            f"{'recording ' + str(app.recorder.path) + '; ' if app.recorder else ''}"
             "Ctrl-C to stop",
             file=sys.stderr,
             flush=True,

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
     from robot.igtl.config import ServerConfig
     from robot.igtl.deframer import Frame
-    from robot.igtl.handler import ConnectionId, MessageHandler
+    from robot.igtl.handler import ConnectionId, FrameTap, MessageHandler
     from robot.igtl.messages import IgtlMessage
 
 __all__ = ["IgtlConnection"]
@@ -70,8 +70,10 @@ class IgtlConnection:
         handler: MessageHandler,
         on_finished: Callable[[IgtlConnection], None],
         now: Callable[[], float],
+        tap: FrameTap | None = None,
     ) -> None:
         self._id = connection_id
+        self._tap = tap
         self._sock = sock
         self._peer = peer
         self._config = config
@@ -161,6 +163,8 @@ class IgtlConnection:
         """Send an encoded frame (see :meth:`send`)."""
         try:
             self._outbox.submit(frame)
+            if self._tap is not None:
+                self._tap.sent(self._id, self._peer, frame)
         except OutboxClosedError as err:
             raise IgtlConnectionClosedError(
                 f"cannot send {what}: closed ({self.close_reason})", connection_id=self._id
@@ -280,6 +284,8 @@ class IgtlConnection:
     def _deliver(self, frame: Frame) -> None:
         header, body = frame.header, frame.body
         self._counters.add("bytes_in", frame.size_bytes)
+        if self._tap is not None:
+            self._tap.received(self._id, self._peer, frame.raw_header + bytes(body))
         with self._state_lock:
             self._peer_version = max(self._peer_version, header.version)
         try:

@@ -31,10 +31,17 @@ __all__ = ["Deframer", "Frame"]
 
 @dataclass(frozen=True, slots=True)
 class Frame:
-    """One whole frame: its checked header and exactly BODY_SIZE body bytes (CRC unchecked)."""
+    """One whole frame: its checked header and exactly BODY_SIZE body bytes (CRC unchecked).
+
+    Attributes:
+        header: the checked header.
+        body: the body bytes.
+        raw_header: the header's 58 bytes as received (for a session recording).
+    """
 
     header: Header
     body: bytes | bytearray
+    raw_header: bytes = b""
 
     @property
     def size_bytes(self) -> int:
@@ -153,7 +160,7 @@ class Deframer:
         header = self._header
         if header is None:  # pragma: no cover - _finish follows _start_body
             raise RuntimeError("deframer body finished without a header")
-        self._ready.append(Frame(header=header, body=self._body))
+        self._ready.append(Frame(header=header, body=self._body, raw_header=bytes(self._head)))
         self._header = None
         self._head_got = 0
         self._body = bytearray()

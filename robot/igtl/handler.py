@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, NewType, Protocol
 if TYPE_CHECKING:
     from robot.igtl.messages import IgtlMessage
 
-__all__ = ["Connection", "ConnectionId", "MessageHandler"]
+__all__ = ["Connection", "ConnectionId", "FrameTap", "MessageHandler"]
 
 ConnectionId = NewType("ConnectionId", int)
 
@@ -61,4 +61,20 @@ class MessageHandler(Protocol):
 
     def on_disconnect(self, conn: Connection, reason: str) -> None:
         """The connection closed (EOF, reset, error, limit or server close); called once."""
+        ...
+
+
+class FrameTap(Protocol):
+    """Sees every frame a connection receives or queues for sending, as raw bytes (recording).
+
+    Called on the connection's reader thread (received) or the sender's thread (sent); must
+    return at once and never raise (a session recorder queues the bytes).
+    """
+
+    def received(self, connection_id: ConnectionId, peer: tuple[str, int], data: bytes) -> None:
+        """A whole frame arrived (header and body, before its CRC is checked)."""
+        ...
+
+    def sent(self, connection_id: ConnectionId, peer: tuple[str, int], data: bytes) -> None:
+        """An encoded frame was queued for sending."""
         ...

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from types import TracebackType
 
     from robot.igtl.config import ServerConfig
-    from robot.igtl.handler import MessageHandler
+    from robot.igtl.handler import FrameTap, MessageHandler
     from robot.igtl.messages import IgtlMessage
 
 __all__ = ["IgtlServer"]
@@ -50,9 +50,11 @@ class IgtlServer:
         handler: MessageHandler,
         *,
         now: Callable[[], float] = time.monotonic,
+        tap: FrameTap | None = None,
     ) -> None:
         self._config = config
         self._handler = handler
+        self._tap = tap
         self._now = now
         self._ids = itertools.count(1)
         # _lock guards _connections, _finished, _closed_stats and the counters below.
@@ -238,6 +240,7 @@ class IgtlServer:
             handler=self._handler,
             on_finished=self._on_finished,
             now=self._now,
+            tap=self._tap,
         )
         with self._lock:
             self._connections[conn.id] = conn

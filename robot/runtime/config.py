@@ -14,6 +14,7 @@ import os
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 import numpy as np
@@ -35,12 +36,12 @@ from safety import JointConfig, SupervisorConfig
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
-    from pathlib import Path
 
     from kinematics import Transform
 
 __all__ = [
     "ENV_PREFIX",
+    "AuditSettings",
     "ConfigError",
     "RobotConfig",
     "RuntimeSettings",
@@ -101,6 +102,22 @@ class RuntimeSettings:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class AuditSettings:
+    """Where ``mrbot serve`` keeps its audit sessions, and for how long.
+
+    Attributes:
+        directory: the session folder (``audit.dir``); ``None`` = the platform's user state
+            folder + ``mrbot/audit`` (chosen by :mod:`robot.records`).
+        keep_sessions: session files kept at server start, the new one included (0 = all).
+        max_age_days: session files last written longer ago are deleted at start (0 = never).
+    """
+
+    directory: Path | None
+    keep_sessions: int
+    max_age_days: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RobotConfig:
     """A robot, built from the TOML file and its overrides.
 
@@ -118,6 +135,7 @@ class RobotConfig:
         runtime: control-loop settings.
         emulator_homing_speed_mm_s: homing speed of the emulated firmware (mm/s).
         emulator_telemetry_period_ms: telemetry period of the emulated firmware (ms).
+        audit: audit session folder and retention.
     """
 
     values: Mapping[str, object]
@@ -132,6 +150,7 @@ class RobotConfig:
     runtime: RuntimeSettings
     emulator_homing_speed_mm_s: float
     emulator_telemetry_period_ms: int
+    audit: AuditSettings
 
     def robot(self, tool_length_mm: float | None = None) -> TwoPlaneGuide:
         """The kinematic model, optionally with another tool length (mm).
@@ -407,4 +426,20 @@ def _build_unchecked(values: dict[str, object], sources: dict[str, str]) -> Robo
         runtime=runtime,
         emulator_homing_speed_mm_s=_f(values, "emulator.homing_speed_mm_s"),
         emulator_telemetry_period_ms=int(str(values["emulator.telemetry_period_ms"])),
+        audit=_audit_settings(values),
+    )
+
+
+def _audit_settings(values: Mapping[str, object]) -> AuditSettings:
+    text = str(values["audit.dir"])
+    directory = Path(text).expanduser() if text else None
+    if directory is not None and not directory.is_absolute():
+        raise ConfigError(
+            f"audit.dir = {text!r}: must be an absolute folder (e.g. /var/lib/mrbot/audit)",
+            key="audit.dir",
+        )
+    return AuditSettings(
+        directory=directory,
+        keep_sessions=int(str(values["audit.keep_sessions"])),
+        max_age_days=_f(values, "audit.max_age_days"),
     )

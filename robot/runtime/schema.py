@@ -383,6 +383,32 @@ _KEYS: Final[tuple[Key, ...]] = (
         high=100.0,
     ),
     Key(
+        name="audit.dir",
+        kind="str",
+        default="",
+        unit="-",
+        doc="absolute folder of the audit sessions (one file per server run); "
+        "empty = the user state folder + mrbot/audit",
+    ),
+    Key(
+        name="audit.keep_sessions",
+        kind="int",
+        default=0,
+        unit="sessions",
+        doc="at server start, delete all but the newest N session files (0 = keep all)",
+        low=0,
+        high=1_000_000,
+    ),
+    Key(
+        name="audit.max_age_days",
+        kind="float",
+        default=0.0,
+        unit="days",
+        doc="at server start, delete session files last written longer ago (0 = keep all)",
+        low=0.0,
+        high=36_500.0,
+    ),
+    Key(
         name="emulator.homing_speed_mm_s",
         kind="float",
         default=20.0,
