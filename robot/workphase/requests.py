@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Final
 import numpy as np
 
 from kinematics import invert, transform_points
-from robot.igtl import ImageBody, QueryBody, StringBody, Workphase
+from robot.igtl import ImageBody, QueryBody, StatusBody, StringBody, Workphase
 from robot.workphase import replies
 from robot.workphase.replies import not_in_control
 from safety import StatusCode, SubCode
@@ -30,6 +30,8 @@ logger = logging.getLogger(__name__)
 
 _MAX_NEEDLE_MM: Final = 1000.0
 _POSITION_TYPE: Final = "TRANSFOR"
+#: Device-name prefixes of transforms the transport already answered (echo or refusal).
+_ANSWERED_PREFIXES: Final = ("CLB_", "TGT_", "NPOS_")
 
 
 class RequestsMixin:
@@ -89,8 +91,20 @@ class RequestsMixin:
             self._string(conn, name, body.text)
         elif isinstance(body, ImageBody) and name.startswith("ZFRAME"):
             self._worker.submit(name, conn.id, body)
+        elif isinstance(body, StatusBody) or name.startswith(_ANSWERED_PREFIXES):
+            # a STATUS is a report (nothing to answer); CLB_/TGT_/NPOS_ were answered already
+            logger.info("conn %d: %s %s logged", conn.id, message.message_type, name)
         else:
-            logger.info("conn %d: %s %s logged, no reply", conn.id, message.message_type, name)
+            logger.info("conn %d: %s %s is not supported", conn.id, message.message_type, name)
+            self.send(
+                conn,
+                replies.status(
+                    f"ACK_{name[:16]}",
+                    StatusCode.UNKNOWN_INSTRUCTION,
+                    SubCode.UNKNOWN,
+                    f"{message.message_type} {name[:40]!r} is not supported",
+                ),
+            )
 
     def _status_reply(self, conn: Connection) -> None:
         code, sub, text = self.phase_status.get(self.phase.value, (int(StatusCode.OK), 0, ""))

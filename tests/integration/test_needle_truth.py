@@ -245,3 +245,31 @@ def test_a_full_audit_disk_refuses_motion_through_the_audit_interlock():
         assert app.loop.stats.errors == 0  # no exception in the control cycle
         assert app.state is not State.FAULT
         assert np.all(np.isfinite(app.core.readings.positions))
+
+
+@pytest.mark.hazard("H-15")
+def test_a_target_sent_while_the_needle_is_in_is_kept_pending_until_it_is_out():
+    app, firmware = _app()
+    with app, Console(app.address) as console:
+        _placement(console)
+        _until(lambda: app.state is State.NEEDLE_INSERTED, what="NEEDLE_INSERTED")
+        accepted = app.core.target
+        assert accepted is not None
+        pose_id = console.pose("TGT", matrix((10.0, 10.0, 20.0)))
+        console.expect(f"TRANSFORM:ACK_{pose_id}")
+        pending = console.status("TARGET")
+        assert (pending.code, pending.subcode) == (13, 7), pending
+        assert "pending" in pending.message
+        assert app.core.target is accepted  # the accepted target stays in force
+        console.string("RETRACT_NEEDLE", "")
+        assert console.status("ACK_RETRACT_NEEDLE").code == 1
+        assert console.status("RETRACT_NEEDLE").code == 1
+        # the needle is measured out: the pending target is planned and accepted now
+        planned = console.status("TARGET")
+        assert planned.code == 1, planned
+        console.until("TARGET", type_name="TRANSFORM")
+        assert app.core.target is not None
+        assert app.core.target.target_id == f"TGT_{pose_id}"
+        watch = _watch(app)
+        watch.feed(firmware.take_truth())
+        assert watch.worst_mm <= LATERAL_TOLERANCE_MM

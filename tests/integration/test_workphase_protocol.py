@@ -405,3 +405,11 @@ def test_a_robot_with_a_piezo_insertion_axis_moves_once_the_scanner_is_idle():
         assert isinstance(reached.body, TransformBody)
         error_mm = final.body.matrix_ras_mm[:3, 3] - reached.body.matrix_ras_mm[:3, 3]
         assert np.linalg.norm(error_mm) <= 0.1
+
+
+def test_a_decoded_message_the_robot_does_not_handle_gets_status_12_not_silence(console):
+    console.client.send(IgtlMessage(device_name="FOO", body=TransformBody(matrix_ras_mm=matrix())))
+    refused = console.status("ACK_FOO")
+    assert refused.code == 12
+    assert "TRANSFORM" in refused.message
+    assert "not supported" in refused.message
