@@ -58,5 +58,5 @@ def test_malformed_v2_frame_from_the_controlling_slicer_mid_move_keeps_its_conne
         assert isinstance(refusal.body, StatusBody)
         assert "META_HEADER_SIZE 1 B" in refusal.body.message
         assert slicer.status("MOVE_TO_TARGET").code == 1  # the move went on to its end
-        assert app.state is State.AT_TARGET
+        assert app.state is State.NEEDLE_INSERTED  # measured: the needle is in
         assert all(m.header_version == 2 for m in slicer.seen)  # answered in its version
