@@ -22,7 +22,7 @@ from hal import FaultEvent, HalFaultKind, LifecycleState
 from kinematics import Target, Unreachable, compose, plan, transform_points, transform_vectors
 from robot.runtime.jobs import AcceptedTarget, JobKind, JobResult, MoveJob, StartUpJob, StopJob
 from robot.runtime.motion import MotionMixin
-from robot.runtime.pose import pose_along
+from robot.runtime.pose import calibration_problem, nearest_rigid, pose_along
 from robot.runtime.readings import read_joints, snapshot_from
 from robot.runtime.startup import StartUpMixin
 from safety import LATCHED_STATES, MOTION_STATES, Event, State, StatusCode, SubCode
@@ -56,6 +56,8 @@ _STOPPING_HAL_FAULTS: Final = frozenset(
 _REMEMBERED_FAULTS: Final = 4
 #: OPENIGTLINK.md 4.5: a reachable target is reached within this (mm).
 REACH_TOLERANCE_MM: Final = 0.1
+#: States in which a target may be accepted.
+_TARGETABLE: Final = frozenset({State.CALIBRATED, State.TARGET_SET, State.AT_TARGET})
 #: Supervisor states in which axes seek their limit switches (START_UP's two homing stages).
 HOMING_STATES: Final = frozenset({State.STARTUP, State.HOMING_LATERAL})
 
@@ -145,7 +147,20 @@ class RobotCore(StartUpMixin, MotionMixin):
         decision = self.supervisor.evaluate(self.snapshot())
         if decision is not None and decision.stop is not None:
             self.react(decision)
+        self._follow_memory()
         return self._take_results()
+
+    def _follow_memory(self) -> None:
+        """Forget a calibration or target the supervisor has forgotten (START_UP, a latch...).
+
+        The supervisor's memory decides what is accepted; the core keeps the matrices that go
+        with it, never one the supervisor no longer holds.
+        """
+        memory = self.supervisor.memory
+        if memory.calibration_id is None and self.T_scanner_from_robot is not None:
+            self._forget_registration()
+        if memory.target_id is None and self.target is not None:
+            self.target = None
 
     def act(self) -> list[JobResult]:
         """Advance START_UP, motion and stops by one cycle."""
@@ -373,6 +388,78 @@ class RobotCore(StartUpMixin, MotionMixin):
         assert self.T_scanner_from_robot is not None  # noqa: S101 - callers check calibration
         target = Target.from_arrays(requested[:3, 3], direction_ras=requested[:3, 2])
         return plan(self.robot, target, self.T_scanner_from_robot)
+
+    # --- commands the workphase layer translates into (the core owns the state they change) ---
+
+    def plan(self, source: str) -> Decision:
+        """PLANNING: the supervisor's PLAN (from MANUAL it forgets calibration and target)."""
+        decision = self.supervisor.handle(Event.PLAN, self.snapshot(), source=source)
+        if decision.accepted and decision.state_after is State.READY:
+            self._forget_registration()
+        return decision
+
+    def manual(self, source: str) -> Decision:
+        """MANUAL: the supervisor's MANUAL (the target is forgotten)."""
+        decision = self.supervisor.handle(Event.MANUAL, self.snapshot(), source=source)
+        if decision.accepted:
+            self.target = None
+        return decision
+
+    def targeting(self, source: str) -> Decision:
+        """TARGETING: the supervisor's TARGETING; on acceptance the target is forgotten."""
+        decision = self.supervisor.handle(Event.TARGETING, self.snapshot(), source=source)
+        if decision.accepted:
+            self.target = None
+        return decision
+
+    def calibrate(
+        self, T_scanner_from_robot: Transform, calibration_id: str, source: str
+    ) -> Decision:
+        """Check and accept a calibration; on acceptance it is in use and the target is gone.
+
+        A matrix that is not rigid is refused with its measured deviation (10, INVALID_MATRIX)
+        and recorded as such.
+        """
+        problem = calibration_problem(T_scanner_from_robot)
+        if problem is not None:
+            return self.supervisor.handle(
+                Event.CALIBRATE,
+                self.snapshot(),
+                source=source,
+                rejected=SubCode.INVALID_MATRIX,
+                reason=problem.message,
+            )
+        decision = self.supervisor.handle(
+            Event.CALIBRATE, self.snapshot(), source=source, calibration_id=calibration_id
+        )
+        if decision.accepted:
+            self.T_scanner_from_robot = nearest_rigid(T_scanner_from_robot)
+            self.calibration_id = calibration_id
+            self.target = None
+        return decision
+
+    def reject_target(self, sub_code: SubCode, reason: str, source: str) -> Decision:
+        """Record a target the robot's own checks refused (invalid matrix, unreachable)."""
+        return self.supervisor.handle(
+            Event.SET_TARGET, self.snapshot(), source=source, rejected=sub_code, reason=reason
+        )
+
+    def keep_pending_target(self, requested: Transform, target_id: str, source: str) -> None:
+        """Keep a target that arrived while the needle is in, apart from the accepted one."""
+        self.pending_target = (np.asarray(requested, dtype=np.float64), target_id, source)
+
+    def take_pending_target(self) -> tuple[Transform, str, str] | None:
+        """The pending target once the needle is out and the robot can take a target, else None."""
+        pending = self.pending_target
+        if pending is None or self.busy or self.state not in _TARGETABLE:
+            return None
+        self.pending_target = None
+        return pending
+
+    def _forget_registration(self) -> None:
+        self.T_scanner_from_robot = None
+        self.calibration_id = None
+        self.target = None
 
     def accept_target(
         self, requested: Transform, goal: JointGoal, target_id: str, source: str

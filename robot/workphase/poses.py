@@ -10,9 +10,9 @@ import numpy as np
 from kinematics import Unreachable
 from robot.igtl import PoseKind, TransformBody, Workphase
 from robot.runtime import REACH_TOLERANCE_MM
-from robot.runtime.pose import calibration_problem, nearest_rigid, target_problem
+from robot.runtime.pose import target_problem
 from robot.workphase import replies
-from safety import Event, State, StatusCode, SubCode
+from safety import State, StatusCode, SubCode
 
 if TYPE_CHECKING:
     from kinematics import Transform
@@ -108,30 +108,7 @@ class PosesMixin:
 
     def apply_calibration(self, matrix: Transform, calibration_id: str, source: str) -> bool:
         """Check and accept a calibration ``T_scanner_from_robot``; STATUS(CALIBRATION) to all."""
-        core = self.core
-        problem = calibration_problem(matrix)
-        if problem is not None:
-            core.supervisor.handle(
-                Event.CALIBRATE,
-                core.snapshot(),
-                source=source,
-                rejected=SubCode.INVALID_MATRIX,
-                reason=problem.message,
-            )
-            self.phase_result(
-                "CALIBRATION",
-                StatusCode.CONFIGURATION_ERROR,
-                SubCode.INVALID_MATRIX,
-                problem.message,
-            )
-            return False
-        decision = core.supervisor.handle(
-            Event.CALIBRATE, core.snapshot(), source=source, calibration_id=calibration_id
-        )
-        if decision.accepted:
-            core.T_scanner_from_robot = nearest_rigid(matrix)
-            core.calibration_id = calibration_id
-            core.target = None
+        decision = self.core.calibrate(matrix, calibration_id, source)
         self.decision_status("CALIBRATION", decision)
         return decision.accepted
 
@@ -139,7 +116,7 @@ class PosesMixin:
         core = self.core
         if core.state is State.NEEDLE_INSERTED:
             # Kept apart from the accepted target until the needle is out (then planned).
-            core.pending_target = (np.asarray(matrix, dtype=np.float64), target_id, source)
+            core.keep_pending_target(matrix, target_id, source)
             held = "none" if core.target is None else core.target.target_id
             self.send(
                 conn,
@@ -169,11 +146,9 @@ class PosesMixin:
 
     def accept_pending_target(self) -> None:
         """Plan a target that arrived while the needle was in, once it is out (each cycle)."""
-        core = self.core
-        pending = core.pending_target
-        if pending is None or core.state not in _TARGETABLE or core.busy:
+        pending = self.core.take_pending_target()
+        if pending is None:
             return
-        core.pending_target = None
         matrix, target_id, source = pending
         logger.info("the needle is out: planning the pending target %s", target_id)
         self.accept_target(matrix, target_id, source)
@@ -199,9 +174,7 @@ class PosesMixin:
                 else:
                     goal = planned
         if goal is None:
-            core.supervisor.handle(
-                Event.SET_TARGET, core.snapshot(), source=source, rejected=sub, reason=reason
-            )
+            core.reject_target(sub, reason, source)
             self.phase_result("TARGET", StatusCode.CONFIGURATION_ERROR, sub, reason)
             return False
         requested = np.asarray(matrix, dtype=np.float64)

@@ -29,7 +29,7 @@ from robot.workphase import replies
 from robot.workphase.poses import PosesMixin
 from robot.workphase.requests import RequestsMixin
 from robot.workphase.scanner import ZFrameResult
-from safety import LATCHED_STATES, Event, State, StatusCode, SubCode
+from safety import LATCHED_STATES, State, StatusCode, SubCode
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -236,15 +236,13 @@ class WorkphaseProtocol(PosesMixin, RequestsMixin):
         if phase is Workphase.START_UP:
             self.core.start_up(source)
         elif phase is Workphase.PLANNING:
-            self.core.supervisor.handle(Event.PLAN, self.core.snapshot(), source=source)
+            self.core.plan(source)
         elif phase is Workphase.TARGETING:
             self._targeting(source)
         elif phase is Workphase.MOVE_TO_TARGET:
             self._move(previous, source)
         elif phase is Workphase.MANUAL:
-            decision = self.core.supervisor.handle(
-                Event.MANUAL, self.core.snapshot(), source=source
-            )
+            decision = self.core.manual(source)
             self.decision_status("MANUAL", decision)
         # CALIBRATION: A and C only; the STATUS follows the CLB_ transform.
 
@@ -264,9 +262,7 @@ class WorkphaseProtocol(PosesMixin, RequestsMixin):
                 "TARGETING needs a calibration (CLB_ transform or Z-frame image) first",
             )
             return
-        decision = core.supervisor.handle(Event.TARGETING, core.snapshot(), source=source)
-        if decision.accepted:
-            core.target = None
+        decision = core.targeting(source)
         self.decision_status("TARGETING", decision)
 
     def _move_refusal(self, previous: Workphase) -> tuple[SubCode, str] | None:

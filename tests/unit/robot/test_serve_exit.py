@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+from pathlib import Path
 
 import pytest
 
@@ -19,6 +20,7 @@ class _SignalledApp:
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         self.audit = None
+        self.recorder = None
         self.causes: list[tuple[str, str | None]] = []
 
     def start(self) -> None:
@@ -29,8 +31,8 @@ class _SignalledApp:
         return ("127.0.0.1", 1)
 
     @property
-    def audit_path(self) -> str:
-        return "audit.jsonl"
+    def audit_path(self) -> Path:
+        return Path("audit.jsonl")
 
     def shutdown(self, cause: str, *, signal_name: str | None = None) -> ShutdownReport:
         self.causes.append((cause, signal_name))
