@@ -21,10 +21,10 @@ import numpy as np
 from hal import FaultEvent, HalFaultKind, LifecycleState
 from kinematics import Target, Unreachable, compose, plan, transform_points, transform_vectors
 from robot.runtime.jobs import AcceptedTarget, JobKind, JobResult, MoveJob, StartUpJob, StopJob
-from robot.runtime.motion import MotionMixin
+from robot.runtime.motion import MotionControl
 from robot.runtime.pose import calibration_problem, nearest_rigid, pose_along
 from robot.runtime.readings import read_joints, snapshot_from
-from robot.runtime.startup import StartUpMixin
+from robot.runtime.startup import StartUpSequence
 from safety import LATCHED_STATES, MOTION_STATES, Event, State, StatusCode, SubCode
 from safety.errors import AuditError
 from safety.interlocks import needle_text
@@ -62,7 +62,7 @@ _TARGETABLE: Final = frozenset({State.CALIBRATED, State.TARGET_SET, State.AT_TAR
 HOMING_STATES: Final = frozenset({State.STARTUP, State.HOMING_LATERAL})
 
 
-class RobotCore(StartUpMixin, MotionMixin):
+class RobotCore:
     """Supervisor, driver and kinematics composed; one owner thread (the control loop).
 
     Args:
@@ -99,8 +99,6 @@ class RobotCore(StartUpMixin, MotionMixin):
         #: apart from the accepted one and planned once the needle is measured out.
         self.pending_target: tuple[Transform, str, str] | None = None
         self.scanner_imaging: bool | None = None
-        self.startup: StartUpJob | None = None
-        self.motion: MoveJob | None = None
         self.stopping: StopJob | None = None
         self.status: HalStatus | None = None
         self.readings: Readings = read_joints(driver, config.controller)
@@ -109,9 +107,14 @@ class RobotCore(StartUpMixin, MotionMixin):
         self.hal_faults_seen = 0
         #: Controller faults reported since START_UP began (newest last), named in its result.
         self.controller_faults: deque[str] = deque(maxlen=_REMEMBERED_FAULTS)
-        self.plan_serial = 0
         #: Consecutive failed audit commits (0 while the writer is healthy).
         self.audit_commit_failures = 0
+        self._startup = StartUpSequence(
+            self, config=config, driver=driver, supervisor=supervisor, now=now
+        )
+        self._motion = MotionControl(
+            self, config=config, driver=driver, supervisor=supervisor, now=now
+        )
 
     # --- per cycle ---------------------------------------------------------------------------
 
@@ -165,9 +168,9 @@ class RobotCore(StartUpMixin, MotionMixin):
     def act(self) -> list[JobResult]:
         """Advance START_UP, motion and stops by one cycle."""
         if self.startup is not None:
-            self.advance_startup()
+            self._startup.advance()
         if self.motion is not None:
-            self.advance_motion()
+            self._motion.advance()
         if self.stopping is not None:
             self._advance_stop()
         return self._take_results()
@@ -248,7 +251,7 @@ class RobotCore(StartUpMixin, MotionMixin):
         sub = decision.sub_code if decision.sub_code is not SubCode.OK else SubCode.INTERLOCK
         if self.motion is not None:
             self.finish(JobResult(kind=self.motion.kind, code=code, sub_code=sub, reason=text))
-            self.motion = None
+            self._motion.job = None
         elif self.startup is not None:
             self.finish(
                 JobResult(
@@ -258,7 +261,7 @@ class RobotCore(StartUpMixin, MotionMixin):
                     reason=text,
                 )
             )
-            self.startup = None
+            self._startup.job = None
         elif self.stopping is None:
             self.finish(JobResult(kind=JobKind.FAULT, code=code, sub_code=sub, reason=text))
 
@@ -276,8 +279,7 @@ class RobotCore(StartUpMixin, MotionMixin):
     def stop(self, source: str, *, report: bool = True) -> Decision:
         """STOP (Cat 2) from anyone: cut any motion; ``report``: await standstill, say so."""
         decision = self.supervisor.handle(Event.STOP, self.snapshot(), source=source)
-        self.motion = None
-        self.startup = None
+        self._cut_jobs()
         self.apply_stop(decision)
         if report:
             self.stopping = StopJob(kind=JobKind.STOP, started_s=self._now())
@@ -288,8 +290,7 @@ class RobotCore(StartUpMixin, MotionMixin):
         if self.driver.state is not LifecycleState.UNCONFIGURED:
             self.driver.estop()
         decision = self.supervisor.handle(Event.EMERGENCY, self.snapshot(), source=source)
-        self.motion = None
-        self.startup = None
+        self._cut_jobs()
         if report:
             self.stopping = StopJob(kind=JobKind.EMERGENCY, started_s=self._now())
         return decision
@@ -320,6 +321,35 @@ class RobotCore(StartUpMixin, MotionMixin):
                     ),
                 )
             )
+
+    def _cut_jobs(self) -> None:
+        self._motion.job = None
+        self._startup.job = None
+
+    # --- jobs ----------------------------------------------------------------------------------
+
+    @property
+    def startup(self) -> StartUpJob | None:
+        """START_UP in progress, or ``None``."""
+        return self._startup.job
+
+    @property
+    def motion(self) -> MoveJob | None:
+        """The move or retraction in progress, or ``None``."""
+        return self._motion.job
+
+    def start_up(self, source: str) -> None:
+        """Begin START_UP; the result arrives later as a :class:`JobResult` (START_UP)."""
+        self.controller_faults.clear()
+        self._startup.start(source)
+
+    def move_to_target(self, source: str) -> JobResult | None:
+        """Start the move to the accepted target; a refusal is returned, ``None`` = started."""
+        return self._motion.move_to_target(source)
+
+    def retract_needle(self, source: str) -> JobResult | None:
+        """Retract the insertion axis alone; a refusal is returned, ``None`` = started."""
+        return self._motion.retract_needle(source)
 
     # --- state ---------------------------------------------------------------------------------
 

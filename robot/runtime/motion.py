@@ -17,14 +17,13 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from hal import ControllerDriver
-    from kinematics import SynchronisedMove, TwoPlaneGuide
+    from kinematics import SynchronisedMove
     from kinematics.types import FloatArray
     from robot.runtime.config import RobotConfig
-    from robot.runtime.jobs import AcceptedTarget
-    from robot.runtime.readings import Readings
-    from safety import Decision, InterlockSnapshot, Supervisor
+    from robot.runtime.core import RobotCore
+    from safety import Decision, Supervisor
 
-__all__ = ["MotionMixin"]
+__all__ = ["MotionControl"]
 
 logger = logging.getLogger(__name__)
 
@@ -40,48 +39,50 @@ def _refusal(kind: JobKind, sub_code: SubCode, reason: str) -> JobResult:
     return JobResult(kind=kind, code=StatusCode.NOT_READY, sub_code=sub_code, reason=reason)
 
 
-class MotionMixin:
-    """Motion of :class:`~robot.runtime.core.RobotCore` (which supplies the state)."""
+class MotionControl:
+    """Motion of a :class:`~robot.runtime.core.RobotCore`: moves and retractions over cycles.
 
-    config: RobotConfig
-    driver: ControllerDriver
-    supervisor: Supervisor
-    robot: TwoPlaneGuide
-    motion: MoveJob | None
-    readings: Readings
-    target: AcceptedTarget | None
-    scanner_imaging: bool | None
-    _now: Callable[[], float]
-    plan_serial: int
+    Owns the motion job and the plan serial; reads the core's robot model (it changes with the
+    tool), readings, target and scanner state of the cycle, and reports through the core's
+    ``finish`` and ``fault``. Called from the control-loop thread only.
 
-    def snapshot(self, *, command_authority: bool = True) -> InterlockSnapshot:
-        """Provided by the core."""
-        raise NotImplementedError
+    Args:
+        core: the robot.
+        config: the robot's configuration.
+        driver: the controller driver.
+        supervisor: the safety supervisor.
+        now: the control loop's monotonic clock (s).
+    """
 
-    def finish(self, result: JobResult) -> None:
-        """Provided by the core."""
-        raise NotImplementedError
-
-    def commit(self) -> None:
-        """Provided by the core."""
-        raise NotImplementedError
-
-    def fault(self, reason: str) -> None:
-        """Provided by the core."""
-        raise NotImplementedError
+    def __init__(
+        self,
+        core: RobotCore,
+        *,
+        config: RobotConfig,
+        driver: ControllerDriver,
+        supervisor: Supervisor,
+        now: Callable[[], float],
+    ) -> None:
+        self._core = core
+        self.config = config
+        self.driver = driver
+        self.supervisor = supervisor
+        self._now = now
+        self.job: MoveJob | None = None
+        self.plan_serial = 0
 
     def _start_point(self) -> FloatArray | None:
-        positions = self.readings.positions
+        positions = self._core.readings.positions
         if positions is None:
             return None
-        lo = np.array([j.lower for j in self.robot.joints])
-        hi = np.array([j.upper for j in self.robot.joints])
+        lo = np.array([j.lower for j in self._core.robot.joints])
+        hi = np.array([j.upper for j in self._core.robot.joints])
         return np.asarray(np.clip(positions, lo, hi), dtype=np.float64)
 
     def _envelopes(self, path: FloatArray, joints: list[int]) -> list[JointEnvelope]:
         out = []
         for index in joints:
-            spec = self.robot.joints[index]
+            spec = self._core.robot.joints[index]
             margin = max(self.config.runtime.arrival_tolerance_mm, 0.05)
             out.append(
                 JointEnvelope(
@@ -100,15 +101,15 @@ class MotionMixin:
         the lateral axes, the insertion axis kept inside the retracted band) and then the
         insertion (INSERTING: the insertion axis alone, never deeper than the target).
         """
-        if self.target is None:
+        if self._core.target is None:
             return _refusal(JobKind.MOVE, SubCode.NO_TARGET, "no target has been accepted")
-        goal = np.array(self.target.goal.joint_values)
+        goal = np.array(self._core.target.goal.joint_values)
         start = self._start_point()
         if start is None:
             return _refusal(JobKind.MOVE, SubCode.NOT_READY, "no telemetry from the controller")
         try:
             trajectory = plan_needle_motion(
-                self.robot, start, goal, rate_hz=self.config.runtime.control_rate_hz
+                self._core.robot, start, goal, rate_hz=self.config.runtime.control_rate_hz
             )
         except ValueError as err:
             return _refusal(JobKind.MOVE, SubCode.OUT_OF_RANGE, f"no trajectory: {err}")
@@ -152,12 +153,12 @@ class MotionMixin:
                 "START_UP retracts the needle first (it homes the insertion axis before the "
                 "others)",
             )
-        ins = self.robot.insertion_index
+        ins = self._core.robot.insertion_index
         goal = start.copy()
-        goal[ins] = min(float(start[ins]), self.robot.retracted_insertion_mm)
+        goal[ins] = min(float(start[ins]), self._core.robot.retracted_insertion_mm)
         try:
             trajectory = plan_needle_motion(
-                self.robot, start, goal, rate_hz=self.config.runtime.control_rate_hz
+                self._core.robot, start, goal, rate_hz=self.config.runtime.control_rate_hz
             )
         except ValueError as err:
             return _refusal(JobKind.RETRACT, SubCode.OUT_OF_RANGE, f"no trajectory: {err}")
@@ -186,7 +187,7 @@ class MotionMixin:
         self.plan_serial += 1
         plan_id = f"{kind.value.lower()}-{self.plan_serial}"
         decision: Decision = self.supervisor.handle(
-            event, self.snapshot(), source=source, plan_id=plan_id, envelopes=envelopes
+            event, self._core.snapshot(), source=source, plan_id=plan_id, envelopes=envelopes
         )
         if not decision.accepted or decision.permit is None:
             # refused, or accepted without a permit (its audit record could not be stored: the
@@ -197,7 +198,7 @@ class MotionMixin:
                 sub_code=decision.sub_code,
                 reason=decision.reason,
             )
-        self.motion = MoveJob(
+        self.job = MoveJob(
             kind=kind,
             segments=segments,
             goal=goal,
@@ -213,25 +214,25 @@ class MotionMixin:
             sum(float(m.duration_s) for m in segments),
             f", then {len(insert)} insertion segment(s)" if insert else "",
         )
-        self.advance_motion()
+        self.advance()
         return None
 
     def _begin_insert(self, job: MoveJob) -> None:
         """The alignment arrived: ask for the insertion permit (insertion axis alone)."""
-        ins = self.robot.insertion_index
+        ins = self._core.robot.insertion_index
         path = np.vstack([job.insert[0].start, *(m.goal for m in job.insert)])
         self.plan_serial += 1
         plan_id = f"insert-{self.plan_serial}"
         decision = self.supervisor.handle(
             Event.INSERT,
-            self.snapshot(),
+            self._core.snapshot(),
             source="control_loop",
             plan_id=plan_id,
             envelopes=self._envelopes(path, [ins]),
         )
         if not decision.accepted or decision.permit is None:
-            self.motion = None
-            self.finish(
+            self.job = None
+            self._core.finish(
                 JobResult(
                     kind=job.kind,
                     code=decision.code,
@@ -247,7 +248,7 @@ class MotionMixin:
 
     def _send(self, job: MoveJob) -> None:
         segment = job.segments[job.index]
-        names = [j.name for j in self.robot.joints]
+        names = [j.name for j in self._core.robot.joints]
         targets = {
             names[i]: float(segment.goal[i])
             for i in range(len(names))
@@ -257,22 +258,22 @@ class MotionMixin:
         job.sent = True
         if not targets:
             return
-        self.commit()
+        self._core.commit()
         try:
             self.driver.move(
                 targets,
                 permit=self.supervisor.permit,
                 duration_s=float(segment.duration_s),
-                imaging=bool(self.scanner_imaging),
+                imaging=bool(self._core.scanner_imaging),
             )
         except (HalError, PermitError, ValueError) as err:
-            self.fault(
+            self._core.fault(
                 f"{job.kind.value} segment {segment.name!r} refused by the controller: {err}"
             )
 
     def _arrived(self, goal: FloatArray) -> bool:
-        positions = self.readings.positions
-        if positions is None or self.readings.moving:
+        positions = self._core.readings.positions
+        if positions is None or self._core.readings.moving:
             return False
         for axis, value, wanted in zip(self.config.controller.axes, positions, goal, strict=True):
             step = getattr(axis, "step_size", 0.0)
@@ -280,9 +281,9 @@ class MotionMixin:
                 return False
         return True
 
-    def advance_motion(self) -> None:
+    def advance(self) -> None:
         """Send the next segment, detect arrival from telemetry, or fault on a time-out."""
-        job = self.motion
+        job = self.job
         if job is None:
             return
         if job.index >= len(job.segments):
@@ -302,18 +303,18 @@ class MotionMixin:
             return
         limit_s = segment.duration_s * self.config.runtime.motion_timeout_factor + _SEGMENT_SLACK_S
         if self._now() - job.segment_started_s > limit_s:
-            self.fault(
+            self._core.fault(
                 f"{job.kind.value} segment {segment.name!r} did not arrive within {limit_s:.1f} s "
                 f"(planned {segment.duration_s:.1f} s)"
             )
 
     def _done(self, job: MoveJob) -> None:
-        decision = self.supervisor.handle(Event.MOTION_DONE, self.snapshot(), source="hal")
+        decision = self.supervisor.handle(Event.MOTION_DONE, self._core.snapshot(), source="hal")
         if decision.accepted and job.insert:
             self._begin_insert(job)
             return
-        self.motion = None
-        self.finish(
+        self.job = None
+        self._core.finish(
             JobResult(
                 kind=job.kind,
                 code=StatusCode.OK if decision.accepted else decision.code,

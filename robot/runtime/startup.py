@@ -21,15 +21,14 @@ from safety.guards import homing_stages
 from safety.interlocks import needle_text
 
 if TYPE_CHECKING:
-    from collections import deque
     from collections.abc import Callable
 
-    from hal import ControllerDriver, FaultEvent, HalStatus
+    from hal import ControllerDriver
     from robot.runtime.config import RobotConfig
-    from robot.runtime.readings import Readings
-    from safety import Decision, InterlockSnapshot, Supervisor
+    from robot.runtime.core import RobotCore
+    from safety import Decision, Supervisor
 
-__all__ = ["StartUpMixin"]
+__all__ = ["StartUpSequence"]
 
 logger = logging.getLogger(__name__)
 
@@ -47,40 +46,38 @@ _CONNECT_BACKOFF_S: Final = 0.1
 _LATCHED_FIRMWARE: Final = frozenset({FirmwareState.ESTOP, FirmwareState.FAULT})
 
 
-class StartUpMixin:
-    """START_UP steps of :class:`~robot.runtime.core.RobotCore` (which supplies the state)."""
+class StartUpSequence:
+    """START_UP of a :class:`~robot.runtime.core.RobotCore`: its steps over control cycles.
 
-    config: RobotConfig
-    driver: ControllerDriver
-    supervisor: Supervisor
-    startup: StartUpJob | None
-    status: HalStatus | None
-    readings: Readings
-    _now: Callable[[], float]
-    _seen_homing: bool
-    controller_faults: deque[str]
+    Owns the START_UP job; reads the core's readings and snapshot of the cycle, and reports
+    through the core's ``finish``. Called from the control-loop thread only.
 
-    def snapshot(self, *, command_authority: bool = True) -> InterlockSnapshot:
-        """Provided by the core."""
-        raise NotImplementedError
+    Args:
+        core: the robot whose readings, snapshot, audit commit and results it uses.
+        config: the robot.
+        driver: the controller driver.
+        supervisor: the safety supervisor.
+        now: the control loop's monotonic clock (s).
+    """
 
-    def drain_controller_faults(self) -> list[FaultEvent]:
-        """Provided by the core."""
-        raise NotImplementedError
+    def __init__(
+        self,
+        core: RobotCore,
+        *,
+        config: RobotConfig,
+        driver: ControllerDriver,
+        supervisor: Supervisor,
+        now: Callable[[], float],
+    ) -> None:
+        self._core = core
+        self.config = config
+        self.driver = driver
+        self.supervisor = supervisor
+        self._now = now
+        self.job: StartUpJob | None = None
+        self._seen_homing = False
 
-    def finish(self, result: JobResult) -> None:
-        """Provided by the core."""
-        raise NotImplementedError
-
-    def commit(self) -> None:
-        """Provided by the core."""
-        raise NotImplementedError
-
-    def apply_stop(self, decision: Decision) -> None:
-        """Provided by the core."""
-        raise NotImplementedError
-
-    def start_up(self, source: str) -> None:
+    def start(self, source: str) -> None:
         """Begin START_UP; the result arrives later as a :class:`JobResult` (START_UP).
 
         Steps (OPENIGTLINK.md 4.4 "reset guards, firmware, homing"): reconnect a lost link or
@@ -88,11 +85,10 @@ class StartUpMixin:
         it, reset the supervisor's latch (its guards see the fresh link), enable, home.
         """
         now_s = self._now()
-        self.controller_faults.clear()
-        self.startup = StartUpJob(
+        self.job = StartUpJob(
             step=StartUpStep.CONNECT, started_s=now_s, step_started_s=now_s, source=source
         )
-        self.advance_startup()
+        self.advance()
 
     def _fail(self, reason: str, *, audited: bool = False) -> None:
         """End START_UP with 13 sub 8 NOT_READY (OPENIGTLINK.md 4.4); ``reason`` names the cause.
@@ -102,12 +98,12 @@ class StartUpMixin:
         it is outside homing).
         """
         logger.error("START_UP failed: %s", reason)
-        self.startup = None
+        self.job = None
         if not audited:
             self.supervisor.handle(
-                Event.HOMING_FAILED, self.snapshot(), source="control_loop", reason=reason
+                Event.HOMING_FAILED, self._core.snapshot(), source="control_loop", reason=reason
             )
-        self.finish(
+        self._core.finish(
             JobResult(
                 kind=JobKind.START_UP,
                 code=StatusCode.NOT_READY,
@@ -117,13 +113,13 @@ class StartUpMixin:
         )
 
     def _next(self, step: StartUpStep) -> None:
-        assert self.startup is not None  # noqa: S101 - called while starting up
-        self.startup.step = step
-        self.startup.step_started_s = self._now()
+        assert self.job is not None  # noqa: S101 - called while starting up
+        self.job.step = step
+        self.job.step_started_s = self._now()
 
-    def advance_startup(self) -> None:
+    def advance(self) -> None:
         """Run the current START_UP step (called once per cycle while starting up)."""
-        job = self.startup
+        job = self.job
         if job is None:
             return
         waited_s = self._now() - job.step_started_s
@@ -152,10 +148,10 @@ class StartUpMixin:
         """``text`` and the controller faults reported since START_UP began (the cause)."""
         driver_down = self.driver.state is LifecycleState.UNCONFIGURED
         if driver_down or self.supervisor.state in {State.OFF, *LATCHED_STATES}:
-            self.drain_controller_faults()  # nothing else acts on them now (see core.sense)
-        if not self.controller_faults:
+            self._core.drain_controller_faults()  # nothing else acts on them now (see core.sense)
+        if not self._core.controller_faults:
             return text
-        return f"{text}; the controller reported: {'; '.join(self.controller_faults)}"
+        return f"{text}; the controller reported: {'; '.join(self._core.controller_faults)}"
 
     def _connect(self, job: StartUpJob) -> None:
         """Configure a fresh driver, or reconnect a lost link (backoff between attempts)."""
@@ -234,7 +230,7 @@ class StartUpMixin:
     def _reset(self, waited_s: float) -> None:
         """Reset the supervisor's latch once this cycle's snapshot shows the fresh link."""
         if self.supervisor.state in LATCHED_STATES:
-            status = self.status  # what the RESET guards judge (read at the top of the cycle)
+            status = self._core.status  # what the RESET guards judge (read at the top of the cycle)
             if status is None or status.link_down or status.comm_timeout:
                 if waited_s > _SETTLE_S:
                     self._fail(
@@ -244,7 +240,9 @@ class StartUpMixin:
                         )
                     )
                 return
-            decision = self.supervisor.handle(Event.RESET, self.snapshot(), source=self._source())
+            decision = self.supervisor.handle(
+                Event.RESET, self._core.snapshot(), source=self._source()
+            )
             if not decision.accepted:
                 self._fail(f"the cause persists: {decision.reason}", audited=True)
                 return
@@ -252,7 +250,7 @@ class StartUpMixin:
         self._bring_up()
 
     def _source(self) -> str:
-        return "" if self.startup is None else self.startup.source
+        return "" if self.job is None else self.job.source
 
     def _bring_up(self) -> None:
         driver = self.driver
@@ -296,9 +294,11 @@ class StartUpMixin:
         self._next(StartUpStep.AWAIT_TELEMETRY)
 
     def _await_telemetry(self, waited_s: float, source: str) -> None:
-        status = self.status
+        status = self._core.status
         fresh = (
-            status is not None and not status.comm_timeout and self.readings.positions is not None
+            status is not None
+            and not status.comm_timeout
+            and self._core.readings.positions is not None
         )
         if not fresh or self._firmware_state() not in _ENABLED_FIRMWARE:
             if waited_s > _SETTLE_S:
@@ -309,7 +309,7 @@ class StartUpMixin:
                     )
                 )
             return
-        snapshot = self.snapshot()
+        snapshot = self._core.snapshot()
         decision = self.supervisor.handle(
             Event.START_UP,
             snapshot,
@@ -333,7 +333,7 @@ class StartUpMixin:
         """Home the joints ``decision``'s permit covers (one START_UP stage)."""
         assert decision.permit is not None  # noqa: S101 - checked by the callers
         names = tuple(n for n in self.driver.axes if n in decision.permit.joints)
-        self.commit()
+        self._core.commit()
         try:
             self.driver.home(names, permit=self.supervisor.permit)
         except (HalError, PermitError, ValueError) as err:
@@ -344,21 +344,21 @@ class StartUpMixin:
 
     def _homing_failed(self, reason: str) -> None:
         decision = self.supervisor.handle(
-            Event.HOMING_FAILED, self.snapshot(), source="control_loop", reason=reason
+            Event.HOMING_FAILED, self._core.snapshot(), source="control_loop", reason=reason
         )
-        self.apply_stop(decision)
+        self._core.apply_stop(decision)
         self._fail(reason, audited=True)
 
     def _homing(self, waited_s: float, job: StartUpJob) -> None:
         state = self._firmware_state()
-        moving = self.readings.moving or state is FirmwareState.HOMING
+        moving = self._core.readings.moving or state is FirmwareState.HOMING
         self._seen_homing |= moving
         quiet = waited_s > _HOMING_QUIET_S
         lateral_stage = self.supervisor.state is State.HOMING_LATERAL
         permit = self.supervisor.permit
         covered = () if permit is None else tuple(permit.joints)
         homed = all(
-            self.readings.homed_axes[i] if i < len(self.readings.homed_axes) else False
+            self._core.readings.homed_axes[i] if i < len(self._core.readings.homed_axes) else False
             for i, name in enumerate(self.driver.axes)
             if name in covered
         )
@@ -367,7 +367,9 @@ class StartUpMixin:
                 self._homing_done()
                 return
             # the insertion axis is homed (retracted): the others, once the needle is out
-            decision = self.supervisor.handle(Event.HOME_LATERAL, self.snapshot(), source="hal")
+            decision = self.supervisor.handle(
+                Event.HOME_LATERAL, self._core.snapshot(), source="hal"
+            )
             if not decision.accepted or decision.permit is None:
                 self._homing_failed(
                     f"the lateral axes may not home after the insertion axis: {decision.reason}"
@@ -375,7 +377,7 @@ class StartUpMixin:
                 return
             self._home_stage(decision, StartUpStep.HOMING)
             return
-        if self.readings.homed and not moving and (self._seen_homing or quiet):
+        if self._core.readings.homed and not moving and (self._seen_homing or quiet):
             self._homing_done()
             return
         if self._now() - job.started_s > self.config.runtime.homing_timeout_s:
@@ -384,9 +386,9 @@ class StartUpMixin:
             )
 
     def _homing_done(self) -> None:
-        decision = self.supervisor.handle(Event.HOMING_DONE, self.snapshot(), source="hal")
-        self.startup = None
-        self.finish(
+        decision = self.supervisor.handle(Event.HOMING_DONE, self._core.snapshot(), source="hal")
+        self.job = None
+        self._core.finish(
             JobResult(
                 kind=JobKind.START_UP,
                 code=decision.code if decision.accepted else StatusCode.NOT_READY,
