@@ -67,13 +67,13 @@ def _check_envelopes(g: GuardInput, kind: MotionKind) -> tuple[JointConfig, ...]
     request = g.request
     if not request.plan_id:
         return Refusal(
-            code=StatusCode.CONFIGURATION_ERROR,
+            code=StatusCode.CONFIG_ERROR,
             sub_code=SubCode.BAD_VALUE,
             reason=f"a {kind.value} permit needs a plan_id",
         )
     if not request.envelopes:
         return Refusal(
-            code=StatusCode.CONFIGURATION_ERROR,
+            code=StatusCode.CONFIG_ERROR,
             sub_code=SubCode.BAD_VALUE,
             reason=f"plan {request.plan_id!r} asks to move no joint",
         )
@@ -85,7 +85,7 @@ def _check_envelopes(g: GuardInput, kind: MotionKind) -> tuple[JointConfig, ...]
             known = ", ".join(j.name for j in g.config.joints)
             what = "twice" if env.joint in seen else f"but the robot has only {known}"
             return Refusal(
-                code=StatusCode.CONFIGURATION_ERROR,
+                code=StatusCode.CONFIG_ERROR,
                 sub_code=SubCode.BAD_VALUE,
                 reason=f"plan {request.plan_id!r} names joint {env.joint!r} {what}",
             )
@@ -93,7 +93,7 @@ def _check_envelopes(g: GuardInput, kind: MotionKind) -> tuple[JointConfig, ...]
         excess = max(joint.min_position - env.min_position, env.max_position - joint.max_position)
         if excess > 0:
             return Refusal(
-                code=StatusCode.CONFIGURATION_ERROR,
+                code=StatusCode.CONFIG_ERROR,
                 sub_code=SubCode.OUT_OF_RANGE,
                 reason=(
                     f"joint {env.joint!r} envelope [{env.min_position:g}, {env.max_position:g}] "
@@ -103,7 +103,7 @@ def _check_envelopes(g: GuardInput, kind: MotionKind) -> tuple[JointConfig, ...]
             )
         if env.max_speed > joint.max_speed:
             return Refusal(
-                code=StatusCode.CONFIGURATION_ERROR,
+                code=StatusCode.CONFIG_ERROR,
                 sub_code=SubCode.OUT_OF_RANGE,
                 reason=(
                     f"joint {env.joint!r} speed cap {env.max_speed:g} exceeds its maximum "
@@ -164,7 +164,7 @@ def _lateral_refusal(g: GuardInput, what: str) -> Refusal | None:
     if g.needle_in:
         return needle_refusal(g, what)
     return Refusal(
-        code=StatusCode.CONFIGURATION_ERROR,
+        code=StatusCode.CONFIG_ERROR,
         sub_code=SubCode.OUT_OF_RANGE,
         reason=f"{what} refused: {problem}",
     )
@@ -192,7 +192,7 @@ def move_allowed(g: GuardInput) -> Refusal | None:
     for env, joint in zip(g.request.envelopes, checked, strict=True):
         if joint.insertion and env.max_position > band:
             return Refusal(
-                code=StatusCode.CONFIGURATION_ERROR,
+                code=StatusCode.CONFIG_ERROR,
                 sub_code=SubCode.OUT_OF_RANGE,
                 reason=(
                     f"an alignment keeps {env.joint!r} inside the retracted band ({band:g} mm), "
@@ -211,7 +211,7 @@ def insert_allowed(g: GuardInput) -> Refusal | None:
     others = [j.name for j in checked if not j.insertion]
     if others:
         return Refusal(
-            code=StatusCode.CONFIGURATION_ERROR,
+            code=StatusCode.CONFIG_ERROR,
             sub_code=SubCode.BAD_VALUE,
             reason=f"an insertion may move the insertion axis only, plan also moves {others}",
         )
@@ -226,7 +226,7 @@ def insert_allowed(g: GuardInput) -> Refusal | None:
     for env in g.request.envelopes:
         if env.max_position > limit_mm:
             return Refusal(
-                code=StatusCode.CONFIGURATION_ERROR,
+                code=StatusCode.CONFIG_ERROR,
                 sub_code=SubCode.OUT_OF_RANGE,
                 reason=(
                     f"insertion envelope of {env.joint!r} reaches {env.max_position:g} mm, deeper "
@@ -263,7 +263,7 @@ def retract_allowed(g: GuardInput) -> Refusal | None:
     others = [j.name for j in checked if not j.insertion]
     if others:
         return Refusal(
-            code=StatusCode.CONFIGURATION_ERROR,
+            code=StatusCode.CONFIG_ERROR,
             sub_code=SubCode.BAD_VALUE,
             reason=f"a retraction may move the insertion axis only, plan also moves {others}",
         )
@@ -289,7 +289,7 @@ def _retraction_depth(g: GuardInput) -> Refusal | None:
     for env in g.request.envelopes:
         if env.max_position > depth_mm + tolerance_mm:
             return Refusal(
-                code=StatusCode.CONFIGURATION_ERROR,
+                code=StatusCode.CONFIG_ERROR,
                 sub_code=SubCode.OUT_OF_RANGE,
                 reason=(
                     f"retraction envelope of {env.joint!r} reaches {env.max_position:g} mm, "
@@ -368,13 +368,13 @@ def calibration_accepted(g: GuardInput) -> Refusal | None:
     request = g.request
     if request.rejected is not None:
         return Refusal(
-            code=StatusCode.CONFIGURATION_ERROR,
+            code=StatusCode.CONFIG_ERROR,
             sub_code=request.rejected,
             reason=request.reason or f"calibration rejected ({request.rejected.name})",
         )
     if not request.calibration_id:
         return Refusal(
-            code=StatusCode.CONFIGURATION_ERROR,
+            code=StatusCode.CONFIG_ERROR,
             sub_code=SubCode.BAD_VALUE,
             reason="CALIBRATE needs a calibration_id",
         )
@@ -386,13 +386,13 @@ def target_accepted(g: GuardInput) -> Refusal | None:
     request = g.request
     if request.rejected is not None:
         return Refusal(
-            code=StatusCode.CONFIGURATION_ERROR,
+            code=StatusCode.CONFIG_ERROR,
             sub_code=request.rejected,
             reason=request.reason or f"target rejected ({request.rejected.name})",
         )
     if not request.target_id:
         return Refusal(
-            code=StatusCode.CONFIGURATION_ERROR,
+            code=StatusCode.CONFIG_ERROR,
             sub_code=SubCode.BAD_VALUE,
             reason="SET_TARGET needs a target_id",
         )

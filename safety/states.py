@@ -133,15 +133,32 @@ class StopCategory(enum.IntEnum):
 
 
 class StatusCode(enum.IntEnum):
-    """OpenIGTLink STATUS codes used in supervisor decisions."""
+    """OpenIGTLink STATUS codes (docs/OPENIGTLINK.md section 2): the one definition of them.
 
+    The supervisor's decisions carry them, and the OpenIGTLink layer (``robot.igtl``) sends them
+    as they are; 0 is never sent.
+    """
+
+    INVALID = 0
     OK = 1
+    UNKNOWN_ERROR = 2
+    PANIC = 3
+    NOT_FOUND = 4
     ACCESS_DENIED = 5
-    CONFIGURATION_ERROR = 10
+    BUSY = 6
+    TIME_OUT = 7
+    OVERFLOW = 8
+    CHECKSUM_ERROR = 9
+    CONFIG_ERROR = 10
+    NO_RESOURCES = 11
     UNKNOWN_INSTRUCTION = 12
     NOT_READY = 13
     MANUAL_MODE = 14
+    DISABLED = 15
+    NOT_PRESENT = 16
+    VERSION_UNKNOWN = 17
     HARDWARE_FAILURE = 18
+    SHUTTING_DOWN = 19
 
 
 class SubCode(enum.IntEnum):

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING
 
+from safety import Workphase  # the one definition of the BRP workphases
+
 if TYPE_CHECKING:
     from robot.igtl.handler import Connection
     from robot.igtl.messages import IgtlMessage
@@ -20,19 +22,6 @@ __all__ = [
     "PoseReceived",
     "Workphase",
 ]
-
-
-class Workphase(Enum):
-    """The phases a ``CMD_<id>`` STRING may request (OPENIGTLINK.md section 4.2)."""
-
-    START_UP = "START_UP"
-    PLANNING = "PLANNING"
-    CALIBRATION = "CALIBRATION"
-    TARGETING = "TARGETING"
-    MOVE_TO_TARGET = "MOVE_TO_TARGET"
-    MANUAL = "MANUAL"
-    STOP = "STOP"
-    EMERGENCY = "EMERGENCY"
 
 
 class PoseKind(Enum):

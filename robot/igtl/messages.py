@@ -6,12 +6,12 @@ Coordinates are RAS millimetres (OPENIGTLINK.md section 2); LPS input is convert
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import IntEnum
 from typing import TYPE_CHECKING, ClassVar, Final
 
 import numpy as np
 
 from robot.igtl.header import SUPPORTED_HEADER_VERSIONS, encode_name
+from safety import StatusCode  # the one definition of the OpenIGTLink STATUS codes
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -36,31 +36,6 @@ _UTF8: Final = 106
 _VTK_ASCII: Final = 1
 _MAX_I64: Final = 2**63 - 1
 _LAST_ROW: Final = np.array([0.0, 0.0, 0.0, 1.0])
-
-
-class StatusCode(IntEnum):
-    """STATUS codes (OPENIGTLINK.md section 2); 0 is never sent."""
-
-    INVALID = 0
-    OK = 1
-    UNKNOWN_ERROR = 2
-    PANIC = 3
-    NOT_FOUND = 4
-    ACCESS_DENIED = 5
-    BUSY = 6
-    TIME_OUT = 7
-    OVERFLOW = 8
-    CHECKSUM_ERROR = 9
-    CONFIG_ERROR = 10
-    NO_RESOURCES = 11
-    UNKNOWN_INSTRUCTION = 12
-    NOT_READY = 13
-    MANUAL_MODE = 14
-    DISABLED = 15
-    NOT_PRESENT = 16
-    VERSION_UNKNOWN = 17
-    HARDWARE_FAILURE = 18
-    SHUTTING_DOWN = 19
 
 
 def _frozen_array(

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import logging
 from collections import deque
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Final
 
 import numpy as np
 
+from firmware_interfaces import StopCategory as WireStop
 from hal import FaultEvent, HalFaultKind, LifecycleState
 from kinematics import Target, Unreachable, compose, plan, transform_points, transform_vectors
 from robot.runtime.jobs import AcceptedTarget, JobKind, JobResult, MoveJob, StartUpJob, StopJob
@@ -25,7 +27,15 @@ from robot.runtime.motion import MotionControl
 from robot.runtime.pose import calibration_problem, nearest_rigid, pose_along
 from robot.runtime.readings import read_joints, snapshot_from
 from robot.runtime.startup import StartUpSequence
-from safety import LATCHED_STATES, MOTION_STATES, Event, State, StatusCode, SubCode
+from safety import (
+    LATCHED_STATES,
+    MOTION_STATES,
+    Event,
+    State,
+    StatusCode,
+    StopCategory,
+    SubCode,
+)
 from safety.errors import AuditError
 from safety.interlocks import needle_text
 
@@ -38,7 +48,7 @@ if TYPE_CHECKING:
     from robot.runtime.readings import Readings
     from safety import Decision, InterlockSnapshot, Supervisor
 
-__all__ = ["REACH_TOLERANCE_MM", "AcceptedTarget", "RobotCore"]
+__all__ = ["REACH_TOLERANCE_MM", "WIRE_STOP", "AcceptedTarget", "RobotCore"]
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +66,15 @@ _STOPPING_HAL_FAULTS: Final = frozenset(
 _REMEMBERED_FAULTS: Final = 4
 #: OPENIGTLINK.md 4.5: a reachable target is reached within this (mm).
 REACH_TOLERANCE_MM: Final = 0.1
+#: The supervisor's stop categories on the wire: the one mapping between the two definitions
+#: (safety and the firmware protocol may not import each other).
+WIRE_STOP: Final = MappingProxyType(
+    {
+        StopCategory.CAT0: WireStop.CAT0,
+        StopCategory.CAT1: WireStop.CAT1,
+        StopCategory.CAT2: WireStop.CAT2,
+    }
+)
 #: States in which a target may be accepted.
 _TARGETABLE: Final = frozenset({State.CALIBRATED, State.TARGET_SET, State.AT_TARGET})
 #: Supervisor states in which axes seek their limit switches (START_UP's two homing stages).
@@ -269,12 +288,11 @@ class RobotCore:
         """Command the stop category ``decision`` asks for (never raises)."""
         if decision.stop is None or self.driver.state is LifecycleState.UNCONFIGURED:
             return
-        from firmware_interfaces import StopCategory as WireStop  # noqa: PLC0415 - one use
-
-        if int(decision.stop) == 0:
+        wire = WIRE_STOP[decision.stop]
+        if wire is WireStop.CAT0:
             self.driver.estop()
         else:
-            self.driver.stop(WireStop(int(decision.stop)))
+            self.driver.stop(wire)
 
     def stop(self, source: str, *, report: bool = True) -> Decision:
         """STOP (Cat 2) from anyone: cut any motion; ``report``: await standstill, say so."""

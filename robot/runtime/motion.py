@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from kinematics import SynchronisedMove
     from kinematics.types import FloatArray
     from robot.runtime.config import RobotConfig
-    from robot.runtime.core import RobotCore
+    from robot.runtime.services import CoreServices
     from safety import Decision, Supervisor
 
 __all__ = ["MotionControl"]
@@ -56,7 +56,7 @@ class MotionControl:
 
     def __init__(
         self,
-        core: RobotCore,
+        core: CoreServices,
         *,
         config: RobotConfig,
         driver: ControllerDriver,

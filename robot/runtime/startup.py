@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
     from hal import ControllerDriver
     from robot.runtime.config import RobotConfig
-    from robot.runtime.core import RobotCore
+    from robot.runtime.services import CoreServices
     from safety import Decision, Supervisor
 
 __all__ = ["StartUpSequence"]
@@ -62,7 +62,7 @@ class StartUpSequence:
 
     def __init__(
         self,
-        core: RobotCore,
+        core: CoreServices,
         *,
         config: RobotConfig,
         driver: ControllerDriver,

@@ -175,7 +175,7 @@ class PosesMixin:
                     goal = planned
         if goal is None:
             core.reject_target(sub, reason, source)
-            self.phase_result("TARGET", StatusCode.CONFIGURATION_ERROR, sub, reason)
+            self.phase_result("TARGET", StatusCode.CONFIG_ERROR, sub, reason)
             return False
         requested = np.asarray(matrix, dtype=np.float64)
         decision = core.accept_target(requested, goal, target_id, source)

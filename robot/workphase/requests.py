@@ -200,7 +200,7 @@ class RequestsMixin:
                 conn,
                 replies.status(
                     "NEEDLE_LENGTH",
-                    StatusCode.CONFIGURATION_ERROR,
+                    StatusCode.CONFIG_ERROR,
                     SubCode.BAD_VALUE,
                     f"NEEDLE_LENGTH refused: {why}",
                 ),
@@ -239,7 +239,7 @@ class RequestsMixin:
                 conn,
                 replies.status(
                     "SCANNER",
-                    StatusCode.CONFIGURATION_ERROR,
+                    StatusCode.CONFIG_ERROR,
                     SubCode.BAD_VALUE,
                     f"SCANNER {text[:40]!r}: expected START_SEQUENCE or STOP_SEQUENCE",
                 ),
@@ -251,7 +251,7 @@ class RequestsMixin:
                 conn,
                 replies.status(
                     "AUTO_ALIGN",
-                    StatusCode.CONFIGURATION_ERROR,
+                    StatusCode.CONFIG_ERROR,
                     SubCode.BAD_VALUE,
                     f"AUTO_ALIGN {text[:20]!r}: expected ON or OFF",
                 ),
@@ -268,7 +268,7 @@ class RequestsMixin:
         detection = result.detection
         if detection is None:
             self.phase_result(
-                "CALIBRATION", StatusCode.CONFIGURATION_ERROR, SubCode.BAD_VALUE, result.error
+                "CALIBRATION", StatusCode.CONFIG_ERROR, SubCode.BAD_VALUE, result.error
             )
             return
         T_s_z = detection.T_scanner_from_zframe

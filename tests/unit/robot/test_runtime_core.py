@@ -293,3 +293,14 @@ def test_a_failed_start_up_is_audited_with_its_cause(make):
     assert "STARTUP_FAILURE" in result.reason
     assert robot.supervisor.state is State.OFF
     assert any("STARTUP_FAILURE" in str(r.payload.get("cause")) for r in robot.audit.records)
+
+
+def test_every_supervisor_stop_category_maps_to_the_same_wire_category_and_back():
+    from firmware_interfaces import StopCategory as WireStop
+    from robot.runtime.core import WIRE_STOP
+    from safety import StopCategory
+
+    assert set(WIRE_STOP) == set(StopCategory)
+    assert set(WIRE_STOP.values()) == set(WireStop)
+    for category, wire in WIRE_STOP.items():
+        assert (category.name, int(category)) == (wire.name, int(wire))

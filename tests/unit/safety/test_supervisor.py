@@ -491,7 +491,7 @@ def test_a_move_outside_the_limits_is_rejected_not_clamped(payload, sub_code, wo
     sup, clock, _ = make()
     drive_to(sup, clock, State.TARGET_SET)
     d = sup.handle(Event.MOVE, clear(clock()), **{"plan_id": "p", **payload})
-    assert (d.accepted, d.code, d.sub_code) == (False, StatusCode.CONFIGURATION_ERROR, sub_code)
+    assert (d.accepted, d.code, d.sub_code) == (False, StatusCode.CONFIG_ERROR, sub_code)
     assert words in d.reason
     assert sup.state is State.TARGET_SET
     assert sup.permit is None
@@ -530,7 +530,7 @@ def test_a_rejected_calibration_is_a_configuration_error_naming_the_check():
     )
     assert (d.accepted, d.code, d.sub_code) == (
         False,
-        StatusCode.CONFIGURATION_ERROR,
+        StatusCode.CONFIG_ERROR,
         SubCode.INVALID_MATRIX,
     )
     assert d.reason == "det R = 0.000, expected 1 +- 0.001"
