@@ -1,4 +1,4 @@
-"""Pure math for needle robots: frames, robot models, IK/FK, trajectories, registration, Z-frame."""
+"""Needle-robot math: frames, models, IK/FK, trajectories, registration, Z-frame detection."""
 
 from kinematics.errors import (
     KinematicsError,
@@ -27,22 +27,6 @@ from kinematics.frames import (
 from kinematics.ik_result import IkBatch, UnreachableCode
 from kinematics.joints import JointKind, JointSpec
 from kinematics.model import NeedlePose, NeedleRobot
-from kinematics.needle_render import (
-    NeedleSegment,
-    needle_fraction,
-    needle_slice,
-    ras_to_ijk,
-    render_confirmation,
-)
-from kinematics.phantom import (
-    TISSUE_SIGNAL,
-    BonePhantom,
-    EntryPlan,
-    NoSafeEntry,
-    Tissue,
-    make_bone_phantom,
-    plan_entry,
-)
 from kinematics.planning import JointGoal, LimitViolation, Target, Unreachable, plan
 from kinematics.rcm import CartesianRcmConfig, CartesianRcmRobot, default_rcm_config
 from kinematics.registration import (
@@ -65,15 +49,11 @@ from kinematics.two_plane import TwoPlaneGuide, TwoPlaneGuideConfig, default_two
 from kinematics.types import Points, Transform, Vec3
 from kinematics.zframe_detect import DetectorSettings, ZFrameDetection, detect_zframe
 from kinematics.zframe_geometry import Rod, ZFrameGeometry, default_zframe_geometry
-from kinematics.zframe_render import RenderedImage, SliceGeometry, axial_slices, render_zframe
 
 __all__ = [
-    "TISSUE_SIGNAL",
-    "BonePhantom",
     "CartesianRcmConfig",
     "CartesianRcmRobot",
     "DetectorSettings",
-    "EntryPlan",
     "IkBatch",
     "JointGoal",
     "JointKind",
@@ -82,21 +62,16 @@ __all__ = [
     "LimitViolation",
     "NeedlePose",
     "NeedleRobot",
-    "NeedleSegment",
-    "NoSafeEntry",
     "NotRigidError",
     "OutlierReport",
     "Points",
     "RegistrationError",
-    "RenderedImage",
     "RigidRegistration",
     "Rod",
-    "SliceGeometry",
     "SynchronisedMove",
     "T_lps_from_ras",
     "T_ras_from_lps",
     "Target",
-    "Tissue",
     "ToolKind",
     "ToolModel",
     "Trajectory",
@@ -109,7 +84,6 @@ __all__ = [
     "ZFrameDetection",
     "ZFrameDetectionError",
     "ZFrameGeometry",
-    "axial_slices",
     "check_transform",
     "compose",
     "default_bone_drill",
@@ -124,19 +98,12 @@ __all__ = [
     "invert",
     "leave_one_out_residuals_mm",
     "lps_from_ras_points",
-    "make_bone_phantom",
     "make_transform",
-    "needle_fraction",
-    "needle_slice",
     "plan",
-    "plan_entry",
     "plan_needle_motion",
     "predicted_tre_mm",
     "ras_from_lps_points",
-    "ras_to_ijk",
     "register_points",
-    "render_confirmation",
-    "render_zframe",
     "rigid_deviation",
     "rotation_about_axis",
     "rotation_angle_rad",

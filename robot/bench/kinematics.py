@@ -17,16 +17,15 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from kinematics import (
-    SliceGeometry,
     TwoPlaneGuide,
     ZFrameDetectionError,
     default_two_plane_config,
     detect_zframe,
-    render_zframe,
     rotation_angle_rad,
     transform_from_rotvec,
 )
 from robot.bench.result import BenchResult
+from robot.twin import SliceGeometry, render_zframe
 
 if TYPE_CHECKING:
     from kinematics.types import FloatArray, Transform

@@ -21,7 +21,6 @@ from kinematics import (
     CartesianRcmRobot,
     JointGoal,
     KinematicsError,
-    SliceGeometry,
     Target,
     TwoPlaneGuide,
     ZFrameDetectionError,
@@ -34,9 +33,9 @@ from kinematics import (
     detect_zframe,
     make_transform,
     plan,
-    render_zframe,
     rotation_angle_rad,
 )
+from robot.twin import SliceGeometry, render_zframe
 
 if TYPE_CHECKING:
     import argparse

@@ -14,17 +14,17 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle
 
-from kinematics import ras_to_ijk
 from robot.demo.report import verdict
+from robot.twin import ras_to_ijk
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from matplotlib.axes import Axes
 
-    from kinematics import EntryPlan
     from kinematics.types import FloatArray, Points
     from robot.demo.result import DemoResult, ScanImage
+    from robot.twin import EntryPlan
 
 __all__ = ["write_figure"]
 

@@ -12,18 +12,14 @@ from typing import TYPE_CHECKING, Final
 
 import numpy as np
 
-from kinematics import (
-    NeedleSegment,
-    detect_zframe,
-    needle_slice,
-    render_confirmation,
-    render_zframe,
-)
+from kinematics import detect_zframe
 from robot.demo.result import ScanImage
+from robot.twin import NeedleSegment, needle_slice, render_confirmation, render_zframe
 
 if TYPE_CHECKING:
-    from kinematics import BonePhantom, SliceGeometry, Transform
+    from kinematics import Transform
     from robot.demo.metrics import TipAccuracy
+    from robot.twin import BonePhantom, SliceGeometry
 
 __all__ = ["confirmation_scan", "localiser_scan"]
 
@@ -38,7 +34,7 @@ def localiser_scan(
 ) -> ScanImage:
     """The Z-frame localiser exactly as the emulated scanner renders it, with our fiducials.
 
-    `kinematics.render_zframe` is deterministic for a seed, so these are the pixels the scanner
+    `robot.twin.render_zframe` is deterministic for a seed, so these are the pixels the scanner
     sends; the demo renders and detects them before the robot starts, keeping that work out of
     the robot's time-critical threads (one process hosts everything here).
 

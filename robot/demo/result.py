@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Final
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from kinematics import EntryPlan, RenderedImage
     from kinematics.types import FloatArray, Points
     from robot.demo.metrics import RegistrationAccuracy, TipAccuracy
     from robot.demo.scenario import Scenario
+    from robot.twin import EntryPlan, RenderedImage
 
 __all__ = [
     "ACCURACY_LIMIT_MM",

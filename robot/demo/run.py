@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Final
 
 import numpy as np
 
-from kinematics import EntryPlan, NoSafeEntry, invert, plan_entry, transform_points
+from kinematics import invert, transform_points
 from robot.app import RobotApp
 from robot.config import load_config
 from robot.console import BrpClient, BrpError, target_transform
@@ -38,7 +38,7 @@ from robot.demo.scenario import Scenario, make_scenario
 from robot.demo.stop import Observation, audit_stop_lines, judge_stop, observe, wait_for_standstill
 from robot.demo.timeline import Timeline
 from robot.runtime import JOINT_NAMES
-from robot.scanner import EmulatedScanner
+from robot.twin import EmulatedScanner, EntryPlan, NoSafeEntry, plan_entry
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator

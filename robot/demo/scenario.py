@@ -17,17 +17,15 @@ from typing import TYPE_CHECKING, Final
 import numpy as np
 
 from kinematics import (
-    BonePhantom,
-    SliceGeometry,
     check_transform,
     compose,
     invert,
-    make_bone_phantom,
     make_transform,
     rotation_angle_rad,
     transform_from_rotvec,
     transform_points,
 )
+from robot.twin import BonePhantom, SliceGeometry, make_bone_phantom
 
 if TYPE_CHECKING:
     import numpy.typing as npt

@@ -11,10 +11,11 @@ import functools
 import numpy as np
 import pytest
 
-from kinematics import render_zframe, transform_from_rotvec
+from kinematics import transform_from_rotvec
 from robot.app import RobotApp
 from robot.bench.kinematics import zframe_stack_geometry
 from robot.igtl import IgtlMessage, ImageBody, StatusBody, TransformBody
+from robot.twin import render_zframe
 from safety import State
 from tests.support.robot_app import Console, fast_config, matrix, set_target, start_up, targeting
 

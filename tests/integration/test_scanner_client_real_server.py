@@ -15,7 +15,7 @@ from robot.console import (
     PhaseResult,
     target_transform,
 )
-from robot.scanner import EmulatedScanner
+from robot.twin import EmulatedScanner
 from tests.support.robot_app import fast_config
 
 

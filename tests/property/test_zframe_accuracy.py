@@ -12,8 +12,9 @@ import math
 import numpy as np
 import pytest
 
-from kinematics import detect_zframe, render_zframe
+from kinematics import detect_zframe
 from robot.bench.kinematics import random_zframe_poses, zframe_error, zframe_stack_geometry
+from robot.twin import render_zframe
 
 
 @pytest.mark.hazard("H-08")

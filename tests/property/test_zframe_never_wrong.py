@@ -11,8 +11,9 @@ import math
 import numpy as np
 import pytest
 
-from kinematics import ZFrameDetectionError, axial_slices, detect_zframe, render_zframe
+from kinematics import ZFrameDetectionError, detect_zframe
 from robot.bench.kinematics import random_zframe_poses, zframe_error
+from robot.twin import axial_slices, render_zframe
 
 
 @pytest.mark.hazard("H-08")

@@ -11,17 +11,15 @@ import pytest
 from kinematics import (
     DetectorSettings,
     Rod,
-    SliceGeometry,
     ZFrameDetectionError,
     ZFrameGeometry,
-    axial_slices,
     default_zframe_geometry,
     detect_zframe,
-    render_zframe,
     rotation_angle_rad,
     transform_from_rotvec,
 )
-from kinematics.zframe_render import SIGNAL_COUNTS
+from robot.twin import SliceGeometry, axial_slices, render_zframe
+from robot.twin.zframe_render import SIGNAL_COUNTS
 
 
 def _ras_to_ij(ijk_to_ras, points):

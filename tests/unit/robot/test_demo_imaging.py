@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from kinematics import TISSUE_SIGNAL, Tissue, ras_to_ijk
 from robot.demo.imaging import confirmation_scan, localiser_scan
 from robot.demo.metrics import TipAccuracy
 from robot.demo.scenario import make_scenario
-from robot.scanner import EmulatedScanner
+from robot.twin import TISSUE_SIGNAL, EmulatedScanner, Tissue, ras_to_ijk
 
 
 def test_the_localiser_is_pixel_for_pixel_what_the_emulated_scanner_sends():

@@ -11,19 +11,7 @@ import numpy as np
 import pytest
 from rich.console import Console
 
-from kinematics import (
-    EntryPlan,
-    NeedleSegment,
-    Target,
-    TwoPlaneGuide,
-    default_two_plane_config,
-    detect_zframe,
-    needle_slice,
-    plan,
-    plan_entry,
-    render_confirmation,
-    render_zframe,
-)
+from kinematics import Target, TwoPlaneGuide, default_two_plane_config, detect_zframe, plan
 from robot.demo.figure import write_figure
 from robot.demo.metrics import registration_accuracy, tip_accuracy
 from robot.demo.report import render_report, verdict
@@ -35,6 +23,14 @@ from robot.demo.result import (
     ScanImage,
 )
 from robot.demo.scenario import make_scenario
+from robot.twin import (
+    EntryPlan,
+    NeedleSegment,
+    needle_slice,
+    plan_entry,
+    render_confirmation,
+    render_zframe,
+)
 
 
 def _result(*, tip_offset_mm: float = 0.0, safe_stop: SafeStopOutcome | None = None) -> DemoResult:

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from kinematics import (
-    EntryPlan,
     Target,
     TwoPlaneGuide,
     default_two_plane_config,
@@ -16,8 +15,6 @@ from kinematics import (
     invert,
     make_transform,
     plan,
-    plan_entry,
-    render_zframe,
     rotation_about_axis,
     rotation_angle_rad,
     transform_points,
@@ -28,6 +25,7 @@ from robot.demo.scenario import (
     MAX_HIDDEN_TRANSLATION_MM,
     make_scenario,
 )
+from robot.twin import EntryPlan, plan_entry, render_zframe
 
 
 class _DefaultRobot:

@@ -7,10 +7,10 @@ import struct
 import numpy as np
 import pytest
 
-from kinematics import SliceGeometry, axial_slices, render_zframe, transform_from_rotvec
+from kinematics import transform_from_rotvec
 from robot.console import BrpClientConfig, BrpStatusError, BrpTimeoutError
 from robot.igtl import HEADER_SIZE, IgtlMessage, ImageBody, StringBody, decode_frame, encode
-from robot.scanner import EmulatedScanner
+from robot.twin import EmulatedScanner, SliceGeometry, axial_slices, render_zframe
 from tests.support.fake_robot import FakeRobot, status, transform
 
 FAST = BrpClientConfig(ack_timeout_s=0.3, reply_timeout_s=0.3, action_timeout_s=2.0)

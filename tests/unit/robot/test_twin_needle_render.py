@@ -1,4 +1,4 @@
-"""Confirmation slices with the needle as a signal void (kinematics.needle_render)."""
+"""Confirmation slices with the needle as a signal void (robot.twin.needle_render)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from kinematics import (
+from robot.twin import (
     TISSUE_SIGNAL,
     BonePhantom,
     NeedleSegment,

@@ -1,4 +1,4 @@
-"""The bone phantom and safe entry planning (kinematics.phantom)."""
+"""The bone phantom and safe entry planning (robot.twin.phantom)."""
 
 from __future__ import annotations
 
@@ -7,14 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from kinematics import (
-    BonePhantom,
-    EntryPlan,
-    NoSafeEntry,
-    Tissue,
-    make_bone_phantom,
-    plan_entry,
-)
+from robot.twin import BonePhantom, EntryPlan, NoSafeEntry, Tissue, make_bone_phantom, plan_entry
 
 APPROACH = (0.0, 0.0, -1.0)  # needle travels inferior; the bone runs left-right
 BONE_AXIS = (1.0, 0.0, 0.0)

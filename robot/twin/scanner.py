@@ -1,7 +1,7 @@
 """An emulated MR scanner bridge: a client without authority (OPENIGTLINK.md section 5).
 
 It starts and stops sequences (the robot's imaging interlock), sends Z-frame localiser IMAGEs
-rendered by :func:`kinematics.render_zframe` and waits for the robot's registration, and receives
+rendered by :func:`robot.twin.render_zframe` and waits for the robot's registration, and receives
 the scan planes (``TRANSFORM(PLANE_0)``) the robot asks for after each alignment.
 
 Does not model: real sequence timing, ``IMAGE_TIMESTAMP`` strings, TDATA, or images other than
@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Final
 
 import numpy as np
 
-from kinematics import render_zframe
 from robot.console import BrpClientConfig, BrpSession, BrpTimeoutError
 from robot.console.scripts import image_script, status_request_script
 from robot.igtl import IgtlMessage, ImageBody, StringBody, TransformBody
+from robot.twin.zframe_render import render_zframe
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -26,8 +26,9 @@ if TYPE_CHECKING:
 
     import numpy.typing as npt
 
-    from kinematics import SliceGeometry, Transform
+    from kinematics import Transform
     from robot.console import PoseResult, StatusReply
+    from robot.twin.zframe_render import SliceGeometry
 
 __all__ = ["ZFRAME_IMAGE_NAME", "EmulatedScanner"]
 

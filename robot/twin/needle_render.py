@@ -19,13 +19,13 @@ from typing import TYPE_CHECKING, Final
 import numpy as np
 
 from kinematics.frames import as_points, as_vec3
-from kinematics.zframe_render import RenderedImage, SliceGeometry
+from robot.twin.zframe_render import RenderedImage, SliceGeometry
 
 if TYPE_CHECKING:
     import numpy.typing as npt
 
-    from kinematics.phantom import BonePhantom
     from kinematics.types import FloatArray, Points, Vec3
+    from robot.twin.phantom import BonePhantom
 
 __all__ = ["NeedleSegment", "needle_fraction", "needle_slice", "ras_to_ijk", "render_confirmation"]
 
