@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING
 
-from safety import Workphase  # the one definition of the BRP workphases
+from safety.states import Workphase  # the one definition of the BRP workphases
 
 if TYPE_CHECKING:
     from robot.igtl.handler import Connection

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, ClassVar, Final
 import numpy as np
 
 from robot.igtl.header import SUPPORTED_HEADER_VERSIONS, encode_name
-from safety import StatusCode  # the one definition of the OpenIGTLink STATUS codes
+from safety.states import StatusCode  # the one definition of the OpenIGTLink STATUS codes
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
