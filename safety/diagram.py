@@ -24,9 +24,7 @@ def generate_mermaid() -> str:
                 dest = transition.dest if transition.dest is not None else source
                 label = trigger
                 names = [
-                    c.func.name
-                    for c in transition.conditions
-                    if isinstance(c.func, RowCondition) and c.func.row.guard is not None
+                    c.func.name for c in transition.conditions if isinstance(c.func, RowCondition)
                 ]
                 if names:
                     label += f" [{', '.join(names)}]"

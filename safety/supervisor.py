@@ -6,6 +6,10 @@ answer is a :class:`~safety.decision.Decision` with an OpenIGTLink code, sub-cod
 every decision, permit, interlock change and fault goes to the audit sink. STOP and EMERGENCY are
 accepted in every state. A guard that raises latches FAULT (``on_exception``), never silently.
 
+Each event is fired through the machine of :mod:`safety.machine` (the library's own event
+object); afterwards its model holds the outcome: the row that fired, the refusal of the last guard
+tried, or the error.
+
 Permits: entering a motion state (STARTUP homing, MOVING, RETRACTING) grants a permit through the
 supervisor's :class:`~safety.lease.MotionLease`, and only once its ``permit_issued`` record is
 durable: the sink's ``append()`` returned and, for a sink with group commit (a
@@ -49,7 +53,7 @@ from safety.interlocks import (
     tripped_interlocks,
 )
 from safety.lease import MotionLease
-from safety.machine import SupervisorModel, Verdict, build_machine
+from safety.machine import SupervisorModel, build_machine
 from safety.outcomes import Outcome, accepted_outcome, refusal_without_row
 from safety.reactions import reaction
 from safety.records import decision_record, interlock_change, permit_issued, permit_revoked
@@ -71,7 +75,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
 
     from transitions import Machine
-    from transitions.core import EventData
+    from transitions.core import Event as MachineEvent
 
     from safety.audit_types import AuditSink
     from safety.config import SupervisorConfig
@@ -120,14 +124,13 @@ class Supervisor:
         )
         self._lease = MotionLease(config, now)
         self._model = SupervisorModel()
-        self._machine: Machine = build_machine(self._model, on_exception=self._on_exception)
-        self._triggers: Mapping[Event, Callable[..., bool]] = {
-            e: vars(self._model)[e.value] for e in Event
+        self._machine: Machine = build_machine(self._model)
+        self._events: Mapping[Event, MachineEvent] = {
+            e: self._machine.events[e.value] for e in Event
         }
         self._index = rows_by_source()
         self._memory = Memory()
         self._last_tripped: tuple[Interlock, ...] = ()
-        self._error: BaseException | None = None
         self._audit_failures = 0
 
     @property
@@ -329,7 +332,6 @@ class Supervisor:
                     ),
                 )
             return self._refuse(event, refusal, tripped, request, snapshot)
-        verdict = Verdict()
         guard_input = GuardInput(
             state=state,
             tripped=tripped,
@@ -340,14 +342,13 @@ class Supervisor:
             needle_in=inserted,
             needle_text=needle_text(snapshot, self._config),
         )
-        self._error = None
-        fired = self._triggers[event](guard_input=guard_input, verdict=verdict)
-        error = self._take_error()
-        if error is not None:
-            return self._fault(event, state, error, tripped, snapshot)
-        row = verdict.row
+        model = self._model
+        fired = self._events[event].trigger(model, guard_input=guard_input)
+        if model.error is not None:
+            return self._fault(event, state, model.error, tripped, snapshot)
+        row = model.row
         if not fired or row is None:
-            refusal = verdict.refusal or Refusal(
+            refusal = model.refusal or Refusal(
                 code=StatusCode.NOT_READY,
                 sub_code=SubCode.UNKNOWN,
                 reason=f"{EVENT_NAME[event]} did not fire in {STATE_NAME[state]}",
@@ -423,17 +424,6 @@ class Supervisor:
         lease.withdraw()  # no permit leaves the supervisor unless its record was stored
         return False
 
-    def _take_error(self) -> BaseException | None:
-        error, self._error = self._error, None
-        return error
-
-    def _on_exception(self, event_data: EventData) -> None:
-        """``on_exception`` handler: keep the error for :meth:`_fire`; re-raise non-Exceptions."""
-        error = event_data.error
-        self._error = error
-        if error is not None and not isinstance(error, Exception):
-            raise error
-
     def _fault(
         self,
         event: Event,
@@ -455,9 +445,8 @@ class Supervisor:
                 request=Request(source="supervisor"),
                 config=self._config,
             )
-            # The FAULT rows are unconditional; a second error here stays in _error.
-            self._triggers[Event.FAULT](guard_input=guard_input, verdict=Verdict())
-            self._error = None
+            # The FAULT rows are unconditional; a second error here stays on the model, unread.
+            self._events[Event.FAULT].trigger(self._model, guard_input=guard_input)
             self._memory = Memory()
         decision = Decision(
             event=event,

@@ -786,3 +786,18 @@ def test_a_fault_record_names_its_cause_not_only_the_transition():
     assert d.state_after is State.FAULT
     (record,) = [r for r in audit.records if r.payload.get("event") == "FAULT"]
     assert record.payload["cause"] == "HARDWARE_FAILURE on axis x1"
+
+
+@pytest.mark.hazard("H-13")
+def test_after_a_fault_from_a_raising_guard_the_next_event_is_judged_afresh():
+    sup, clock, _ = make()
+    drive_to(sup, clock, State.TARGET_SET)
+    faulted = sup.handle(Event.MOVE, clear(clock()), plan_id="p", envelopes=[None])  # type: ignore[list-item]
+    assert faulted.state_after is State.FAULT
+    reset = sup.handle(Event.RESET, clear(clock()))
+    assert (reset.accepted, reset.state_after, reset.code) == (True, State.OFF, StatusCode.OK)
+    refused = sup.handle(Event.CALIBRATE, clear(clock()), calibration_id="c")
+    assert not refused.accepted
+    assert refused.sub_code is not SubCode.HARDWARE
+    started = sup.handle(Event.START_UP, clear(clock()))
+    assert (started.accepted, started.reason) == (True, "START_UP: OFF -> STARTUP")
