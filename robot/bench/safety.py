@@ -92,6 +92,7 @@ def _snapshot(now_s: float, **changes: object) -> InterlockSnapshot:
         "firmware_heartbeat_at_s": now_s,
         "calibration_valid": True,
         "command_authority": True,
+        "insertion_position_mm": 0.0,  # measured: the needle out
     }
     values.update(changes)
     return InterlockSnapshot(**values)  # type: ignore[arg-type]
@@ -149,9 +150,10 @@ def _bench_decisions(n: int) -> list[BenchResult]:
     clear = _snapshot(clock())
     for event, kwargs in (
         (Event.START_UP, {}),
+        (Event.HOME_LATERAL, {}),
         (Event.HOMING_DONE, {}),
         (Event.CALIBRATE, {"calibration_id": "c"}),
-        (Event.SET_TARGET, {"target_id": "t"}),
+        (Event.SET_TARGET, {"target_id": "t", "target_depth_mm": 30.0}),
     ):
         sup.handle(event, clear, **kwargs)  # type: ignore[arg-type]
     envelopes = (
