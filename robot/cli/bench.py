@@ -1,10 +1,17 @@
-"""``mrbot bench [AREA ...] [--json] [--quick]``: run benchmarks and print one table."""
+"""``mrbot bench [AREA ...] [--json] [--quick]``: run benchmarks and print one table.
+
+``mrbot bench igtl`` measures components (a bare server in-process) and the product: ``mrbot
+serve`` in a subprocess for each ``--link`` (default ``emulate`` and ``pty``), measured from
+other processes. ``mrbot bench soak [--seconds N]`` places the needle repeatedly against
+``mrbot serve`` and checks the server's memory, threads and descriptors (not run by default).
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import json
-import platform
+import math
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -16,7 +23,11 @@ if TYPE_CHECKING:
     import argparse
     from collections.abc import Sequence
 
-__all__ = ["register"]
+__all__ = ["register", "render_table"]
+
+#: Areas run on their own only (not part of a bare ``mrbot bench``).
+_OPT_IN = ("soak",)
+_LINKS = ("emulate", "pty", "tcp")
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -24,16 +35,28 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser = subparsers.add_parser(
         "bench",
         help="run the benchmarks and print figures beside their baselines",
-        description="Run benchmarks. Without AREA, every area runs: " + ", ".join(AREAS) + ".",
+        description=(
+            "Run benchmarks. Without AREA, every area runs: "
+            + ", ".join(a for a in AREAS if a not in _OPT_IN)
+            + f". Opt-in: {', '.join(_OPT_IN)}."
+        ),
     )
     parser.add_argument("areas", nargs="*", metavar="AREA", help="areas to run (default: all)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument("--quick", action="store_true", help="fewer samples (smoke run)")
+    parser.add_argument(
+        "--link",
+        action="append",
+        choices=_LINKS,
+        help="igtl product figures: how serve reaches the controller (repeatable; "
+        "default emulate and pty)",
+    )
+    parser.add_argument("--seconds", type=float, help="soak length, s (default 600; --quick: 30)")
     parser.set_defaults(func=_run)
 
 
 def _fmt(value: float | None) -> str:
-    if value is None:
+    if value is None or math.isnan(value):
         return "-"
     magnitude = abs(value)
     if magnitude >= 1000:  # noqa: PLR2004 - formatting threshold
@@ -43,34 +66,66 @@ def _fmt(value: float | None) -> str:
     return f"{value:.3g}"
 
 
+def _title() -> str:
+    from robot.bench.product import machine_line  # noqa: PLC0415
+
+    now = datetime.datetime.now(tz=datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"mrbot bench, {now}, {machine_line()}"
+
+
 def render_table(results: Sequence[BenchResult], console: Console) -> None:
     """Print results as one table."""
-    table = Table(
-        title=f"mrbot bench on {platform.node()} ({platform.processor() or platform.machine()})"
-    )
-    for column in ("area", "figure", "value", "unit", "target", "met", "baseline", "ratio", "note"):
+    table = Table(title=_title())
+    columns = ("area", "kind", "figure", "value", "unit", "target", "met", "baseline", "ratio")
+    for column in (*columns, "floor", "note"):
         table.add_column(column)
     for r in results:
         met = "-" if r.met is None else ("yes" if r.met else "NO")
         baseline = "-" if r.baseline is None else f"{_fmt(r.baseline)} ({r.baseline_name})"
         ratio = "-" if r.ratio is None else f"{r.ratio:,.1f}x"
         table.add_row(
-            r.area, r.figure, _fmt(r.value), r.unit, r.target or "-", met, baseline, ratio, r.note
+            r.area,
+            r.kind or "-",
+            r.figure,
+            _fmt(r.value),
+            r.unit,
+            r.target or "-",
+            met,
+            baseline,
+            ratio,
+            _fmt(r.floor),
+            r.note,
         )
     console.print(table)
 
 
+def _run_one(area: str, args: argparse.Namespace) -> list[BenchResult]:
+    if area == "igtl":
+        from robot.bench import igtl  # noqa: PLC0415
+
+        return igtl.run(quick=args.quick, links=tuple(args.link or ("emulate", "pty")))
+    if area == "soak":
+        from robot.bench import soak  # noqa: PLC0415
+
+        return soak.run(quick=args.quick, seconds=args.seconds)
+    return run_area(area, quick=args.quick)
+
+
 def _run(args: argparse.Namespace) -> int:
-    areas: list[str] = list(args.areas) or list(AREAS)
+    areas: list[str] = list(args.areas) or [a for a in AREAS if a not in _OPT_IN]
     unknown = [a for a in areas if a not in AREAS]
     if unknown:
         print(f"mrbot bench: unknown area(s) {', '.join(unknown)}; known: {', '.join(AREAS)}")
         return 2
+    if args.seconds is not None and not args.seconds > 0:
+        print(f"mrbot bench: --seconds must be > 0, got {args.seconds}")
+        return 2
     results: list[BenchResult] = []
     for area in areas:
-        results.extend(run_area(area, quick=args.quick))
+        results.extend(_run_one(area, args))
     if args.json:
         print(json.dumps([dataclasses.asdict(r) for r in results], indent=2))
     else:
-        render_table(results, Console(width=200))
-    return 0
+        render_table(results, Console(width=240))
+    soak_rows = [r for r in results if r.area == "soak" and r.met is not None]
+    return 1 if any(r.met is False for r in soak_rows) else 0
