@@ -186,6 +186,9 @@ def run_controller(plan: ControllerPlan, ready: Event, streaming_done: Event) ->
                     result.position_span_s += mover.last_s - mover.first_s
                 index += 1
                 mover = _Mover(client, index)
+            # The move in progress counts for the position rate up to here.
+            result.positions += max(mover.count - 1, 0)
+            result.position_span_s += max(mover.last_s - mover.first_s, 0.0)
             # STOP -> standstill, each cutting a move that streams.
             for _ in range(plan.stop_samples):
                 mover.moving.wait(60.0)

@@ -94,7 +94,8 @@ class Deployment:
         link: ``emulate`` (in the server process), ``pty`` or ``tcp`` (emulator in its own
             process).
         extra_serve_args: more ``mrbot serve`` arguments (experiments).
-        python_args: interpreter options for the server (e.g. ``-X``), before ``-m``.
+        switch_interval_s: run the server with ``sys.setswitchinterval`` set to this (an
+            experiment: CPython's default is 5 ms), or None for the default.
     """
 
     def __init__(
@@ -102,13 +103,13 @@ class Deployment:
         link: str,
         *,
         extra_serve_args: tuple[str, ...] = (),
-        python_args: tuple[str, ...] = (),
+        switch_interval_s: float | None = None,
     ) -> None:
         if link not in LINKS:
             raise ValueError(f"link must be one of {', '.join(LINKS)}, got {link!r}")
         self.link = link
         self._extra = extra_serve_args
-        self._python_args = python_args
+        self._switch_interval_s = switch_interval_s
         self._dir = tempfile.TemporaryDirectory(prefix="mrbot-bench-")
         self.server: subprocess.Popen[str] | None = None
         self.emulator: subprocess.Popen[str] | None = None
@@ -139,7 +140,14 @@ class Deployment:
         """Start the emulator (unless in-process) and the server; wait for ``listening on``."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("MRBOT_")}
         settings = [f"{k}={v}" for k, v in SETTINGS.items()]
-        serve = [sys.executable, *self._python_args, "-m", "robot.cli.main", "serve"]
+        if self._switch_interval_s is None:
+            serve = [sys.executable, "-m", "robot.cli.main", "serve"]
+        else:
+            launcher = (
+                f"import sys; sys.setswitchinterval({self._switch_interval_s!r}); "
+                "from robot.cli.main import main; sys.exit(main())"
+            )
+            serve = [sys.executable, "-c", launcher, "serve"]
         serve += ["--port", "0", "--audit", str(self.log_dir / "audit.jsonl")]
         for setting in settings:
             serve += ["--set", setting]

@@ -110,7 +110,14 @@ def _percentile(samples: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(samples), q))
 
 
-def run(*, quick: bool, links: Sequence[str] = ("emulate", "pty")) -> list[BenchResult]:
+def run(
+    *,
+    quick: bool,
+    links: Sequence[str] = ("emulate", "pty"),
+    consoles: Sequence[int] | None = None,
+    switch_interval_s: float | None = None,
+    components: bool = True,
+) -> list[BenchResult]:
     """Component CMD to ACK round trips (bare server), then the product figures.
 
     The product figures (:mod:`robot.bench.product`) start ``mrbot serve`` for each of ``links``.
@@ -119,7 +126,13 @@ def run(*, quick: bool, links: Sequence[str] = ("emulate", "pty")) -> list[Bench
     """
     from robot.bench import product  # noqa: PLC0415 - subprocess machinery only when measuring
 
-    return [*run_ack(quick=quick), *product.run(quick=quick, links=links)]
+    rows = run_ack(quick=quick) if components else []
+    return rows + product.run(
+        quick=quick,
+        links=links,
+        consoles=tuple(consoles or product.CONSOLES),
+        switch_interval_s=switch_interval_s,
+    )
 
 
 def run_ack(*, quick: bool) -> list[BenchResult]:

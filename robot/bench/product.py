@@ -177,7 +177,6 @@ class LinkFigures:
     controller: ControllerResult = field(default_factory=ControllerResult)
     estop_ms: list[float] = field(default_factory=list)
     estop_missing: int = 0
-    serve_args: tuple[str, ...] = ()
 
 
 def _controller_entry(
@@ -206,12 +205,14 @@ def measure_link(
     load: Load,
     *,
     extra_serve_args: tuple[str, ...] = (),
-    python_args: tuple[str, ...] = (),
+    switch_interval_s: float | None = None,
 ) -> LinkFigures:
     """Start the deployment, stream placements, measure CMD->ACK, then STOP and EMERGENCY."""
-    figures = LinkFigures(link=link, serve_args=extra_serve_args + python_args)
+    figures = LinkFigures(link=link)
     context = multiprocessing.get_context("spawn")
-    with Deployment(link, extra_serve_args=extra_serve_args, python_args=python_args) as deployment:
+    with Deployment(
+        link, extra_serve_args=extra_serve_args, switch_interval_s=switch_interval_s
+    ) as deployment:
         ready, done = context.Event(), context.Event()
         out: Queue[ControllerResult] = context.Queue()
         plan = ControllerPlan(
@@ -346,7 +347,10 @@ def _controller_rows(figures: LinkFigures, floor_one: ObserverResult | None) -> 
                 unit="Hz",
                 target="20 Hz +- 10 %",
                 met=abs(rate - 20.0) <= 2.0,  # noqa: PLR2004
-                note=f"{c.moves_completed} whole moves, {c.positions} intervals, under the load",
+                note=(
+                    f"{c.positions} intervals over {c.position_span_s:.1f} s of moves "
+                    f"({c.moves_completed} whole), under the observers' load"
+                ),
             )
         )
     if c.stop_ms:
@@ -410,7 +414,7 @@ def run_links(
     consoles: Sequence[int] = tuple(CONSOLES),
     *,
     extra_serve_args: tuple[str, ...] = (),
-    python_args: tuple[str, ...] = (),
+    switch_interval_s: float | None = None,
 ) -> list[BenchResult]:
     """Baselines first, then each deployment; one row per figure."""
     floor = floors(consoles, load.window_s)
@@ -422,7 +426,11 @@ def run_links(
     rows: list[BenchResult] = []
     for link in links:
         figures = measure_link(
-            link, consoles, load, extra_serve_args=extra_serve_args, python_args=python_args
+            link,
+            consoles,
+            load,
+            extra_serve_args=extra_serve_args,
+            switch_interval_s=switch_interval_s,
         )
         rows += _ack_rows(figures, floor, pyigtl)
         rows += _controller_rows(figures, floor.get(1))
@@ -457,6 +465,13 @@ def run_links(
     return rows
 
 
-def run(*, quick: bool, links: Sequence[str] = ("emulate", "pty")) -> list[BenchResult]:
+def run(
+    *,
+    quick: bool,
+    links: Sequence[str] = ("emulate", "pty"),
+    consoles: Sequence[int] = tuple(CONSOLES),
+    switch_interval_s: float | None = None,
+) -> list[BenchResult]:
     """The product figures for ``links``."""
-    return run_links(links, Load.quick() if quick else Load())
+    load = Load.quick() if quick else Load()
+    return run_links(links, load, consoles, switch_interval_s=switch_interval_s)

@@ -26,6 +26,8 @@ from robot.igtl import HEADER_SIZE, IgtlMessage, StringBody, encode
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection as Pipe
+    from multiprocessing.queues import Queue
+    from multiprocessing.synchronize import Event
 
 __all__ = [
     "EchoServer",
@@ -189,21 +191,53 @@ def observe(plan: ObserverPlan) -> ObserverResult:
     return result
 
 
+def _observer_process(plan: ObserverPlan, go: Event, out: Queue[object]) -> None:
+    """Process entry: report ready (imports done), wait for ``go``, observe, report."""
+    out.put("ready")
+    if not go.wait(120.0):
+        out.put(ObserverResult(errors=["never told to go"]))
+        return
+    out.put(observe(plan))
+
+
 def observe_pooled(plans: list[ObserverPlan]) -> ObserverResult:
-    """Run each plan in its own spawned process; pool the results."""
+    """Run each plan in its own spawned process, all starting together; pool the results.
+
+    Every process has imported its modules before any starts sending, so that no process
+    start-up competes for the CPU with the measurement.
+    """
     import multiprocessing  # noqa: PLC0415 - only when measuring
-    from concurrent.futures import ProcessPoolExecutor  # noqa: PLC0415
 
     context = multiprocessing.get_context("spawn")
+    go = context.Event()
+    out: Queue[object] = context.Queue()
+    processes = [
+        context.Process(target=_observer_process, args=(plan, go, out), daemon=True)
+        for plan in plans
+    ]
+    for process in processes:
+        process.start()
     pooled = ObserverResult()
-    with ProcessPoolExecutor(max_workers=len(plans), mp_context=context) as pool:
-        futures = [pool.submit(observe, plan) for plan in plans]
-        for future in futures:
-            part = future.result(timeout=max(p.duration_s for p in plans) + 60.0)
+    try:
+        for _ in processes:
+            if out.get(timeout=120.0) != "ready":
+                raise RuntimeError("an observer process reported before it was ready")
+        go.set()
+        timeout_s = max(p.duration_s for p in plans) + 60.0
+        for _ in processes:
+            part = out.get(timeout=timeout_s)
+            if not isinstance(part, ObserverResult):
+                raise TypeError(f"unexpected observer report {part!r}")
             pooled.samples_ms.extend(part.samples_ms)
             pooled.lost += part.lost
             pooled.other_frames += part.other_frames
             pooled.errors.extend(part.errors)
+    finally:
+        go.set()
+        for process in processes:
+            process.join(10.0)
+            if process.is_alive():
+                process.terminate()
     return pooled
 
 

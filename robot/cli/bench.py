@@ -51,6 +51,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="igtl product figures: how serve reaches the controller (repeatable; "
         "default emulate and pty)",
     )
+    parser.add_argument(
+        "--consoles",
+        type=int,
+        action="append",
+        choices=(1, 4, 50),
+        help="igtl: observer console counts to measure (repeatable; default 1, 4 and 50)",
+    )
+    parser.add_argument(
+        "--switch-interval",
+        type=float,
+        metavar="S",
+        help="igtl experiment: run the server with sys.setswitchinterval(S)",
+    )
+    parser.add_argument("--no-components", action="store_true", help="igtl: product figures only")
     parser.add_argument("--seconds", type=float, help="soak length, s (default 600; --quick: 30)")
     parser.set_defaults(func=_run)
 
@@ -103,7 +117,13 @@ def _run_one(area: str, args: argparse.Namespace) -> list[BenchResult]:
     if area == "igtl":
         from robot.bench import igtl  # noqa: PLC0415
 
-        return igtl.run(quick=args.quick, links=tuple(args.link or ("emulate", "pty")))
+        return igtl.run(
+            quick=args.quick,
+            links=tuple(args.link or ("emulate", "pty")),
+            consoles=args.consoles,
+            switch_interval_s=args.switch_interval,
+            components=not args.no_components,
+        )
     if area == "soak":
         from robot.bench import soak  # noqa: PLC0415
 
