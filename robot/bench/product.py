@@ -15,12 +15,14 @@ server's EMERGENCY-received -> ESTOP-decoded, as it includes the console's send 
 receive). EMERGENCY figures need the emulator in its own process (``pty``/``tcp``).
 
 Beside each CMD->ACK figure, in the same run and with the same observer plan: pyigtl's own server
-answering the same exchange (one console: it serves one client), and the floor, a blocking-socket
-echo of the same frame.
+answering the same exchange (one console: it serves one client), and the floor: a blocking-socket
+echo of the same frames with the same observer plan, run just before each window while the server
+runs, so that floor and figure see the same machine (other work on a shared machine moves both).
 """
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import platform
@@ -37,7 +39,7 @@ from robot.bench.result import BenchResult
 from robot.bench.wire import ObserverPlan, ObserverResult, echo_server_process, observe_pooled
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterator, Sequence
     from multiprocessing.connection import Connection as Pipe
     from multiprocessing.queues import Queue
     from multiprocessing.synchronize import Event
@@ -118,15 +120,15 @@ def _echo_port(pipe: Pipe) -> int:
     return int(pipe.recv())
 
 
-def floors(consoles: Sequence[int], window_s: float) -> dict[int, ObserverResult]:
-    """The blocking-socket echo of the same frames, per console count."""
+@contextlib.contextmanager
+def echo_floor() -> Iterator[int]:
+    """A blocking-socket echo server in its own process; yields its port."""
     context = multiprocessing.get_context("spawn")
     parent, child = context.Pipe()
     process = context.Process(target=echo_server_process, args=(child,), daemon=True)
     process.start()
     try:
-        port = _echo_port(parent)
-        return {n: observe_pooled(_plans(port, n, window_s, reply_prefix="CMD_")) for n in consoles}
+        yield _echo_port(parent)
     finally:
         parent.close()
         process.join(10.0)
@@ -173,6 +175,7 @@ class LinkFigures:
 
     link: str
     acks: dict[int, ObserverResult] = field(default_factory=dict)
+    floors: dict[int, ObserverResult] = field(default_factory=dict)
     windows: dict[int, tuple[float, float]] = field(default_factory=dict)
     controller: ControllerResult = field(default_factory=ControllerResult)
     estop_ms: list[float] = field(default_factory=list)
@@ -203,11 +206,16 @@ def measure_link(
     link: str,
     consoles: Sequence[int],
     load: Load,
+    echo_port: int,
     *,
     extra_serve_args: tuple[str, ...] = (),
     switch_interval_s: float | None = None,
 ) -> LinkFigures:
-    """Start the deployment, stream placements, measure CMD->ACK, then STOP and EMERGENCY."""
+    """Start the deployment, stream placements, measure CMD->ACK, then STOP and EMERGENCY.
+
+    Before each CMD->ACK window, the same observer plan runs against the echo floor at
+    ``echo_port``, with the server running: the floor sees the machine as the window does.
+    """
     figures = LinkFigures(link=link)
     context = multiprocessing.get_context("spawn")
     with Deployment(
@@ -226,6 +234,9 @@ def measure_link(
             if not ready.wait(120.0):
                 raise RuntimeError(f"{link}: the controlling console did not start a move")
             for n in consoles:
+                figures.floors[n] = observe_pooled(
+                    _plans(echo_port, n, load.window_s, reply_prefix="CMD_")
+                )
                 start_s = time.monotonic()
                 figures.acks[n] = observe_pooled(
                     _plans(deployment.port, n, load.window_s, reply_prefix="ACK_")
@@ -254,17 +265,13 @@ def _link_label(link: str) -> str:
     }[link]
 
 
-def _ack_rows(
-    figures: LinkFigures,
-    floor: dict[int, ObserverResult],
-    pyigtl: ObserverResult | None,
-) -> list[BenchResult]:
+def _ack_rows(figures: LinkFigures, pyigtl: ObserverResult | None) -> list[BenchResult]:
     rows: list[BenchResult] = []
     label = _link_label(figures.link)
     for n, result in figures.acks.items():
         ours = _quantiles(result.samples_ms)
         base = _quantiles(pyigtl.samples_ms) if pyigtl is not None and n == 1 else None
-        low = _quantiles(floor[n].samples_ms) if n in floor else None
+        low = _quantiles(figures.floors[n].samples_ms) if n in figures.floors else None
         for q in _QUANTILES:
             value = ours[q]
             target: str | None = None
@@ -307,7 +314,8 @@ def _ack_rows(
     return rows
 
 
-def _controller_rows(figures: LinkFigures, floor_one: ObserverResult | None) -> list[BenchResult]:
+def _controller_rows(figures: LinkFigures) -> list[BenchResult]:
+    floor_one = figures.floors[min(figures.floors)] if figures.floors else None
     rows: list[BenchResult] = []
     label = _link_label(figures.link)
     c = figures.controller
@@ -390,7 +398,7 @@ def _controller_rows(figures: LinkFigures, floor_one: ObserverResult | None) -> 
                     target=f"<= {_TARGET_ESTOP_P99_MS:g} ms" if is_p99 else None,
                     met=(estop[q] <= _TARGET_ESTOP_P99_MS) if is_p99 else None,
                     floor=None if floor_q is None else floor_q[q],
-                    note=note + "; floor: one socket echo round trip",
+                    note=note + "; floor: one socket echo round trip (fewest consoles)",
                 )
             )
     if c.estop_ack_ms:
@@ -416,39 +424,41 @@ def run_links(
     extra_serve_args: tuple[str, ...] = (),
     switch_interval_s: float | None = None,
 ) -> list[BenchResult]:
-    """Baselines first, then each deployment; one row per figure."""
-    floor = floors(consoles, load.window_s)
+    """The pyigtl baseline, then each deployment (with its floors); one row per figure."""
     pyigtl: ObserverResult | None
     try:
         pyigtl = pyigtl_baseline(load.window_s)
     except (RuntimeError, OSError):
         pyigtl = None
     rows: list[BenchResult] = []
-    for link in links:
-        figures = measure_link(
-            link,
-            consoles,
-            load,
-            extra_serve_args=extra_serve_args,
-            switch_interval_s=switch_interval_s,
-        )
-        rows += _ack_rows(figures, floor, pyigtl)
-        rows += _controller_rows(figures, floor.get(1))
-    for n, result in floor.items():
-        q = _quantiles(result.samples_ms)
-        rows.append(
-            BenchResult(
-                area=_AREA,
-                kind="floor",
-                figure=f"blocking-socket echo round trip p50/p99, {n} console(s)",
-                value=q[50.0],
-                unit="ms",
-                note=(
-                    f"p99 {q[99.0]:.3f} ms, p99.9 {q[99.9]:.3f} ms; "
-                    f"{len(result.samples_ms)} samples"
-                ),
+    with echo_floor() as echo_port:
+        for link in links:
+            figures = measure_link(
+                link,
+                consoles,
+                load,
+                echo_port,
+                extra_serve_args=extra_serve_args,
+                switch_interval_s=switch_interval_s,
             )
-        )
+            rows += _ack_rows(figures, pyigtl)
+            rows += _controller_rows(figures)
+            for n, result in figures.floors.items():
+                q = _quantiles(result.samples_ms)
+                rows.append(
+                    BenchResult(
+                        area=_AREA,
+                        kind="floor",
+                        figure=f"blocking-socket echo p50, {n} console(s), before the "
+                        f"{_link_label(figures.link)} window",
+                        value=q[50.0],
+                        unit="ms",
+                        note=(
+                            f"p99 {q[99.0]:.3f} ms, p99.9 {q[99.9]:.3f} ms; "
+                            f"{len(result.samples_ms)} samples; same plan, the server running"
+                        ),
+                    )
+                )
     if pyigtl is not None:
         q = _quantiles(pyigtl.samples_ms)
         rows.append(
