@@ -68,6 +68,7 @@ class ControllerResult:
     estop_ack_ms: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     failures: list[tuple[float, str]] = field(default_factory=list)
+    cut_by_other_console: str = ""
 
 
 def _target(index: int) -> np.ndarray:
@@ -211,6 +212,8 @@ def run_controller(plan: ControllerPlan, ready: Event, streaming_done: Event) ->
             finally:
                 raw.close()
             mover.join(10.0)
+            # How this console's client reported its move being cut by another console's EMERGENCY.
+            result.cut_by_other_console = f"{type(mover.error).__name__}: {mover.error}"
     except (BrpError, OSError) as err:
         result.errors.append(f"{type(err).__name__}: {err}")
     ready.set()

@@ -174,6 +174,13 @@ class Deployment:
         line = _read_line(self.server, "listening on", _START_TIMEOUT_S)
         self.port = int(line.rpartition(":")[2])
 
+    def stderr_tail(self, lines: int = 5) -> str:
+        """The last ``lines`` lines of the server's standard error (diagnosis)."""
+        path = self.log_dir / "serve.stderr"
+        if not path.exists():
+            return ""
+        return " | ".join(path.read_text(errors="replace").splitlines()[-lines:])
+
     def _read_estops(self) -> None:
         emulator = self.emulator
         if emulator is None or emulator.stdout is None:

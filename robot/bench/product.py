@@ -388,6 +388,8 @@ def _controller_rows(figures: LinkFigures) -> list[BenchResult]:
             )
             if figures.estop_missing:
                 note += f"; {figures.estop_missing} without an ESTOP frame"
+            if c.cut_by_other_console:
+                note += f"; the streaming console's BrpClient saw: {c.cut_by_other_console[:160]}"
             rows.append(
                 BenchResult(
                     area=_AREA,

@@ -86,19 +86,30 @@ def soak(seconds: float, *, progress: bool = False) -> SoakReport:
         BrpClient("127.0.0.1", deployment.port, config=CLIENT) as client,
     ):
         pid = deployment.server_pid
-        client.start_up()
-        client.calibration(np.eye(4))
+        try:
+            client.start_up()
+            client.calibration(np.eye(4))
+        except BrpError as err:
+            report.failures.append(f"START_UP: {err} [serve: {deployment.stderr_tail(3)}]")
+            report.seconds = time.monotonic() - t0
+            return report
         index = 0
         while report.start is None or time.monotonic() - t0 < seconds:
             try:
                 place_once(client, index)
                 _churn(deployment.port)
             except BrpError as err:
-                report.failures.append(f"placement {index}: {err}")
+                report.failures.append(
+                    f"placement {index}: {err} [serve: {deployment.stderr_tail(3)}]"
+                )
                 if len(report.failures) > 3:  # noqa: PLR2004 - give up: it is broken
                     break
-                client.start_up()
-                client.calibration(np.eye(4))
+                try:
+                    client.start_up()
+                    client.calibration(np.eye(4))
+                except BrpError as again:
+                    report.failures.append(f"recovery after placement {index}: {again}")
+                    break
             else:
                 report.placements += 1
                 report.churned_connections += 1
@@ -135,6 +146,12 @@ def run(*, quick: bool, seconds: float | None = None) -> list[BenchResult]:
             note=report.verdict(),
         )
     ]
+    rows.extend(
+        BenchResult(
+            area=_AREA, kind="product", figure="soak failure", value=float(i), unit="#", note=f
+        )
+        for i, f in enumerate(report.failures)
+    )
     if report.start is not None and report.end is not None:
         for name, a, b, unit in (
             ("server RSS", report.start.rss_kib, report.end.rss_kib, "KiB"),

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     import argparse
     from collections.abc import Sequence
 
-__all__ = ["register", "render_table"]
+__all__ = ["default_areas", "register", "render_markdown", "render_table"]
 
 #: Areas run on their own only (not part of a bare ``mrbot bench``).
 _OPT_IN = ("soak",)
@@ -42,7 +42,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         ),
     )
     parser.add_argument("areas", nargs="*", metavar="AREA", help="areas to run (default: all)")
-    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    output.add_argument(
+        "--markdown", action="store_true", help="print a Markdown table (the README's)"
+    )
     parser.add_argument("--quick", action="store_true", help="fewer samples (smoke run)")
     parser.add_argument(
         "--link",
@@ -113,6 +117,24 @@ def render_table(results: Sequence[BenchResult], console: Console) -> None:
     console.print(table)
 
 
+def render_markdown(results: Sequence[BenchResult]) -> str:
+    """The results as a Markdown table, headed by the machine, load and date."""
+    lines = [
+        f"{_title()}",
+        "",
+        "| kind | figure | value | target | met | pyigtl | floor | note |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        met = "-" if r.met is None else ("yes" if r.met else "**no**")
+        note = r.note.replace("|", "/")
+        lines.append(
+            f"| {r.kind or '-'} | {r.figure} | {_fmt(r.value)} {r.unit} | {r.target or '-'} | "
+            f"{met} | {_fmt(r.baseline)} | {_fmt(r.floor)} | {note} |"
+        )
+    return "\n".join(lines)
+
+
 def _run_one(area: str, args: argparse.Namespace) -> list[BenchResult]:
     if area == "igtl":
         from robot.bench import igtl  # noqa: PLC0415
@@ -131,8 +153,13 @@ def _run_one(area: str, args: argparse.Namespace) -> list[BenchResult]:
     return run_area(area, quick=args.quick)
 
 
+def default_areas() -> list[str]:
+    """The areas a bare ``mrbot bench`` runs (all but the opt-in ones)."""
+    return [a for a in AREAS if a not in _OPT_IN]
+
+
 def _run(args: argparse.Namespace) -> int:
-    areas: list[str] = list(args.areas) or [a for a in AREAS if a not in _OPT_IN]
+    areas: list[str] = list(args.areas) or default_areas()
     unknown = [a for a in areas if a not in AREAS]
     if unknown:
         print(f"mrbot bench: unknown area(s) {', '.join(unknown)}; known: {', '.join(AREAS)}")
@@ -145,6 +172,8 @@ def _run(args: argparse.Namespace) -> int:
         results.extend(_run_one(area, args))
     if args.json:
         print(json.dumps([dataclasses.asdict(r) for r in results], indent=2))
+    elif args.markdown:
+        print(render_markdown(results))
     else:
         render_table(results, Console(width=240))
     soak_rows = [r for r in results if r.area == "soak" and r.met is not None]

@@ -13,7 +13,7 @@ from robot.bench.deploy import Deployment, ProcessSample, sample_process
 from robot.bench.product import Load, _match_estops, machine_line, pyigtl_baseline, run_links
 from robot.bench.soak import RSS_GROWTH_BOUND_KIB, SoakReport
 from robot.bench.wire import EchoServer, ObserverPlan, frame_name, observe
-from robot.cli.bench import render_table
+from robot.cli.bench import default_areas, render_markdown, render_table
 from robot.cli.main import main
 from robot.igtl import IgtlMessage, StringBody, encode
 
@@ -119,8 +119,22 @@ def test_the_table_shows_kind_floor_and_a_missing_value_as_a_dash():
     assert machine_line().split()[0] in text
 
 
+def test_the_markdown_table_has_one_row_per_figure_and_marks_a_missed_target():
+    rows = [
+        BenchResult(area="igtl", kind="product", figure="a", value=2.0, unit="ms", met=False),
+        BenchResult(area="igtl", kind="component", figure="b", value=0.1, unit="ms", met=True),
+    ]
+    lines = render_markdown(rows).splitlines()
+    table = [line for line in lines if line.startswith("| ") and "---" not in line]
+    assert len(table) == 3  # header + 2 rows
+    assert "**no**" in table[1]
+    assert "component" in table[2]
+
+
 def test_soak_is_an_area_but_not_run_by_default():
     assert "soak" in AREAS
+    assert "soak" not in default_areas()
+    assert "igtl" in default_areas()
 
 
 def test_bench_cli_refuses_a_non_positive_soak_length(capsys: pytest.CaptureFixture[str]):
