@@ -32,6 +32,7 @@ __all__ = ["RSS_GROWTH_BOUND_KIB", "SoakReport", "run", "soak"]
 RSS_GROWTH_BOUND_KIB: Final = 8 * 1024
 DEFAULT_SECONDS: Final = 600.0
 _AREA: Final = "soak"
+_MAX_FAILURES: Final = 10
 
 
 @dataclass(slots=True)
@@ -77,12 +78,25 @@ def _churn(port: int) -> None:
         observer.get_status()
 
 
-def soak(seconds: float, *, progress: bool = False) -> SoakReport:
+def _recover(client: BrpClient, index: int, report: SoakReport) -> bool:
+    """START_UP and calibrate again after a failed placement (a few tries); False if hopeless."""
+    for attempt in range(3):
+        try:
+            client.start_up()
+            client.calibration(np.eye(4))
+        except BrpError as err:
+            report.failures.append(f"recovery {attempt + 1} after placement {index}: {err}")
+        else:
+            return True
+    return False
+
+
+def soak(seconds: float, *, link: str = "emulate", progress: bool = False) -> SoakReport:
     """Place repeatedly for ``seconds`` (at least one placement); returns the report."""
     report = SoakReport()
     t0 = time.monotonic()
     with (
-        Deployment("emulate") as deployment,
+        Deployment(link) as deployment,
         BrpClient("127.0.0.1", deployment.port, config=CLIENT) as client,
     ):
         pid = deployment.server_pid
@@ -102,13 +116,9 @@ def soak(seconds: float, *, progress: bool = False) -> SoakReport:
                 report.failures.append(
                     f"placement {index}: {err} [serve: {deployment.stderr_tail(3)}]"
                 )
-                if len(report.failures) > 3:  # noqa: PLR2004 - give up: it is broken
+                if len(report.failures) > _MAX_FAILURES:
                     break
-                try:
-                    client.start_up()
-                    client.calibration(np.eye(4))
-                except BrpError as again:
-                    report.failures.append(f"recovery after placement {index}: {again}")
+                if not _recover(client, index, report):
                     break
             else:
                 report.placements += 1
@@ -129,16 +139,16 @@ def soak(seconds: float, *, progress: bool = False) -> SoakReport:
     return report
 
 
-def run(*, quick: bool, seconds: float | None = None) -> list[BenchResult]:
+def run(*, quick: bool, seconds: float | None = None, link: str = "emulate") -> list[BenchResult]:
     """The soak as table rows (``quick``: 30 s unless ``seconds`` is given)."""
     if seconds is None:
         seconds = 30.0 if quick else DEFAULT_SECONDS
-    report = soak(seconds)
+    report = soak(seconds, link=link)
     rows = [
         BenchResult(
             area=_AREA,
             kind="product",
-            figure="soak: repeated placements through BrpClient against mrbot serve --emulate",
+            figure=f"soak: repeated placements through BrpClient against mrbot serve ({link})",
             value=float(report.placements),
             unit="placements",
             target=f"RSS +<= {RSS_GROWTH_BOUND_KIB} KiB, threads and fds not growing",

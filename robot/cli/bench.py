@@ -52,8 +52,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--link",
         action="append",
         choices=_LINKS,
-        help="igtl product figures: how serve reaches the controller (repeatable; "
-        "default emulate and pty)",
+        help="how serve reaches the controller: igtl product figures (repeatable; "
+        "default emulate and pty); soak: the first (default emulate)",
     )
     parser.add_argument(
         "--consoles",
@@ -149,7 +149,8 @@ def _run_one(area: str, args: argparse.Namespace) -> list[BenchResult]:
     if area == "soak":
         from robot.bench import soak  # noqa: PLC0415
 
-        return soak.run(quick=args.quick, seconds=args.seconds)
+        links = args.link or ["emulate"]
+        return soak.run(quick=args.quick, seconds=args.seconds, link=links[0])
     return run_area(area, quick=args.quick)
 
 
