@@ -40,6 +40,7 @@ __all__ = [
     "UTF8_MIBENUM",
     "VTK_ASCII_ENCODING",
     "PyigtlAckBaseline",
+    "PyigtlAckServer",
     "StatusFields",
     "crc64",
     "crc64_is_accelerated",
@@ -239,6 +240,42 @@ def unpack_image(content: bytes | memoryview) -> tuple[NDArray[np.generic], NDAr
     if frame == 2:  # noqa: PLR2004 - LPS
         matrix = _T_RAS_FROM_LPS @ matrix
     return voxels, matrix
+
+
+class PyigtlAckServer:
+    """pyigtl's own server answering ``STRING(CMD_<id>)`` with ``STRING(ACK_<id>)``: a baseline.
+
+    The benchmark's clients connect to :attr:`port` with their own sockets. The responder thread
+    polls pyigtl's server as :class:`PyigtlAckBaseline` does. Main thread only (pyigtl installs
+    signal handlers, restored by :meth:`close`). pyigtl serves one client at a time.
+    """
+
+    def __init__(self, *, poll_s: float = 0.0005) -> None:
+        self._poll_s = poll_s
+        self._stop = threading.Event()
+        self._handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+        self._server = pyigtl.OpenIGTLinkServer(port=0, local_server=True)
+        self.port = int(self._server.server_address[1])
+        self._responder = threading.Thread(target=self._respond, name="pyigtl-ack-server")
+        self._responder.start()
+
+    def close(self) -> None:
+        """Stop the responder and the server; restore the signal handlers."""
+        self._stop.set()
+        self._responder.join(timeout=5.0)
+        self._server.stop()
+        for signum, handler in self._handlers.items():
+            signal.signal(signum, handler)
+
+    def _respond(self) -> None:
+        server = self._server
+        while not self._stop.is_set():
+            for message in server.get_latest_messages():
+                name = str(message.device_name)
+                if name.startswith("CMD_"):
+                    ack = pyigtl.StringMessage(string=message.string, device_name="ACK_" + name[4:])
+                    server.send_message(ack, wait=False)
+            self._stop.wait(self._poll_s)
 
 
 class PyigtlAckBaseline:

@@ -1,12 +1,14 @@
-"""``mrbot bench igtl``: CMD to ACK round trip through our server, beside pyigtl's own comm layer.
+"""``mrbot bench igtl``: component figures here; the product figures are in ``robot.bench.product``.
 
-Each sample is one ``STRING(CMD_<id>)`` sent by a blocking client and the wall time until its
-``STRING(ACK_<id>)`` is decoded (CRC checked) on loopback. Clients are separate processes (as
-consoles are); with 4 clients, four processes run the loop at once and all samples are pooled.
-The baseline is the same exchange through pyigtl 0.3.4's ``OpenIGTLinkServer`` and
-``OpenIGTLinkClient`` (one client: it serves no more).
+Components (a part measured on its own, labelled so in the table). Each sample is one
+``STRING(CMD_<id>)`` sent by a blocking client and the wall time until its ``STRING(ACK_<id>)``
+is decoded (CRC checked) on loopback, through a bare ``IgtlServer`` with an ``AckHandler`` and an
+empty event queue (no control loop). Clients are separate processes; with 4 clients, four
+processes run the loop at once and all samples are pooled. The baseline is the same exchange
+through pyigtl 0.3.4's ``OpenIGTLinkServer`` and ``OpenIGTLinkClient`` (one client).
 
-Against the whole robot (``RobotApp`` on the emulated firmware behind a pty): the time from a
+:func:`run_robot`, in-process (``RobotApp`` and the emulated firmware behind a pty in this
+process; not run by default): the time from a
 console sending ``CMD EMERGENCY`` to the ESTOP frame being decoded by the emulator at the far end
 of the serial link (the HAL's ``estop()`` runs on the connection's reader thread, before the ACK),
 and the rate of ``CURRENT_POSITION`` frames a console receives during a move.
@@ -40,6 +42,8 @@ from robot.igtl_adapter import PyigtlAckBaseline
 from robot.runtime.schema import JOINT_NAMES
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from hal.emulator import EmulatorConfig
     from robot.config import RobotConfig
     from robot.igtl import IgtlEvent
@@ -106,9 +110,29 @@ def _percentile(samples: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(samples), q))
 
 
-def run(*, quick: bool) -> list[BenchResult]:
-    """CMD to ACK round trips (1 and 4 clients, pyigtl baseline), then :func:`run_robot`."""
-    return [*run_ack(quick=quick), *run_robot(quick=quick)]
+def run(
+    *,
+    quick: bool,
+    links: Sequence[str] = ("emulate", "pty"),
+    consoles: Sequence[int] | None = None,
+    switch_interval_s: float | None = None,
+    components: bool = True,
+) -> list[BenchResult]:
+    """Component CMD to ACK round trips (bare server), then the product figures.
+
+    The product figures (:mod:`robot.bench.product`) start ``mrbot serve`` for each of ``links``.
+    :func:`run_robot` (in-process RobotApp) is a component figure, not run by default: the
+    product's EMERGENCY -> ESTOP figure replaces it.
+    """
+    from robot.bench import product  # noqa: PLC0415 - subprocess machinery only when measuring
+
+    rows = run_ack(quick=quick) if components else []
+    return rows + product.run(
+        quick=quick,
+        links=links,
+        consoles=tuple(consoles or product.CONSOLES),
+        switch_interval_s=switch_interval_s,
+    )
 
 
 def run_ack(*, quick: bool) -> list[BenchResult]:
@@ -144,7 +168,8 @@ def run_ack(*, quick: bool) -> list[BenchResult]:
             results.append(
                 BenchResult(
                     area=_AREA,
-                    figure=f"CMD->ACK round trip p{q:.0f}, {label}",
+                    kind="component",
+                    figure=f"bare IgtlServer+AckHandler CMD->ACK p{q:.0f}, {label}",
                     value=value,
                     unit="ms",
                     target=target,
@@ -266,7 +291,8 @@ def run_robot(*, quick: bool) -> list[BenchResult]:
         results.append(
             BenchResult(
                 area=_AREA,
-                figure=f"EMERGENCY (console send) -> ESTOP frame at the emulator, p{q:.0f}",
+                kind="component",
+                figure=f"in-process RobotApp: EMERGENCY -> ESTOP at the emulator, p{q:.0f}",
                 value=value,
                 unit="ms",
                 target=f"<= {_TARGET_ESTOP_P99_MS} ms" if is_p99 else None,
@@ -281,7 +307,8 @@ def run_robot(*, quick: bool) -> list[BenchResult]:
     results.append(
         BenchResult(
             area=_AREA,
-            figure="CURRENT_POSITION rate at a console during MOVE_TO_TARGET",
+            kind="component",
+            figure="in-process RobotApp: CURRENT_POSITION rate during MOVE_TO_TARGET",
             value=rate,
             unit="Hz",
             target=f"{_TARGET_POSITION_HZ:g} Hz +- 10 %",

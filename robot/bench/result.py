@@ -28,6 +28,9 @@ class BenchResult:
         baseline_name: what the baseline is.
         ratio: how many times better than the baseline (or than the physical floor).
         note: anything a reader needs to judge the figure (machine, sample count, floor).
+        kind: ``product`` (the deployed server, measured from outside) or ``component`` (a part
+            measured in-process), or ``""`` for areas that do not distinguish.
+        floor: the least the same exchange can cost (e.g. a blocking-socket echo), same run.
     """
 
     area: str
@@ -40,6 +43,8 @@ class BenchResult:
     baseline_name: str | None = None
     ratio: float | None = None
     note: str = ""
+    kind: str = ""
+    floor: float | None = None
 
 
 class _BenchModule(Protocol):
@@ -57,6 +62,7 @@ AREAS: Mapping[str, str] = MappingProxyType(
         "safety": "robot.bench.safety",
         "demo": "robot.bench.demo",
         "console": "robot.bench.console",
+        "soak": "robot.bench.soak",
     }
 )
 

@@ -155,7 +155,7 @@ def _bench_decisions(n: int) -> list[BenchResult]:
         (Event.CALIBRATE, {"calibration_id": "c"}),
         (Event.SET_TARGET, {"target_id": "t", "target_depth_mm": 30.0}),
     ):
-        sup.handle(event, clear, **kwargs)  # type: ignore[arg-type]
+        sup.handle(event, clear, **kwargs)
     envelopes = (
         JointEnvelope(joint="x", min_position=-10.0, max_position=10.0, max_speed=4.0),
         JointEnvelope(joint="y", min_position=-10.0, max_position=10.0, max_speed=4.0),
