@@ -25,7 +25,7 @@ from kinematics import Target, Unreachable, compose, plan, transform_points, tra
 from robot.runtime.jobs import AcceptedTarget, JobKind, JobResult, MoveJob, StartUpJob, StopJob
 from robot.runtime.motion import MotionControl
 from robot.runtime.pose import calibration_problem, nearest_rigid, pose_along
-from robot.runtime.readings import read_joints, snapshot_from
+from robot.runtime.readings import at_rest_at, read_joints, snapshot_from
 from robot.runtime.startup import StartUpSequence
 from safety import (
     LATCHED_STATES,
@@ -405,17 +405,14 @@ class RobotCore:
 
     def has_reached_target(self) -> bool:
         """The measured joints are at the accepted target's goal (HAS_REACHED_TARGET), at rest."""
-        positions = self.readings.positions
-        if self.target is None or positions is None or self.busy or self.readings.moving:
+        if self.target is None or self.busy:
             return False
-        goal = self.target.goal.joint_values
-        for axis, value, wanted in zip(self.config.controller.axes, positions, goal, strict=True):
-            step = getattr(axis, "step_size", 0.0)
-            if abs(float(value) - float(wanted)) > max(
-                self.config.runtime.arrival_tolerance_mm, step
-            ):
-                return False
-        return True
+        return at_rest_at(
+            self.readings,
+            self.config.controller,
+            self.target.goal.joint_values,
+            self.config.runtime.arrival_tolerance_mm,
+        )
 
     def current_pose(self) -> Transform | None:
         """Needle-tip pose: FK of measured joints, scanner RAS (robot frame if uncalibrated)."""

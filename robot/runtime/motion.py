@@ -10,6 +10,7 @@ import numpy as np
 from hal import HalError
 from kinematics import plan_needle_motion
 from robot.runtime.jobs import JobKind, JobResult, MoveJob
+from robot.runtime.readings import at_rest_at
 from safety import Event, JointEnvelope, State, StatusCode, SubCode
 from safety.errors import PermitError
 
@@ -272,14 +273,12 @@ class MotionControl:
             )
 
     def _arrived(self, goal: FloatArray) -> bool:
-        positions = self._core.readings.positions
-        if positions is None or self._core.readings.moving:
-            return False
-        for axis, value, wanted in zip(self.config.controller.axes, positions, goal, strict=True):
-            step = getattr(axis, "step_size", 0.0)
-            if abs(value - wanted) > max(self.config.runtime.arrival_tolerance_mm, step):
-                return False
-        return True
+        return at_rest_at(
+            self._core.readings,
+            self.config.controller,
+            goal,
+            self.config.runtime.arrival_tolerance_mm,
+        )
 
     def advance(self) -> None:
         """Send the next segment, detect arrival from telemetry, or fault on a time-out."""

@@ -12,10 +12,12 @@ from hal import LifecycleState, PneumaticStepperConfig, from_wire_um
 from safety import InterlockSnapshot
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from hal import ControllerConfig, ControllerDriver, HalStatus
     from kinematics.types import FloatArray
 
-__all__ = ["VELOCITY_MARGIN", "Readings", "read_joints", "snapshot_from"]
+__all__ = ["VELOCITY_MARGIN", "Readings", "at_rest_at", "read_joints", "snapshot_from"]
 
 #: Measured speed may exceed the configured maximum by this factor before the velocity interlock
 #: trips (encoder resolution and step quantisation over one speed window).
@@ -59,6 +61,23 @@ class Readings:
         if self.positions is None or index >= len(self.homed_axes) or not self.homed_axes[index]:
             return None
         return float(self.positions[index])
+
+
+def at_rest_at(
+    readings: Readings,
+    config: ControllerConfig,
+    goal: Sequence[float] | FloatArray,
+    tolerance_mm: float,
+) -> bool:
+    """No axis moving and every joint within ``max(tolerance_mm, its step)`` of ``goal``."""
+    positions = readings.positions
+    if positions is None or readings.moving:
+        return False
+    for axis, value, wanted in zip(config.axes, positions, goal, strict=True):
+        step = getattr(axis, "step_size", 0.0)
+        if abs(float(value) - float(wanted)) > max(tolerance_mm, step):
+            return False
+    return True
 
 
 def read_joints(
