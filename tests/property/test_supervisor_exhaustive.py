@@ -15,6 +15,8 @@ import pytest
 from safety.errors import PermitError
 from safety.interlocks import InterlockSnapshot
 from safety.states import COMMAND_EVENTS, LATCHED_STATES, MOTION_STATES, Event, State
+from safety.supervisor import Supervisor
+from tests.support.clock import FakeClock
 from tests.unit.safety.helpers import (
     CONFIG,
     DEPTH_MM,
@@ -24,7 +26,6 @@ from tests.unit.safety.helpers import (
     RETRACT_ENVELOPES,
     envelope,
     force_state,
-    make,
 )
 
 # name -> (field, clear value, tripped value); heartbeats are timestamps relative to now.
@@ -118,9 +119,10 @@ def check_cases(states, vectors, entered=None) -> int:
 
     ``entered`` (a set), when given, collects the motion states some case entered.
     """
-    sup, clock, _ = make()
+    # millions of records: count them instead of keeping them
+    clock = FakeClock()
+    sup = Supervisor(CONFIG, now=clock, audit=_CountingSink())
     clock.sleep_until(_NOW)
-    sup._audit = _CountingSink()  # millions of records: count them instead of keeping them
     cases = 0
     for state in states:
         for bits in vectors:
@@ -230,11 +232,11 @@ class _CountingSink:
 def test_unknown_scanner_state_and_audit_failure_block_motion_entry_in_every_state(
     scanner, audit_ok
 ):
-    sup, clock, _ = make()
-    clock.sleep_until(_NOW)
     sink = _CountingSink()
     sink.healthy = audit_ok
-    sup._audit = sink
+    clock = FakeClock()
+    sup = Supervisor(CONFIG, now=clock, audit=sink)
+    clock.sleep_until(_NOW)
     snapshot = dataclasses.replace(_snapshot((False,) * len(DIMENSIONS)), scanner_imaging=scanner)
     cases = entries = 0
     for state in State:

@@ -116,7 +116,12 @@ _MEMORY = {
 
 
 def force_state(sup: Supervisor, state: State) -> None:
-    """Put ``sup`` into ``state`` with consistent memory and permit (tests only: set_state)."""
+    """Put ``sup`` into ``state`` with consistent memory and permit.
+
+    The one place the tests reach inside the supervisor: the exhaustive check runs millions of
+    cases and cannot replay an event path to every state for each; the supervisor deliberately
+    has no public way to be put into a state.
+    """
     sup._machine.set_state(state)
     sup._memory = _MEMORY.get(state, Memory())
     sup._lease.withdraw()
