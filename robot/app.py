@@ -173,6 +173,11 @@ class RobotApp:
         return None if self.core is None else self.core.T_scanner_from_robot
 
     @property
+    def shutdown_gate(self) -> ShutdownGate | None:
+        """The gate that stops the robot and refuses motion on shutdown (``None`` before start)."""
+        return self._gate
+
+    @property
     def state(self) -> State:
         """Supervisor state (``OFF`` before start)."""
         return State.OFF if self.supervisor is None else self.supervisor.state

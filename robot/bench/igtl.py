@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from robot.config import RobotConfig
     from robot.igtl import IgtlEvent
 
-__all__ = ["run", "run_ack", "run_robot"]
+__all__ = ["component_ack_ms", "component_estop_ms", "run", "run_ack", "run_robot"]
 
 _AREA: Final = "igtl"
 _TARGET_P99_MS: Final = 2.0
@@ -74,7 +74,7 @@ def _ours_ms(port: int, samples: int, client_index: int) -> list[float]:
     return out
 
 
-def _ours(clients: int, samples: int) -> list[float]:
+def component_ack_ms(clients: int, samples: int) -> list[float]:
     """Pooled round trips of ``clients`` client processes against our server, in ms.
 
     Clients run in their own processes, as consoles do, so their Python work does not compete
@@ -139,8 +139,8 @@ def run_ack(*, quick: bool) -> list[BenchResult]:
     """Measure CMD to ACK round trips (1 and 4 clients) and the pyigtl baseline."""
     samples = 300 if quick else 3000
     baseline_samples = 20 if quick else 200
-    one = _ours(1, samples)
-    four = _ours(4, samples // 2)
+    one = component_ack_ms(1, samples)
+    four = component_ack_ms(4, samples // 2)
     note_baseline = f"pyigtl 0.3.4 comm layer, {baseline_samples} samples"
     try:
         base: list[float] | None = _pyigtl(baseline_samples)
@@ -236,7 +236,7 @@ def _start_up(client: IgtlClient, tag: str) -> None:
     _read_until(client, "START_UP", "STATUS", 30.0)
 
 
-def _estop_ms(samples: int) -> list[float]:
+def component_estop_ms(samples: int) -> list[float]:
     """EMERGENCY sent by a console to the ESTOP frame read by the emulator, in ms."""
     config = _robot_config(20_000.0)
     firmware = _EStopClock(RobotApp.emulator_config(config))
@@ -283,7 +283,7 @@ def _position_rate_hz() -> tuple[float, int, float]:
 def run_robot(*, quick: bool) -> list[BenchResult]:
     """EMERGENCY to ESTOP p50/p99 and the CURRENT_POSITION rate, against RobotApp."""
     samples = 50 if quick else 500
-    estop = _estop_ms(samples)
+    estop = component_estop_ms(samples)
     results = []
     for q in (50.0, 99.0):
         value = _percentile(estop, q)

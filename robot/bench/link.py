@@ -31,7 +31,7 @@ from robot.bench.result import BenchResult
 if TYPE_CHECKING:
     from hal import TelemetrySample
 
-__all__ = ["LinkGaps", "measure_gaps", "run"]
+__all__ = ["LinkGaps", "cpu_burners", "end_burners", "measure_gaps", "run"]
 
 _AREA: Final = "link"
 #: Seconds per phase (idle, loaded): 20 s at 50 Hz is 1,000 gaps; ``--quick`` 4 s.
@@ -68,7 +68,8 @@ class LinkGaps:
         return float(self.gaps_ms.max())
 
 
-def _burners(count: int, seconds: float) -> list[subprocess.Popen[bytes]]:
+def cpu_burners(count: int, seconds: float) -> list[subprocess.Popen[bytes]]:
+    """Start ``count`` CPU-bound child processes that end by themselves after ``seconds``."""
     return [
         subprocess.Popen(  # noqa: S603 - our own interpreter and program text
             [sys.executable, "-c", _BURNER, f"{seconds:.1f}"],
@@ -80,7 +81,8 @@ def _burners(count: int, seconds: float) -> list[subprocess.Popen[bytes]]:
     ]
 
 
-def _end(processes: list[subprocess.Popen[bytes]]) -> None:
+def end_burners(processes: list[subprocess.Popen[bytes]]) -> None:
+    """Stop the children :func:`cpu_burners` started (idempotent)."""
     for process in processes:
         if process.poll() is None:
             process.terminate()
@@ -145,14 +147,14 @@ def measure_gaps(
         phases: list[LinkGaps] = []
         wait = threading.Event()
         for load in (0, load_processes):
-            burners = _burners(load, settle_s + phase_s + 2.0) if load else []
+            burners = cpu_burners(load, settle_s + phase_s + 2.0) if load else []
             try:
                 wait.wait(settle_s)
                 recording = True
                 wait.wait(phase_s)
                 recording = False
             finally:
-                _end(burners)
+                end_burners(burners)
             with lock:
                 taken, arrivals[:] = list(arrivals), []
             if len(taken) < 2:  # noqa: PLR2004 - a gap needs two arrivals

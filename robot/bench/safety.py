@@ -36,7 +36,7 @@ from safety import (
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["run"]
+__all__ = ["decision_results", "run"]
 
 _AREA: Final = "safety"
 _TARGET_US: Final = 50.0
@@ -143,7 +143,8 @@ def _bare_trigger_us(n: int) -> float:
     return _us(samples)[0]
 
 
-def _bench_decisions(n: int) -> list[BenchResult]:
+def decision_results(n: int) -> list[BenchResult]:
+    """Time ``n`` supervisor decisions of each measured kind (with their baselines)."""
     clock = _ManualClock()
     audit = MemoryAuditSink(now=clock)
     sup = Supervisor(_config(), now=clock, audit=audit)
@@ -254,4 +255,4 @@ def _bench_audit(n: int) -> list[BenchResult]:
 
 def run(*, quick: bool) -> list[BenchResult]:
     """Run the safety benchmarks (``quick``: fewer samples, still >= 2,000 decisions)."""
-    return _bench_decisions(2_000 if quick else 20_000) + _bench_audit(200 if quick else 2_000)
+    return decision_results(2_000 if quick else 20_000) + _bench_audit(200 if quick else 2_000)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -44,6 +45,17 @@ def _app(firmware: EmulatedFirmware | None = None, **overrides: object):
         firmware = EmulatedFirmware(RobotApp.emulator_config(config))
         firmware.record_truth()
     return RobotApp(config, emulate=True, realtime=False, firmware=firmware), firmware
+
+
+def _open_fd_of(path: Path) -> int:
+    """The descriptor this process holds open on ``path``, as the OS lists it."""
+    fds = [
+        int(entry.name)
+        for entry in Path("/proc/self/fd").iterdir()
+        if os.path.realpath(entry) == os.path.realpath(path)
+    ]
+    assert len(fds) == 1, fds
+    return fds[0]
 
 
 def _watch(app: RobotApp) -> LateralWatch:
@@ -231,8 +243,7 @@ def test_a_full_audit_disk_refuses_motion_through_the_audit_interlock():
         verdict, _ = set_target(console, matrix((10.0, 10.0, 20.0)))
         assert verdict.code == 1
         # the disk fills: every write of the audit log now fails with ENOSPC (as /dev/full does)
-        fd = app.audit._fd
-        assert fd is not None
+        fd = _open_fd_of(app.audit.path)
         full = os.open("/dev/full", os.O_WRONLY)
         try:
             os.dup2(full, fd)

@@ -134,7 +134,7 @@ def test_after_the_shutdown_stop_a_command_that_could_move_is_refused_and_stop_s
     app = RobotApp(fast_config(), emulate=True, port=0, audit_path=audit)
     app.start()
     try:
-        gate = app._gate
+        gate = app.shutdown_gate
         assert gate is not None
         with Console(app.address) as console:
             gate.request()

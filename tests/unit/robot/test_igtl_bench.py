@@ -14,6 +14,6 @@ def test_igtl_area_is_registered():
 
 @pytest.mark.slow
 def test_round_trips_are_measured_per_client_process_and_pooled():
-    samples = bench._ours(2, 5)
+    samples = bench.component_ack_ms(2, 5)
     assert len(samples) == 10
     assert all(sample > 0 for sample in samples)

@@ -22,11 +22,11 @@ def test_link_is_a_bench_area():
 
 @pytest.mark.slow
 def test_the_load_processes_run_until_ended_and_are_gone_after():
-    burners = bench._burners(2, 30.0)
+    burners = bench.cpu_burners(2, 30.0)
     try:
         assert all(p.poll() is None for p in burners)  # still burning
     finally:
-        bench._end(burners)
+        bench.end_burners(burners)
     assert all(p.returncode is not None for p in burners)
 
 
