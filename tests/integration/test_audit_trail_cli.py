@@ -7,7 +7,6 @@ import os
 import queue
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -19,12 +18,13 @@ from mcap.reader import make_reader
 
 from safety import JsonlAuditLog, read_audit_log
 from tests.integration.test_serve import FAST_SETTINGS
+from tests.support import processes
 from tests.support.clock import FakeClock
 from tests.support.robot_app import Console, start_up
 
 pytestmark = pytest.mark.slow
 
-MRBOT = [sys.executable, "-c", "from robot.cli.main import main; raise SystemExit(main())"]
+MRBOT = processes.MRBOT
 
 
 def _env(state_home: Path) -> dict[str, str]:
@@ -38,21 +38,8 @@ def _serve(
     env: dict[str, str], *settings: str, extra: tuple[str, ...] = ()
 ) -> subprocess.Popen[str]:
     sets = [a for s in settings for a in ("--set", s)]
-    process = subprocess.Popen(
-        [*MRBOT, "serve", "--emulate", "--port", "0", *sets, *extra],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    assert process.stdout is not None
-    line = process.stdout.readline().strip()  # blocks until the server prints (or exits)
-    if not line.startswith("listening on "):
-        process.kill()
-        _, err = process.communicate(timeout=10)
-        raise AssertionError(f"mrbot serve did not start: {line!r} {err}")
-    host, _, port = line.removeprefix("listening on ").rpartition(":")
-    process.address = (host, int(port))  # type: ignore[attr-defined]
+    process = processes.spawn(["serve", "--emulate", "--port", "0", *sets, *extra], env=env)
+    process.address = processes.address_of(process)  # type: ignore[attr-defined]
     return process
 
 

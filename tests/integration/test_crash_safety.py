@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import select
 import signal
 import subprocess
 import sys
@@ -26,6 +25,7 @@ import pytest
 
 from robot.console import BrpClient, BrpClientConfig, BrpError, BrpStatusError
 from safety import read_audit_log
+from tests.support import processes
 
 if TYPE_CHECKING:
     from robot.console import PositionReading
@@ -33,7 +33,6 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.slow
 
 ROOT: Final = Path(__file__).resolve().parents[2]
-MRBOT: Final = str(Path(sys.executable).with_name("mrbot"))
 WATCHDOG_MS: Final = 250
 #: Allowance over the watchdog (ms): the last valid frame came up to one heartbeat (50 ms) before
 #: the kill; plus the emulator's 2 ms sampling and process scheduling on two loaded cores.
@@ -87,67 +86,18 @@ def serve_emulator() -> None:
         server.close()
 
 
-class Lines:
-    """Reads a child's stdout line by line with deadlines (no thread)."""
-
-    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
-        assert proc.stdout is not None
-        self._fd = proc.stdout.fileno()
-        self._buffer = b""
-        self.lines: list[str] = []
-
-    def pump(self, timeout_s: float) -> None:
-        """Read what arrives within ``timeout_s``."""
-        readable, _, _ = select.select([self._fd], [], [], max(0.0, timeout_s))
-        if readable:
-            chunk = os.read(self._fd, 65536)
-            self._buffer += chunk
-            *complete, self._buffer = self._buffer.split(b"\n")
-            self.lines += [c.decode() for c in complete]
-
-    def until(self, predicate, *, timeout_s: float, what: str) -> str:
-        deadline = time.monotonic() + timeout_s
-        seen = 0
-        while True:
-            for line in self.lines[seen:]:
-                if predicate(line):
-                    return line
-            seen = len(self.lines)
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise AssertionError(f"no {what} within {timeout_s} s; last: {self.lines[-3:]}")
-            self.pump(min(left, 0.05))
-
-
 def _states(lines: list[str]) -> list[dict[str, Any]]:
     return [json.loads(line) for line in lines if line.startswith("{")]
 
 
-def _spawn(args: list[str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-
-
-def _serve(device: str, audit: Path) -> tuple[subprocess.Popen[bytes], tuple[str, int]]:
+def _serve(device: str, audit: Path) -> tuple[subprocess.Popen[str], tuple[str, int]]:
     sets = [item for k, v in SETTINGS.items() for item in ("--set", f"{k}={v}")]
-    proc = _spawn([MRBOT, "serve", "--device", device, "--audit", str(audit), "--port", "0", *sets])
-    line = Lines(proc).until(lambda s: s.startswith("listening on"), timeout_s=30, what="server")
-    host, _, port = line.split()[-1].rpartition(":")
-    return proc, (host, int(port))
-
-
-def _end(proc: subprocess.Popen[bytes] | None) -> None:
-    """Stop ``proc`` (if still running) and close its stdout pipe (else a ResourceWarning)."""
-    if proc is None:
-        return
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(5.0)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5.0)
-    if proc.stdout is not None:
-        proc.stdout.close()
+    proc = processes.spawn(
+        ["serve", "--device", device, "--audit", str(audit), "--port", "0", *sets],
+        stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+    )
+    return proc, processes.address_of(proc)
 
 
 def _target() -> np.ndarray:
@@ -162,10 +112,13 @@ def test_sigkill_mid_move_the_firmware_watchdog_stops_the_axes_and_a_restart_nee
     audit = tmp_path / "audit.jsonl"
     emulator = server = restarted = None
     try:
-        emulator = _spawn(
-            [sys.executable, "-c", f"from {__name__} import serve_emulator; serve_emulator()"]
+        emulator = subprocess.Popen(
+            [sys.executable, "-c", f"from {__name__} import serve_emulator; serve_emulator()"],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
         )
-        truth = Lines(emulator)
+        truth = processes.Lines(emulator)
         device = truth.until(lambda s: s.startswith("/dev/"), timeout_s=30, what="pty path")
         server, address = _serve(device, audit)
         with BrpClient(*address, config=CLIENT) as console:
@@ -250,6 +203,6 @@ def test_sigkill_mid_move_the_firmware_watchdog_stops_the_axes_and_a_restart_nee
         assert [r.kind for r in again.records].count("run_header") == 2
         assert not problems, problems
     finally:
-        _end(server)
-        _end(restarted)
-        _end(emulator)
+        processes.end(server)
+        processes.end(restarted)
+        processes.end(emulator)

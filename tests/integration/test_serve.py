@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import sys
 
 import pytest
 
 from robot.igtl import StatusBody
 from robot.runtime.schema import JOINT_NAMES
+from tests.support import processes
 from tests.support.robot_app import Console, matrix, ready_to_move, start_up
 
 pytestmark = pytest.mark.slow
@@ -22,28 +22,11 @@ FAST_SETTINGS = [
 
 
 def serve(*args: str) -> tuple[subprocess.Popen[str], tuple[str, int]]:
-    command = [sys.executable, "-c", "from robot.cli.main import main; raise SystemExit(main())"]
-    settings = [a for s in FAST_SETTINGS for a in ("--set", s)]
-    process = subprocess.Popen(
-        [*command, "serve", "--emulate", "--port", "0", *settings, *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None
-    line = process.stdout.readline().strip()  # blocks until the server prints (or exits)
-    if not line.startswith("listening on "):
-        process.kill()
-        _, err = process.communicate(timeout=10)
-        raise AssertionError(f"mrbot serve did not start: {line!r} {err}")
-    host, _, port = line.removeprefix("listening on ").rpartition(":")
-    return process, (host, int(port))
+    return processes.serve("--emulate", *args, settings=FAST_SETTINGS)
 
 
 def stop(process: subprocess.Popen[str], sig: int = signal.SIGTERM) -> tuple[int, str]:
-    process.send_signal(sig)
-    _, err = process.communicate(timeout=15)
-    return process.returncode, err
+    return processes.stop(process, sig)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
@@ -72,9 +55,7 @@ def test_serve_with_the_startup_failure_fault_answers_start_up_13():
 def test_serve_refuses_a_public_bind_without_an_allow_list_and_a_bad_key():
     result = subprocess.run(
         [
-            sys.executable,
-            "-c",
-            "from robot.cli.main import main; raise SystemExit(main())",
+            *processes.MRBOT,
             "serve",
             "--emulate",
             "--host",
@@ -89,9 +70,7 @@ def test_serve_refuses_a_public_bind_without_an_allow_list_and_a_bad_key():
     assert "allowed_peers" in result.stderr or "allow" in result.stderr
     result = subprocess.run(
         [
-            sys.executable,
-            "-c",
-            "from robot.cli.main import main; raise SystemExit(main())",
+            *processes.MRBOT,
             "serve",
             "--emulate",
             "--set",

@@ -9,8 +9,6 @@ write a ``shutdown`` record and commit the log before it exits.
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
 import time
 from typing import TYPE_CHECKING
 
@@ -20,9 +18,11 @@ import pytest
 from robot.cli.serve import EXIT_OK
 from robot.igtl import IgtlMessage, TransformBody
 from safety import read_audit_log
+from tests.support import processes
 from tests.support.robot_app import Console, matrix, ready_to_move
 
 if TYPE_CHECKING:
+    import subprocess
     from pathlib import Path
 
 pytestmark = pytest.mark.slow  # a real-time emulated move in a separate process: ~5 s
@@ -38,25 +38,10 @@ SETTINGS = [
 ]
 #: How far the tip has gone when the signal is sent: the axes are then at speed.
 _MOVED_MM = 10.0
-MRBOT = [sys.executable, "-c", "from robot.cli.main import main; raise SystemExit(main())"]
 
 
 def _serve(audit: Path) -> tuple[subprocess.Popen[str], tuple[str, int]]:
-    settings = [a for s in SETTINGS for a in ("--set", s)]
-    process = subprocess.Popen(
-        [*MRBOT, "serve", "--emulate", "--port", "0", "--audit", str(audit), *settings],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None
-    line = process.stdout.readline().strip()  # blocks until the server prints (or exits)
-    if not line.startswith("listening on "):
-        process.kill()
-        _, err = process.communicate(timeout=10)
-        raise AssertionError(f"mrbot serve did not start: {line!r} {err}")
-    host, _, port = line.removeprefix("listening on ").rpartition(":")
-    return process, (host, int(port))
+    return processes.serve("--emulate", "--audit", str(audit), settings=SETTINGS)
 
 
 def _tip_mm(message: IgtlMessage) -> np.ndarray:

@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from safety.interlocks import InterlockId, InterlockSnapshot, TripContext, tripped_interlocks
+from tests.support.interlocks import all_clear
 from tests.unit.safety.helpers import CONFIG
 
 _NOW = 5000.0
@@ -99,19 +100,4 @@ def test_a_heartbeat_exactly_at_the_timeout_is_still_alive():
 
 
 def _example() -> InterlockSnapshot:
-    return InterlockSnapshot(
-        estop_released=True,
-        emergency_requested=False,
-        scanner_imaging=False,
-        needle_inserted=False,
-        joints_within_limits=True,
-        velocity_within_limit=True,
-        following_error_ok=True,
-        limit_switch_hit=False,
-        insertion_position_mm=0.0,
-        supply_pressure_kpa=400.0,
-        console_heartbeat_at_s=_NOW,
-        firmware_heartbeat_at_s=_NOW,
-        calibration_valid=True,
-        command_authority=True,
-    )
+    return all_clear(_NOW, supply_pressure_kpa=CONFIG.min_supply_pressure_kpa)

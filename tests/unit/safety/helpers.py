@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 from safety.audit_memory import MemoryAuditSink
 from safety.config import JointConfig, SupervisorConfig
 from safety.decision import Memory
-from safety.interlocks import InterlockSnapshot, MotionKind
+from safety.interlocks import MotionKind
 from safety.permits import JointEnvelope
 from safety.states import MOTION_STATES, Event, State
 from safety.supervisor import Supervisor
 from tests.support.clock import FakeClock
+from tests.support.interlocks import all_clear as clear
 
 LATERAL = JointConfig(
     name="lateral_x", min_position=-50.0, max_position=50.0, max_speed=5.0, homing_speed=2.0
@@ -70,27 +69,6 @@ PAYLOADS: dict[Event, dict[str, object]] = {
     Event.CALIBRATE: {"calibration_id": "clb-1"},
     Event.SET_TARGET: {"target_id": "tgt-1", "target_depth_mm": DEPTH_MM},
 }
-
-
-def clear(now_s: float, **changes: object) -> InterlockSnapshot:
-    """A snapshot with every interlock clear at ``now_s``, then ``changes`` applied."""
-    snapshot = InterlockSnapshot(
-        estop_released=True,
-        emergency_requested=False,
-        scanner_imaging=False,
-        needle_inserted=False,
-        joints_within_limits=True,
-        velocity_within_limit=True,
-        following_error_ok=True,
-        limit_switch_hit=False,
-        supply_pressure_kpa=600.0,
-        console_heartbeat_at_s=now_s,
-        firmware_heartbeat_at_s=now_s,
-        calibration_valid=True,
-        command_authority=True,
-        insertion_position_mm=0.0,
-    )
-    return dataclasses.replace(snapshot, **changes)  # type: ignore[arg-type]
 
 
 def make(config: SupervisorConfig = CONFIG) -> tuple[Supervisor, FakeClock, MemoryAuditSink]:
