@@ -7,7 +7,6 @@ empty name and metadata dummy=dummy: it is consumed, counted, and never answered
 
 from __future__ import annotations
 
-import queue
 import struct
 
 import numpy as np
@@ -16,14 +15,10 @@ import pytest
 
 from robot import igtl_adapter
 from robot.igtl import (
-    AckHandler,
-    Authority,
     IgtlClient,
     IgtlMessage,
-    IgtlServer,
     MessageReceived,
     PeerConnected,
-    ServerConfig,
     StatusBody,
     StringBody,
     TransformBody,
@@ -32,19 +27,6 @@ from robot.igtl.header import pack_v2_body
 from tests.support.polling import wait_for
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def events() -> queue.Queue[object]:
-    return queue.Queue()
-
-
-@pytest.fixture
-def server(events):
-    server = IgtlServer(ServerConfig(port=0), AckHandler(events, authority=Authority()))
-    server.start()
-    yield server
-    server.close()
 
 
 @pytest.fixture

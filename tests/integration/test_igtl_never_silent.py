@@ -6,42 +6,29 @@ gets an error STATUS naming why, on the connection that sent it, and that connec
 
 from __future__ import annotations
 
-import queue
 import socket
 import struct
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
 
 from robot import igtl_adapter
 from robot.igtl import (
-    AckHandler,
-    Authority,
     CommandReceived,
     IgtlClient,
     IgtlMessage,
     IgtlPeerClosedError,
     IgtlServer,
-    ServerConfig,
     StatusBody,
     StringBody,
 )
 from tests.support.polling import wait_for
 
+if TYPE_CHECKING:
+    import queue
+
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def events() -> queue.Queue[object]:
-    return queue.Queue()
-
-
-@pytest.fixture
-def server(events):
-    server = IgtlServer(ServerConfig(port=0), AckHandler(events, authority=Authority()))
-    server.start()
-    yield server
-    server.close()
 
 
 @pytest.fixture
