@@ -154,6 +154,15 @@ class ControllerDriver(MotionCommands):
     # --- lifecycle ----------------------------------------------------------------------------
 
     @property
+    def stop_pending(self) -> bool:
+        """A stop or e-stop is still repeated: the firmware has not yet confirmed it at rest.
+
+        Enabling the axes before it clears would be undone by the next repeat.
+        """
+        with self._lock:
+            return self._estop_pending or self._stop_pending is not None
+
+    @property
     def state(self) -> LifecycleState:
         """Current lifecycle state."""
         with self._lock:

@@ -78,6 +78,9 @@ class StartUpJob:
     attempts: int = 0
     retry_at_s: float = 0.0
     cleared: bool = False
+    #: The controller was (re)activated by this START_UP (so a holding firmware is waited for,
+    #: not enabled again).
+    activated: bool = False
 
 
 @dataclass(slots=True, kw_only=True)

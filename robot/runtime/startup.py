@@ -130,7 +130,7 @@ class StartUpSequence:
         elif job.step is StartUpStep.RESET:
             self._reset(waited_s)
         elif job.step is StartUpStep.BRING_UP:
-            self._bring_up()
+            self._bring_up(waited_s)
         elif job.step is StartUpStep.AWAIT_TELEMETRY:
             self._await_telemetry(waited_s, job.source)
         else:
@@ -247,13 +247,24 @@ class StartUpSequence:
                 self._fail(f"the cause persists: {decision.reason}", audited=True)
                 return
         self._next(StartUpStep.BRING_UP)
-        self._bring_up()
+        self._bring_up(0.0)
 
     def _source(self) -> str:
         return "" if self.job is None else self.job.source
 
-    def _bring_up(self) -> None:
+    def _bring_up(self, waited_s: float) -> None:
         driver = self.driver
+        if driver.stop_pending:
+            # A stop (e.g. the protective stop START_UP recovers from) is repeated until the
+            # firmware confirms it at rest: enabling before that would be undone by the repeat.
+            if waited_s > _SETTLE_S:
+                self._fail(
+                    self._with_controller_faults(
+                        f"the last stop was not confirmed at rest {_SETTLE_S:g} s after "
+                        "START_UP began (axes still moving?)"
+                    )
+                )
+            return
         if (
             driver.state is LifecycleState.ACTIVE
             and self._telemetry_current()
@@ -282,15 +293,16 @@ class StartUpSequence:
                 )
             )
             return
-        if driver.state is LifecycleState.INACTIVE and driver.activate() is not (
-            CallbackReturn.SUCCESS
-        ):
-            self._fail(
-                self._with_controller_faults(
-                    f"the controller did not activate: {driver.last_error}"
+        if driver.state is LifecycleState.INACTIVE:
+            if self.job is not None:
+                self.job.activated = True
+            if driver.activate() is not CallbackReturn.SUCCESS:
+                self._fail(
+                    self._with_controller_faults(
+                        f"the controller did not activate: {driver.last_error}"
+                    )
                 )
-            )
-            return
+                return
         self._next(StartUpStep.AWAIT_TELEMETRY)
 
     def _await_telemetry(self, waited_s: float, source: str) -> None:
@@ -300,6 +312,18 @@ class StartUpSequence:
             and not status.comm_timeout
             and self._core.readings.positions is not None
         )
+        job = self.job
+        if (
+            fresh
+            and self._firmware_state() not in _ENABLED_FIRMWARE
+            and job is not None
+            and not job.activated
+            and self.driver.state is LifecycleState.ACTIVE
+        ):
+            # The firmware went to hold after bring-up looked (telemetry then still said
+            # ENABLED): bring it up again, once.
+            self._next(StartUpStep.BRING_UP)
+            return
         if not fresh or self._firmware_state() not in _ENABLED_FIRMWARE:
             if waited_s > _SETTLE_S:
                 self._fail(
