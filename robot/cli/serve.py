@@ -5,6 +5,10 @@ with the configured (realistic) axis speeds; ``--fault NAME`` injects one of the
 (e.g. ``startup-failure``: START_UP answers 13; ``hardware-failure-mid-move``: the first move
 fails part way with 18). ``mrbot serve --device URL [--baud N]`` drives real hardware.
 The first line on standard output is ``listening on HOST:PORT``; connections are logged.
+``--connect HOST:PORT`` (repeatable) also connects out to a console's OpenIGTLink server (the 2021
+ProstateBRP module's default role) and connects again after a loss, with a backoff from
+``network.reconnect_min_s`` doubling up to ``network.reconnect_max_s``; such a connection is
+served exactly as an accepted one.
 
 SIGINT or SIGTERM stops the robot through the supervisor's STOP (an audited decision), waits for
 standstill within ``safety.stop_timeout_s``, writes a ``shutdown`` record, commits the audit log
@@ -64,7 +68,12 @@ EXIT_BAD_CONFIG: Final = 2
 EXIT_SHUTDOWN_UNCONFIRMED: Final = 3
 #: Loggers raised to INFO so that every connection (and a recording's counts) is logged without
 #: ``-v``.
-_CONNECTION_LOGGERS: Final = ("robot.workphase.handler", "robot.app", "robot.records.recorder")
+_CONNECTION_LOGGERS: Final = (
+    "robot.workphase.handler",
+    "robot.app",
+    "robot.records.recorder",
+    "robot.igtl.dialer",
+)
 
 
 def parse_setting(text: str) -> tuple[str, object]:
@@ -108,6 +117,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="peer network allowed to connect (repeatable; needed for a non-loopback --host)",
     )
     parser.add_argument(
+        "--connect",
+        action="append",
+        default=[],
+        metavar="HOST:PORT",
+        help="also connect out to a console's OpenIGTLink server and keep the connection up "
+        "(repeatable; the 2021 ProstateBRP module listens on 18936; network.connect)",
+    )
+    parser.add_argument(
         "--audit",
         type=Path,
         metavar="PATH",
@@ -139,6 +156,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(func=run)
 
 
+def _dialing(endpoints: tuple[tuple[str, int], ...]) -> str:
+    """The status line's note of the consoles' servers ``serve`` connects out to."""
+    if not endpoints:
+        return ""
+    return f"connecting out to {', '.join(f'{h}:{p}' for h, p in endpoints)}; "
+
+
 def _apply_audit_retention(settings: AuditSettings, current: Path) -> None:
     """Delete old audit sessions (audit.keep_sessions, audit.max_age_days); report, never fail."""
     try:
@@ -160,6 +184,8 @@ def run(args: argparse.Namespace) -> int:
         overrides["network.host"] = args.host
     if args.allow:
         overrides["network.allow"] = list(args.allow)
+    if args.connect:
+        overrides["network.connect"] = list(args.connect)
     if args.fault and not args.emulate:
         print("mrbot serve: --fault needs --emulate", file=sys.stderr)
         return EXIT_BAD_CONFIG
@@ -209,6 +235,7 @@ def run(args: argparse.Namespace) -> int:
             f"mrbot serve: {'emulated firmware' if args.emulate else 'controller'}"
             f"{' with fault ' + args.fault if args.fault else ''}; audit log {app.audit_path}; "
             f"{'recording ' + str(app.recorder.path) + '; ' if app.recorder else ''}"
+            f"{_dialing(config.server.connect_to)}"
             "Ctrl-C to stop",
             file=sys.stderr,
             flush=True,

@@ -4,9 +4,10 @@ from robot.igtl.ack import MAX_COMMAND_ID_LENGTH, AckHandler, parse_command_id
 from robot.igtl.authority import Authority
 from robot.igtl.client import IgtlClient
 from robot.igtl.codec import decode_body, decode_frame, encode, encode_content
-from robot.igtl.config import PeerNetwork, ServerConfig
+from robot.igtl.config import PeerNetwork, ServerConfig, parse_endpoint
 from robot.igtl.connection import IgtlConnection
 from robot.igtl.deframer import Deframer, Frame
+from robot.igtl.dialer import DialerStats
 from robot.igtl.errors import (
     IgtlConnectionClosedError,
     IgtlCrcError,
@@ -67,6 +68,7 @@ __all__ = [
     "ConnectionId",
     "ConnectionStats",
     "Deframer",
+    "DialerStats",
     "Frame",
     "Header",
     "IgtlClient",
@@ -109,6 +111,7 @@ __all__ = [
     "encode",
     "encode_content",
     "parse_command_id",
+    "parse_endpoint",
     "timestamp_from_s",
     "timestamp_to_s",
     "unpack_header",

@@ -40,6 +40,19 @@ class IgtlClient:
         self._sock: socket.socket | None = None
         self._deframer = Deframer(limits or BodyLimits())
 
+    @classmethod
+    def from_socket(cls, sock: socket.socket, *, limits: BodyLimits | None = None) -> IgtlClient:
+        """A client over a socket that is already connected.
+
+        For a console that runs the server and accepted the robot's connection: :meth:`open`
+        is not needed; :meth:`close` closes ``sock``.
+        """
+        name = sock.getpeername()
+        client = cls(str(name[0]), int(name[1]), limits=limits)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        client._sock = sock
+        return client
+
     def open(self) -> None:
         """Connect.
 

@@ -7,9 +7,25 @@ from dataclasses import dataclass, field
 
 from robot.igtl.limits import BodyLimits
 
-__all__ = ["PeerNetwork", "ServerConfig"]
+__all__ = ["PeerNetwork", "ServerConfig", "parse_endpoint"]
 
 PeerNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_endpoint(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[v6]:PORT`` for IPv6) as a (host, port) pair.
+
+    Raises:
+        ValueError: not of that form, or the port outside 1..65535.
+    """
+    host, sep, port_text = text.strip().rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not sep or not host or not port_text.isdigit():
+        raise ValueError(f"{text!r} is not HOST:PORT")
+    port = int(port_text)
+    if not 0 < port <= 0xFFFF:  # noqa: PLR2004 - TCP port range
+        raise ValueError(f"{text!r}: port {port} is outside 1..65535")
+    return host, port
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -33,6 +49,11 @@ class ServerConfig:
         keepalive_count: unanswered probes before the kernel reports the peer gone.
         header_version: the lowest header version we send; each connection answers in the
             highest version its peer has sent, at least this (1: a v1 peer gets v1).
+        connect_to: consoles' OpenIGTLink servers the robot connects out to (host, port), as
+            the 2021 ProstateBRP module expects; each such connection is served exactly as an
+            accepted one and is re-established after a loss.
+        reconnect_min_s: wait before the first new attempt after a loss or a failed attempt.
+        reconnect_max_s: the longest wait between attempts (the wait doubles up to it).
     """
 
     host: str = "127.0.0.1"
@@ -49,6 +70,9 @@ class ServerConfig:
     keepalive_interval_s: int = 1
     keepalive_count: int = 2
     header_version: int = 1
+    connect_to: tuple[tuple[str, int], ...] = ()
+    reconnect_min_s: float = 0.1
+    reconnect_max_s: float = 5.0
 
     def __post_init__(self) -> None:
         try:
@@ -77,10 +101,19 @@ class ServerConfig:
             "keepalive_idle_s": self.keepalive_idle_s,
             "keepalive_interval_s": self.keepalive_interval_s,
             "keepalive_count": self.keepalive_count,
+            "reconnect_min_s": self.reconnect_min_s,
         }
         for name, value in positive.items():
             if not value > 0:
                 raise ValueError(f"ServerConfig.{name} = {value} must be > 0")
+        if self.reconnect_max_s < self.reconnect_min_s:
+            raise ValueError(
+                f"ServerConfig.reconnect_max_s = {self.reconnect_max_s} is below "
+                f"reconnect_min_s = {self.reconnect_min_s}"
+            )
+        for host, port in self.connect_to:
+            if not host or not 0 < port <= 0xFFFF:  # noqa: PLR2004 - TCP port range
+                raise ValueError(f"ServerConfig.connect_to holds {host!r}:{port}, not HOST:PORT")
 
     def peer_allowed(self, peer_host: str) -> bool:
         """Whether a peer address may connect (always true without an allow-list)."""

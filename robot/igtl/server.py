@@ -1,7 +1,9 @@
 """The OpenIGTLink TCP server: many clients, one reader thread each, nothing shared but counters.
 
 Binds 127.0.0.1 by default; any other address needs an allow-list of peer networks
-(:class:`ServerConfig`). Each accepted socket gets TCP_NODELAY, SO_KEEPALIVE (fast probes) and
+(:class:`ServerConfig`). It also connects out to the consoles' servers in
+``ServerConfig.connect_to`` (:mod:`robot.igtl.dialer`) and serves those connections the same way.
+Each socket, accepted or dialed, gets TCP_NODELAY, SO_KEEPALIVE (fast probes) and
 TCP_USER_TIMEOUT where the OS has them, and an :class:`IgtlConnection`.
 """
 
@@ -17,6 +19,7 @@ from typing import TYPE_CHECKING, Final
 
 from robot.igtl.codec import encode
 from robot.igtl.connection import IgtlConnection
+from robot.igtl.dialer import Dialer, DialerStats
 from robot.igtl.errors import IgtlSendError
 from robot.igtl.handler import ConnectionId
 from robot.igtl.stats import ConnectionStats, ServerStats
@@ -70,6 +73,17 @@ class IgtlServer:
         self._wake_w: socket.socket | None = None
         self._accept_thread: threading.Thread | None = None
         self._stopping = threading.Event()
+        self._dialers = tuple(
+            Dialer(
+                endpoint,
+                serve=self._dialed,
+                stopping=self._stopping,
+                reconnect_min_s=config.reconnect_min_s,
+                reconnect_max_s=config.reconnect_max_s,
+                now=now,
+            )
+            for endpoint in config.connect_to
+        )
 
     @property
     def port(self) -> int:
@@ -111,6 +125,8 @@ class IgtlServer:
             target=self._accept_loop, name=f"igtl-accept-{self.port}", daemon=True
         )
         self._accept_thread.start()
+        for dialer in self._dialers:
+            dialer.start()
         if not crc64_is_accelerated():
             logger.warning("crcmod has no C extension: CRC-64 runs at ~11 MB/s instead of ~315")
         logger.info("OpenIGTLink server listening on %s:%d", self._config.host, self.port)
@@ -124,6 +140,8 @@ class IgtlServer:
             self._wake_w.send(b"x")
         if self._accept_thread is not None:
             self._accept_thread.join(_JOIN_TIMEOUT_S)
+        for dialer in self._dialers:
+            dialer.join(_JOIN_TIMEOUT_S)  # each ends at its next wake-up once stopping is set
         for sock in (self._listener, self._wake_r, self._wake_w):
             if sock is not None:
                 sock.close()
@@ -190,6 +208,10 @@ class IgtlServer:
             sent += 1
         return sent
 
+    def dialers(self) -> tuple[DialerStats, ...]:
+        """What each outgoing connection (``ServerConfig.connect_to``) has done, in order."""
+        return tuple(dialer.stats() for dialer in self._dialers)
+
     def stats(self) -> ServerStats:
         """A snapshot of the server-wide counters."""
         with self._lock:
@@ -221,16 +243,27 @@ class IgtlServer:
             logger.exception("OpenIGTLink accept loop failed; no new connections")
 
     def _admit(self, sock: socket.socket, peer: tuple[str, int]) -> None:
-        self._reap()
-        with self._lock:
-            too_many = len(self._connections) >= self._config.max_connections
-        if not self._config.peer_allowed(peer[0]) or too_many:
-            why = "connection limit reached" if too_many else "peer outside the allow-list"
-            logger.warning("refused %s:%d: %s", peer[0], peer[1], why)
+        if not self._config.peer_allowed(peer[0]):
+            logger.warning("refused %s:%d: peer outside the allow-list", peer[0], peer[1])
             with self._lock:
                 self._refused += 1
             sock.close()
             return
+        if self._serve_socket(sock, peer, how="accepted") is None:
+            sock.close()
+
+    def _serve_socket(
+        self, sock: socket.socket, peer: tuple[str, int], *, how: str
+    ) -> IgtlConnection | None:
+        """Serve a connected socket (accepted, or dialed out); None at the connection limit."""
+        self._reap()
+        with self._lock:
+            too_many = len(self._connections) >= self._config.max_connections
+            if too_many:
+                self._refused += 1
+        if too_many:
+            logger.warning("refused %s:%d: connection limit reached", peer[0], peer[1])
+            return None
         self._configure_socket(sock)
         conn = IgtlConnection(
             connection_id=ConnectionId(next(self._ids)),
@@ -245,8 +278,14 @@ class IgtlServer:
         with self._lock:
             self._connections[conn.id] = conn
             self._accepted += 1
-        logger.info("conn %d: accepted %s:%d", conn.id, peer[0], peer[1])
+        logger.info("conn %d: %s %s:%d", conn.id, how, peer[0], peer[1])
         conn.start()
+        return conn
+
+    def _dialed(self, sock: socket.socket, peer: tuple[str, int]) -> IgtlConnection | None:
+        if self._stopping.is_set():
+            return None
+        return self._serve_socket(sock, peer, how="connected out to")
 
     def _configure_socket(self, sock: socket.socket) -> None:
         config = self._config

@@ -30,7 +30,7 @@ from kinematics import (
 from kinematics.joints import JointKind as KinJointKind
 from kinematics.joints import JointSpec
 from robot.errors import RobotError
-from robot.igtl import ServerConfig
+from robot.igtl import ServerConfig, parse_endpoint
 from robot.runtime.schema import JOINT_NAMES, SCHEMA, check_value
 from safety import JointConfig, SupervisorConfig
 
@@ -390,11 +390,28 @@ def _build_unchecked(values: dict[str, object], sources: dict[str, str]) -> Robo
         networks = tuple(ipaddress.ip_network(a, strict=False) for a in allow)
     except ValueError as err:
         raise ConfigError(f"network.allow = {allow!r}: {err}", key="network.allow") from err
+    dial = values["network.connect"]
+    assert isinstance(dial, list)  # noqa: S101 - canonical form from check_value
+    try:
+        connect_to = tuple(parse_endpoint(str(endpoint)) for endpoint in dial)
+    except ValueError as err:
+        raise ConfigError(f"network.connect = {dial!r}: {err}", key="network.connect") from err
+    reconnect_min_s = _f(values, "network.reconnect_min_s")
+    reconnect_max_s = _f(values, "network.reconnect_max_s")
+    if reconnect_max_s < reconnect_min_s:
+        raise ConfigError(
+            f"network.reconnect_max_s = {reconnect_max_s} is below network.reconnect_min_s = "
+            f"{reconnect_min_s}",
+            key="network.reconnect_max_s",
+        )
     try:
         server = ServerConfig(
             host=str(values["network.host"]),
             port=int(str(values["network.port"])),
             allowed_peers=networks,
+            connect_to=connect_to,
+            reconnect_min_s=reconnect_min_s,
+            reconnect_max_s=reconnect_max_s,
         )
     except ValueError as err:
         raise ConfigError(

@@ -53,9 +53,13 @@ class Console:
 
     _ids = itertools.count(1)
 
-    def __init__(self, address: tuple[str, int]) -> None:
-        self.client = IgtlClient(*address)
-        self.client.open()
+    def __init__(self, address: tuple[str, int] | IgtlClient) -> None:
+        """Connect to ``address``, or use ``address`` if it is a client already connected."""
+        if isinstance(address, IgtlClient):
+            self.client = address
+        else:
+            self.client = IgtlClient(*address)
+            self.client.open()
         self.seen: list[IgtlMessage] = []
 
     def close(self) -> None:

@@ -10,7 +10,7 @@ from safety.permits import JointEnvelope
 from safety.states import MOTION_STATES, Event, State
 from safety.supervisor import Supervisor
 from tests.support.clock import FakeClock
-from tests.support.interlocks import all_clear as clear
+from tests.support.interlocks import all_clear
 
 LATERAL = JointConfig(
     name="lateral_x", min_position=-50.0, max_position=50.0, max_speed=5.0, homing_speed=2.0
@@ -69,6 +69,10 @@ PAYLOADS: dict[Event, dict[str, object]] = {
     Event.CALIBRATE: {"calibration_id": "clb-1"},
     Event.SET_TARGET: {"target_id": "tgt-1", "target_depth_mm": DEPTH_MM},
 }
+
+
+#: The all-clear snapshot (tests/support/interlocks.py), under the name these tests use.
+clear = all_clear
 
 
 def make(config: SupervisorConfig = CONFIG) -> tuple[Supervisor, FakeClock, MemoryAuditSink]:
