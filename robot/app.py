@@ -92,6 +92,9 @@ class RobotApp:
             ``emulate``; e.g. a benchmark's emulator that timestamps e-stop frames).
         recorder: an MCAP session recorder (not yet started): started first, fed every audit
             record and every byte of the controller link, closed last (docs/RECORDING.md).
+        speed_factor: how many times faster than the configured robot the emulated axes run,
+            for the audit header; ``config`` must already be sped up
+            (:func:`robot.runtime.speed.speed_overrides`). Needs ``emulate``.
     """
 
     def __init__(
@@ -108,9 +111,13 @@ class RobotApp:
         realtime: bool = True,
         firmware: EmulatedFirmware | None = None,
         recorder: Recorder | None = None,
+        speed_factor: float = 1.0,
     ) -> None:
         if (fault is not None or firmware is not None) and not emulate:
             raise ValueError("fault injection and a prepared emulator need emulate=True")
+        if speed_factor != 1.0 and not emulate:
+            raise ValueError("a speed factor needs emulate=True (real axes run at their speed)")
+        self.speed_factor = speed_factor
         self._fault_plan = FaultPlan(faults=(parse_fault(fault),)) if fault else FaultPlan()
         networks = tuple(ipaddress.ip_network(a, strict=False) for a in allow)
         server = config.server
@@ -262,7 +269,11 @@ class RobotApp:
             path,
             now=clock.now_s,
             durability=Durability.GROUP,
-            header_extra={"emulated": self._emulate, "fault": str(self._fault_plan.faults)},
+            header_extra={
+                "emulated": self._emulate,
+                "fault": str(self._fault_plan.faults),
+                "speed_factor": self.speed_factor,
+            },
             observer=None if recorder is None else recorder.audit_record,
         )
         self.audit.open()

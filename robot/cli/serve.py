@@ -5,6 +5,9 @@ with the configured (realistic) axis speeds; ``--fault NAME`` injects one of the
 (e.g. ``startup-failure``: START_UP answers 13; ``hardware-failure-mid-move``: the first move
 fails part way with 18). ``mrbot serve --device URL [--baud N]`` drives real hardware.
 The first line on standard output is ``listening on HOST:PORT``; connections are logged.
+``--emulate --speed F`` runs the emulated axes, homing and the homing time-out F times faster (as
+``mrbot demo --speed``); the first line then ends ``(emulated axes at Fx real speed)`` and the
+audit log's run header records ``speed_factor``.
 ``--connect HOST:PORT`` (repeatable) also connects out to a console's OpenIGTLink server (the 2021
 ProstateBRP module's default role) and connects again after a loss, with a backoff from
 ``network.reconnect_min_s`` doubling up to ``network.reconnect_max_s``; such a connection is
@@ -42,6 +45,7 @@ from robot.records import (
     recording_path,
     retention_report,
 )
+from robot.runtime.speed import check_speed_factor, speed_overrides
 from safety import AuditError
 
 if TYPE_CHECKING:
@@ -140,6 +144,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "the audit folder; see docs/RECORDING.md)",
     )
     parser.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        metavar="FACTOR",
+        help="with --emulate: axes, homing and the homing time-out FACTOR times faster than the "
+        "configured robot (1-50, default 1; as mrbot demo --speed)",
+    )
+    parser.add_argument(
         "--fault",
         metavar="NAME",
         help=f"emulator fault (with --emulate): {', '.join(FAULT_NAMES)}",
@@ -189,8 +201,15 @@ def run(args: argparse.Namespace) -> int:
     if args.fault and not args.emulate:
         print("mrbot serve: --fault needs --emulate", file=sys.stderr)
         return EXIT_BAD_CONFIG
+    if args.speed != 1.0 and not args.emulate:
+        print("mrbot serve: --speed needs --emulate", file=sys.stderr)
+        return EXIT_BAD_CONFIG
     try:
+        check_speed_factor(args.speed)
         config = load_config(args.config, overrides=overrides)
+        if args.speed != 1.0:
+            sped_up = speed_overrides(config.values, args.speed)
+            config = load_config(args.config, overrides={**overrides, **sped_up})
         # One audit session file per run in the session folder, never a temporary folder.
         audit_path = new_audit_session(config.audit) if args.audit is None else args.audit
         record = args.record
@@ -204,6 +223,7 @@ def run(args: argparse.Namespace) -> int:
             port=None,
             audit_path=audit_path,
             recorder=None if record is None else Recorder(record),
+            speed_factor=args.speed,
         )
     except (ConfigError, ValueError, AuditError, OSError) as err:
         print(f"mrbot serve: {err}", file=sys.stderr)
@@ -230,7 +250,8 @@ def run(args: argparse.Namespace) -> int:
         if args.audit is None:
             _apply_audit_retention(config.audit, app.audit_path)
         host, port = app.address
-        print(f"listening on {host}:{port}", flush=True)
+        speed = "" if args.speed == 1.0 else f" (emulated axes at {args.speed:g}x real speed)"
+        print(f"listening on {host}:{port}{speed}", flush=True)
         print(
             f"mrbot serve: {'emulated firmware' if args.emulate else 'controller'}"
             f"{' with fault ' + args.fault if args.fault else ''}; audit log {app.audit_path}; "

@@ -37,7 +37,7 @@ from robot.demo.sampler import JointSampler
 from robot.demo.scenario import Scenario, make_scenario
 from robot.demo.stop import Observation, audit_stop_lines, judge_stop, observe, wait_for_standstill
 from robot.demo.timeline import Timeline
-from robot.runtime import JOINT_NAMES
+from robot.runtime.speed import check_speed_factor, speed_overrides
 from robot.twin import EmulatedScanner, EntryPlan, NoSafeEntry, plan_entry
 
 if TYPE_CHECKING:
@@ -76,8 +76,7 @@ class DemoOptions:
     out_dir: Path = field(default_factory=lambda: Path("mrbot-demo-out"))
 
     def __post_init__(self) -> None:
-        if not (math.isfinite(self.speed_factor) and 1.0 <= self.speed_factor <= 50.0):  # noqa: PLR2004
-            raise ValueError(f"speed_factor must be in [1, 50], got {self.speed_factor}")
+        check_speed_factor(self.speed_factor)
 
 
 def demo_config(speed_factor: float) -> RobotConfig:
@@ -90,17 +89,7 @@ def demo_config(speed_factor: float) -> RobotConfig:
         ConfigError: the sped-up values leave the allowed ranges.
     """
     base = load_config(environ={})
-    overrides: dict[str, object] = {}
-    for name in JOINT_NAMES:
-        prefix = f"joints.{name}"
-        overrides[f"{prefix}.max_step_rate_hz"] = (
-            float(str(base.values[f"{prefix}.max_step_rate_hz"])) * speed_factor
-        )
-        overrides[f"{prefix}.max_accel_mm_s2"] = (
-            float(str(base.values[f"{prefix}.max_accel_mm_s2"])) * speed_factor**2
-        )
-    homing_mm_s = float(str(base.values["emulator.homing_speed_mm_s"]))
-    overrides["emulator.homing_speed_mm_s"] = homing_mm_s * speed_factor
+    overrides = speed_overrides(base.values, speed_factor)
     # 50 Hz telemetry, the slowest the firmware protocol allows (the default robot sends 100 Hz):
     # the HAL declares the link lost after max(5 silent periods, 200 ms). This one process hosts
     # the firmware, robot, scanner and console; on a loaded 2-core machine the 50 ms limit of

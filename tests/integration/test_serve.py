@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import time
 
 import pytest
 
 from robot.igtl import StatusBody
 from robot.runtime.schema import JOINT_NAMES
+from safety import read_audit_log
 from tests.support import processes
 from tests.support.robot_app import Console, matrix, ready_to_move, start_up
 
@@ -98,3 +100,38 @@ def test_serve_with_the_hardware_failure_fault_fails_the_first_move_with_18_mid_
     finally:
         code, err = stop(process)
     assert code == 0, err
+
+
+def test_serve_speed_scales_the_emulated_robot_and_says_so(tmp_path):
+    audit = tmp_path / "audit.jsonl"
+    proc = processes.spawn(
+        ["serve", "--emulate", "--speed", "10", "--port", "0", "--audit", str(audit)]
+    )
+    lines = processes.Lines(proc)
+    try:
+        first = lines.until(bool, timeout_s=30.0, what="first line")
+        assert first.startswith("listening on ")
+        assert first.endswith("(emulated axes at 10x real speed)")
+        host, _, port = first.split()[2].rpartition(":")
+        with Console((host, int(port))) as console:
+            started_s = time.monotonic()
+            assert start_up(console).code == 1  # the shipped robot homes for ~7.8 s at 1x
+            # the 2013 reference suite's START_UP bound (5 s); generous for a loaded machine
+            assert time.monotonic() - started_s < 5.0
+    finally:
+        code, err = stop(proc)
+    assert code == 0, err
+    header = next(r for r in read_audit_log(audit).records if r.kind == "run_header")
+    assert header.payload["speed_factor"] == 10.0
+
+
+@pytest.mark.parametrize(
+    ("args", "why"),
+    [(["--speed", "10"], "--speed needs --emulate"), (["--emulate", "--speed", "0.5"], "[1, 50]")],
+)
+def test_serve_refuses_a_speed_without_emulation_or_out_of_range(args, why):
+    result = subprocess.run(
+        [*processes.MRBOT, "serve", *args], capture_output=True, text=True, timeout=30, check=False
+    )
+    assert result.returncode == 2
+    assert why in result.stderr

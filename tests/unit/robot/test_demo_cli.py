@@ -42,7 +42,7 @@ def test_realtime_and_a_speed_factor_cannot_be_combined(capsys):
 
 def test_a_speed_factor_out_of_range_exits_2_before_anything_starts(tmp_path, capsys):
     assert main(["demo", "--speed", "100", "--out", str(tmp_path / "out")]) == 2
-    assert "speed_factor must be in [1, 50], got 100.0" in capsys.readouterr().err
+    assert "speed factor must be in [1, 50], got 100.0" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
 
 
