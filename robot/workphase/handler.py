@@ -22,7 +22,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
-from robot.igtl import StringBody, Workphase
+from robot.igtl import StringBody, Workphase, parse_command_id
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -48,8 +48,10 @@ class StopRequest:
         kind: STOP or EMERGENCY.
         source: who sent it (``conn<id>``, the audit record's source).
         connection_id: the sender.
-        command_id: the ``<id>`` of ``CMD_<id>``.
+        command_id: the ``<id>`` of ``CMD_<id>`` (as received, even when not a valid id).
         hal_stopped: the HAL's ``estop()`` ran for it on the reader thread (EMERGENCY).
+        queued: its ``<id>`` is valid, so a ``CommandReceived`` follows it (to be answered);
+            a stop with a malformed ``<id>`` is still acted on, but nothing follows it.
         message: the message received (matches the queued command to its request).
     """
 
@@ -58,6 +60,7 @@ class StopRequest:
     connection_id: ConnectionId
     command_id: str
     hal_stopped: bool
+    queued: bool
     message: IgtlMessage = field(repr=False)
 
 
@@ -98,7 +101,13 @@ class WorkphaseHandler:
         """
         with self._lock:
             taken, self._pending = self._pending, []
-            self._entered.extend(taken)
+            answered = [request for request in taken if request.queued]
+            overflow = len(self._entered) + len(answered) - _MAX_ENTERED
+            if overflow > 0:
+                logger.warning(
+                    "%d stop request(s) whose command never came are forgotten", overflow
+                )
+            self._entered.extend(answered)
         return taken
 
     def settle(self, event: CommandReceived) -> tuple[StopRequest | None, bool]:
@@ -145,6 +154,7 @@ class WorkphaseHandler:
             connection_id=conn.id,
             command_id=message.device_name.removeprefix("CMD_"),
             hal_stopped=hal_stopped,
+            queued=parse_command_id(message.device_name, "CMD_") is not None,
             message=message,
         )
         with self._lock:

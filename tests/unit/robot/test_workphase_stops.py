@@ -109,6 +109,7 @@ def test_emergency_calls_estop_on_the_reader_before_the_ack_and_queues_one_reque
     (request,) = rig.handler.take_stop_requests()
     assert (request.kind, request.source, request.command_id) == (Workphase.EMERGENCY, "conn1", "7")
     assert request.hal_stopped
+    assert request.queued
     assert request.message is event.message
     assert rig.handler.take_stop_requests() == []
 
@@ -206,3 +207,16 @@ def test_a_raising_estop_leaves_the_request_marked_not_stopped():
     (request,) = handler.take_stop_requests()
     assert not request.hal_stopped
     assert conn.sent[-1].device_name == "ACK_1"  # the ACK went out anyway
+
+
+def test_a_stop_with_a_malformed_id_is_acted_on_but_awaits_no_command():
+    rig = Rig()
+    rig.handler.on_message(
+        rig.conn, IgtlMessage(device_name="CMD_", body=StringBody(text="EMERGENCY"))
+    )
+    assert rig.order == ["estop after 0 sent"]
+    assert not isinstance(rig.events.get_nowait(), CommandReceived)
+    rig.protocol.priority()
+    assert rig.core.calls == [("emergency", "conn1", True, False)]
+    rig.protocol.priority()
+    assert len(rig.core.calls) == 1
