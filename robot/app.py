@@ -286,10 +286,9 @@ class RobotApp:
         ack = AckHandler(
             events,  # type: ignore[arg-type]  # the loop's queue also carries worker results
             authority=self.authority,
-            emergency_stop=self._emergency_stop,
             now=clock.now_s,
         )
-        handler = WorkphaseHandler(ack)
+        handler = WorkphaseHandler(ack, emergency_stop=self._emergency_stop)
         recorder = self.recorder
         self.server = IgtlServer(
             self._server_config,

@@ -10,7 +10,7 @@ from robot.runtime.config import (
     load_config,
 )
 from robot.runtime.core import REACH_TOLERANCE_MM, AcceptedTarget, RobotCore
-from robot.runtime.jobs import JobKind, JobResult
+from robot.runtime.jobs import JobKind, JobResult, TargetOutcome
 from robot.runtime.loop import ControlLoop, LoopConsumer, LoopStats
 from robot.runtime.schema import JOINT_NAMES, SCHEMA, Key, render_markdown
 
@@ -30,6 +30,7 @@ __all__ = [
     "RobotConfig",
     "RobotCore",
     "RuntimeSettings",
+    "TargetOutcome",
     "default_config_text",
     "env_name",
     "load_config",

@@ -22,9 +22,17 @@ import numpy as np
 from firmware_interfaces import StopCategory as WireStop
 from hal import FaultEvent, HalFaultKind, LifecycleState
 from kinematics import Target, Unreachable, compose, plan, transform_points, transform_vectors
-from robot.runtime.jobs import AcceptedTarget, JobKind, JobResult, MoveJob, StartUpJob, StopJob
+from robot.runtime.jobs import (
+    AcceptedTarget,
+    JobKind,
+    JobResult,
+    MoveJob,
+    StartUpJob,
+    StopJob,
+    TargetOutcome,
+)
 from robot.runtime.motion import MotionControl
-from robot.runtime.pose import calibration_problem, nearest_rigid, pose_along
+from robot.runtime.pose import calibration_problem, nearest_rigid, pose_along, target_problem
 from robot.runtime.readings import at_rest_at, read_joints, snapshot_from
 from robot.runtime.startup import StartUpSequence
 from safety import (
@@ -35,6 +43,7 @@ from safety import (
     StatusCode,
     StopCategory,
     SubCode,
+    Workphase,
 )
 from safety.errors import AuditError
 from safety.interlocks import needle_text
@@ -77,6 +86,8 @@ WIRE_STOP: Final = MappingProxyType(
 )
 #: States in which a target may be accepted.
 _TARGETABLE: Final = frozenset({State.CALIBRATED, State.TARGET_SET, State.AT_TARGET})
+#: Workphases a MOVE_TO_TARGET may follow.
+_MOVE_AFTER: Final = frozenset({Workphase.TARGETING, Workphase.MOVE_TO_TARGET})
 #: Supervisor states in which axes seek their limit switches (START_UP's two homing stages).
 HOMING_STATES: Final = frozenset({State.STARTUP, State.HOMING_LATERAL})
 
@@ -300,18 +311,34 @@ class RobotCore:
         self._cut_jobs()
         self.apply_stop(decision)
         if report:
-            self.stopping = StopJob(kind=JobKind.STOP, started_s=self._now())
+            self.await_standstill(JobKind.STOP)
         return decision
 
-    def emergency(self, source: str, *, report: bool = True) -> Decision:
-        """EMERGENCY from anyone (HAL ``estop()`` again, idempotent): latch; ``report`` as STOP."""
-        if self.driver.state is not LifecycleState.UNCONFIGURED:
+    def emergency(self, source: str, *, hal_stopped: bool = False, report: bool = True) -> Decision:
+        """EMERGENCY from anyone: the HAL's ``estop()``, the supervisor's latch, one decision.
+
+        Args:
+            source: who asked (the audit record's source).
+            hal_stopped: the HAL's ``estop()`` already ran for this request (on the connection's
+                reader thread); it is not called again.
+            report: await standstill and report it (see :meth:`stop`); without it the report
+                can follow with :meth:`await_standstill`.
+        """
+        if not hal_stopped and self.driver.state is not LifecycleState.UNCONFIGURED:
             self.driver.estop()
         decision = self.supervisor.handle(Event.EMERGENCY, self.snapshot(), source=source)
         self._cut_jobs()
         if report:
-            self.stopping = StopJob(kind=JobKind.EMERGENCY, started_s=self._now())
+            self.await_standstill(JobKind.EMERGENCY)
         return decision
+
+    def await_standstill(self, kind: JobKind) -> None:
+        """Report a STOP or EMERGENCY already decided once the axes stand still (or time out).
+
+        No new decision: the one :meth:`stop` or :meth:`emergency` took stands; the result
+        (``kind``) follows from :meth:`act`.
+        """
+        self.stopping = StopJob(kind=kind, started_s=self._now())
 
     def _advance_stop(self) -> None:
         job = self.stopping
@@ -361,9 +388,42 @@ class RobotCore:
         self.controller_faults.clear()
         self._startup.start(source)
 
-    def move_to_target(self, source: str) -> JobResult | None:
-        """Start the move to the accepted target; a refusal is returned, ``None`` = started."""
-        return self._motion.move_to_target(source)
+    def move_to_target(
+        self, source: str, *, previous: Workphase = Workphase.TARGETING
+    ) -> JobResult | None:
+        """Start the move to the accepted target; a refusal is returned, ``None`` = started.
+
+        The one place that checks whether there is a target to move to.
+
+        Args:
+            source: who asked.
+            previous: the workphase in effect before this request: MOVE_TO_TARGET follows
+                TARGETING (or a move), never MANUAL.
+        """
+        refusal = self._move_refusal(previous)
+        if refusal is not None:
+            return JobResult(
+                kind=JobKind.MOVE, code=StatusCode.NOT_READY, sub_code=refusal[0], reason=refusal[1]
+            )
+        assert self.target is not None  # noqa: S101 - checked by _move_refusal
+        return self._motion.move_to_target(self.target, source)
+
+    def _move_refusal(self, previous: Workphase) -> tuple[SubCode, str] | None:
+        state = self.state
+        if state is State.NEEDLE_INSERTED:
+            return SubCode.INTERLOCK, (
+                f"MOVE_TO_TARGET refused: {self.needle_text()}; only the needle may move, back "
+                "out: RETRACT_NEEDLE (START_UP also retracts it first)"
+            )
+        if previous is Workphase.MANUAL or state is State.MANUAL:
+            return SubCode.MANUAL_MODE, "the robot is in MANUAL; choose TARGETING first"
+        if state in LATCHED_STATES:
+            return SubCode.INTERLOCK, f"the robot is latched in {state.value}; START_UP first"
+        if state is State.OFF:
+            return SubCode.NOT_READY, "START_UP (homing) has not completed"
+        if self.target is None or previous not in _MOVE_AFTER:
+            return SubCode.NO_TARGET, "no accepted target: send TARGETING and a TGT_ transform"
+        return None
 
     def retract_needle(self, source: str) -> JobResult | None:
         """Retract the insertion axis alone; a refusal is returned, ``None`` = started."""
@@ -403,6 +463,11 @@ class RobotCore:
         """Where the needle is, measured (for refusals)."""
         return needle_text(self.snapshot(), self.config.supervisor)
 
+    @property
+    def has_target(self) -> bool:
+        """Whether a target is accepted (IS_IN_TARGETING_POS)."""
+        return self.target is not None
+
     def has_reached_target(self) -> bool:
         """The measured joints are at the accepted target's goal (HAS_REACHED_TARGET), at rest."""
         if self.target is None or self.busy:
@@ -427,6 +492,12 @@ class RobotCore:
         direction = transform_vectors(T_s_r, pose.direction_robot)[0]
         reference = None if self.target is None else self.target.requested
         return pose_along(tip, direction, reference)
+
+    def plane_pose(self) -> Transform | None:
+        """The pose a scan plane along the needle goes through: the target's, else the measured."""
+        if self.target is not None:
+            return self.target.T_scanner_from_reached
+        return self.current_pose()
 
     def plan_target(self, requested: Transform) -> JointGoal | Unreachable:
         """Plan a target pose (scanner RAS) with the current calibration and tool."""
@@ -483,6 +554,45 @@ class RobotCore:
             self.target = None
         return decision
 
+    def set_target(
+        self, requested: Transform, target_id: str, source: str, *, phase: Workphase
+    ) -> TargetOutcome:
+        """A TGT_ transform: keep it pending (needle in), refuse it (not ready), or accept it.
+
+        Args:
+            requested: the target pose (scanner RAS).
+            target_id: its id.
+            source: who sent it.
+            phase: the workphase in effect (a target is taken in TARGETING only).
+        """
+        if self.state is State.NEEDLE_INSERTED:
+            # Kept apart from the accepted target until the needle is out (then planned).
+            self.keep_pending_target(requested, target_id, source)
+            held = "none" if self.target is None else self.target.target_id
+            return TargetOutcome(
+                code=StatusCode.NOT_READY,
+                sub_code=SubCode.INTERLOCK,
+                reason=(
+                    f"{self.needle_text()}: {target_id} is kept pending and planned once the "
+                    f"needle is out (RETRACT_NEEDLE); the accepted target ({held}) stays"
+                ),
+                judged=False,
+            )
+        if phase is not Workphase.TARGETING or self.state not in _TARGETABLE:
+            return TargetOutcome(
+                code=StatusCode.NOT_READY,
+                sub_code=(
+                    SubCode.NOT_CALIBRATED
+                    if self.T_scanner_from_robot is None
+                    else SubCode.NOT_READY
+                ),
+                reason=(
+                    f"TGT_ needs TARGETING ready (phase {phase.value}, robot {self.state.value})"
+                ),
+                judged=False,
+            )
+        return self.accept_target(requested, target_id, source)
+
     def reject_target(self, sub_code: SubCode, reason: str, source: str) -> Decision:
         """Record a target the robot's own checks refused (invalid matrix, unreachable)."""
         return self.supervisor.handle(
@@ -501,12 +611,60 @@ class RobotCore:
         self.pending_target = None
         return pending
 
+    def accept_pending_target(self) -> TargetOutcome | None:
+        """Plan and accept a target kept while the needle was in, once it is out (each cycle)."""
+        pending = self.take_pending_target()
+        if pending is None:
+            return None
+        requested, target_id, source = pending
+        logger.info("the needle is out: planning the pending target %s", target_id)
+        return self.accept_target(requested, target_id, source)
+
     def _forget_registration(self) -> None:
         self.T_scanner_from_robot = None
         self.calibration_id = None
         self.target = None
 
-    def accept_target(
+    def accept_target(self, requested: Transform, target_id: str, source: str) -> TargetOutcome:
+        """Check and plan a target, then ask the supervisor to accept it (it is then the target).
+
+        An invalid matrix, an unreachable target or one the tip would miss by more than
+        :data:`REACH_TOLERANCE_MM` is refused and recorded as such (10, with its reason).
+        """
+        requested = np.asarray(requested, dtype=np.float64)
+        problem = target_problem(requested)
+        if problem is not None:
+            return self._refuse_target(SubCode.INVALID_MATRIX, problem.message, source)
+        planned = self.plan_target(requested)
+        if isinstance(planned, Unreachable):
+            return self._refuse_target(SubCode.OUT_OF_RANGE, planned.reason, source)
+        miss = float(np.linalg.norm(np.subtract(planned.tip_ras_mm, requested[:3, 3])))
+        if miss > REACH_TOLERANCE_MM:
+            reason = f"the tip would end {miss:.3f} mm from the target (> 0.1 mm)"
+            return self._refuse_target(SubCode.OUT_OF_RANGE, reason, source)
+        decision = self.accept_goal(requested, planned, target_id, source)
+        if not decision.accepted or self.target is None:
+            return TargetOutcome(
+                code=StatusCode.OK if decision.accepted else decision.code,
+                sub_code=SubCode.OK if decision.accepted else decision.sub_code,
+                reason="" if decision.accepted else decision.reason,
+                judged=True,
+            )
+        return TargetOutcome(
+            code=StatusCode.OK,
+            sub_code=SubCode.OK,
+            reason=planned.describe().replace("\n", "; "),
+            judged=True,
+            T_scanner_from_reached=self.target.T_scanner_from_reached,
+        )
+
+    def _refuse_target(self, sub_code: SubCode, reason: str, source: str) -> TargetOutcome:
+        self.reject_target(sub_code, reason, source)
+        return TargetOutcome(
+            code=StatusCode.CONFIG_ERROR, sub_code=sub_code, reason=reason, judged=True
+        )
+
+    def accept_goal(
         self, requested: Transform, goal: JointGoal, target_id: str, source: str
     ) -> Decision:
         """Ask the supervisor to accept a planned target; on acceptance it is the robot's target.

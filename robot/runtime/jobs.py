@@ -20,6 +20,7 @@ __all__ = [
     "StartUpJob",
     "StartUpStep",
     "StopJob",
+    "TargetOutcome",
 ]
 
 
@@ -132,3 +133,29 @@ class AcceptedTarget:
     requested: Transform
     goal: JointGoal
     T_scanner_from_reached: Transform
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TargetOutcome:
+    """What became of a target (a TGT_ transform, a pending one, a re-alignment).
+
+    Attributes:
+        code: OpenIGTLink STATUS code of ``STATUS(TARGET)``.
+        sub_code: its sub-code.
+        reason: one sentence (on acceptance: the plan's description).
+        judged: the robot's checks or the supervisor judged it (news for every console); False
+            when refused before any check (the needle is in, not ready for a target): an answer
+            to the requester only.
+        T_scanner_from_reached: the pose the robot will reach, when accepted; else ``None``.
+    """
+
+    code: StatusCode
+    sub_code: SubCode
+    reason: str
+    judged: bool
+    T_scanner_from_reached: Transform | None = None
+
+    @property
+    def accepted(self) -> bool:
+        """Whether the target is now the robot's accepted target."""
+        return self.T_scanner_from_reached is not None

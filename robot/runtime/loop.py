@@ -1,11 +1,16 @@
 """The control loop: one thread, fixed rate, the only caller of the supervisor and of motion.
 
-Per cycle: :meth:`RobotCore.sense` (HAL read -> snapshot -> faults -> ``evaluate``), priority
-stops (STOP/EMERGENCY flagged by the reader threads), the events queued since the last cycle
-(commands, poses, scanner results) handed to the consumer (the workphase layer),
-:meth:`RobotCore.act` (homing, motion, stops), the consumer's ``tick`` with the cycle's results
-(STATUS, positions), then the audit group commit. Everything else posts to
-:attr:`ControlLoop.events`; only EMERGENCY bypasses it (the HAL's ``estop()`` first).
+Per cycle: :meth:`RobotCore.sense` (HAL read -> snapshot -> faults -> ``evaluate``), the
+consumer's priority path, the events queued since the last cycle (commands, poses, scanner
+results) handed to the consumer (the workphase layer), :meth:`RobotCore.act` (homing, motion,
+stops), the consumer's ``tick`` with the cycle's results (STATUS, positions), then the audit group
+commit. Everything else posts to :attr:`ControlLoop.events`.
+
+The priority path: each STOP/EMERGENCY a reader thread received (and, for EMERGENCY, already
+passed to the HAL's ``estop()`` before its ACK) since the last cycle enters the core once, here,
+before any queued event: one supervisor decision and one audit record per request. Its queued
+command, handled in its turn, only answers; had it been handled first (it was queued in this very
+cycle), it makes that one entry itself and the priority path skips it.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ class LoopConsumer(Protocol):
     """What the control loop hands events and results to (the workphase layer)."""
 
     def priority(self) -> None:
-        """Act on stops that must not wait behind queued events (control-loop thread)."""
+        """Enter each stop that must not wait behind queued events in the core, once."""
         ...
 
     def handle(self, event: object) -> None:

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from kinematics import SynchronisedMove
     from kinematics.types import FloatArray
     from robot.runtime.config import RobotConfig
+    from robot.runtime.jobs import AcceptedTarget
     from robot.runtime.services import CoreServices
     from safety import Decision, Supervisor
 
@@ -95,16 +96,15 @@ class MotionControl:
             )
         return out
 
-    def move_to_target(self, source: str) -> JobResult | None:
-        """Start the move to the accepted target; a refusal is returned, ``None`` = started.
+    def move_to_target(self, target: AcceptedTarget, source: str) -> JobResult | None:
+        """Start the move to ``target``; a refusal is returned, ``None`` = started.
 
         Two permits, one after the other: the alignment (MOVING: retract into the guide, move
         the lateral axes, the insertion axis kept inside the retracted band) and then the
-        insertion (INSERTING: the insertion axis alone, never deeper than the target).
+        insertion (INSERTING: the insertion axis alone, never deeper than the target). Whether
+        there is a target to move to is the core's check (:meth:`RobotCore.move_to_target`).
         """
-        if self._core.target is None:
-            return _refusal(JobKind.MOVE, SubCode.NO_TARGET, "no target has been accepted")
-        goal = np.array(self._core.target.goal.joint_values)
+        goal = np.array(target.goal.joint_values)
         start = self._start_point()
         if start is None:
             return _refusal(JobKind.MOVE, SubCode.NOT_READY, "no telemetry from the controller")

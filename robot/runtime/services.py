@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
     from hal import FaultEvent, HalStatus
     from kinematics import TwoPlaneGuide
-    from robot.runtime.jobs import AcceptedTarget, JobResult
+    from robot.runtime.jobs import JobResult
     from robot.runtime.readings import Readings
     from safety import Decision, InterlockSnapshot
 
@@ -37,11 +37,6 @@ class CoreServices(Protocol):
     @property
     def status(self) -> HalStatus | None:
         """This cycle's HAL status (``None`` before the first cycle)."""
-        ...
-
-    @property
-    def target(self) -> AcceptedTarget | None:
-        """The accepted target."""
         ...
 
     @property

@@ -17,10 +17,9 @@ import pytest
 
 from hal import ControllerDriver
 from hal.emulator import EmulatedFirmware, FaultKind, FaultPlan, FaultSpec, InProcessPort
-from kinematics import JointGoal
 from robot.app import RobotApp
 from robot.runtime import JobKind, JobResult, RobotCore
-from safety import Event, MemoryAuditSink, State, Supervisor
+from safety import MemoryAuditSink, State, Supervisor
 from tests.support.clock import FakeClock
 from tests.support.polling import wait_for
 from tests.support.robot_app import fast_config, matrix
@@ -102,12 +101,8 @@ class SimRobot:
 
     def target(self, translation_mm) -> None:
         requested = matrix(translation_mm)
-        self.core.T_scanner_from_robot = np.eye(4)
-        snap = self.core.snapshot()
-        assert self.supervisor.handle(Event.CALIBRATE, snap, calibration_id="c").accepted
-        goal = self.core.plan_target(requested)
-        assert isinstance(goal, JointGoal)
-        assert self.core.accept_target(requested, goal, "t", "test").accepted
+        assert self.core.calibrate(np.eye(4), "c", "test").accepted
+        assert self.core.accept_target(requested, "t", "test").accepted
 
     def close(self) -> None:
         self.driver.close()
