@@ -3,7 +3,6 @@
 from hal.axes import Axis, AxisCheck, ImagingInterlockError, PiezoAxis, PneumaticStepperAxis
 from hal.clock import Clock, MonotonicClock
 from hal.config import (
-    DEFAULT_NEEDLE_GUIDE,
     LINK_TIMEOUT_FLOOR_S,
     LINK_TIMEOUT_PERIODS,
     AxisConfig,
@@ -34,7 +33,6 @@ from hal.status import CallbackReturn, HalStatus, LifecycleState
 from hal.transport import SerialTransport, Transport, TransportOpener, serial_opener
 
 __all__ = [
-    "DEFAULT_NEEDLE_GUIDE",
     "LINK_TIMEOUT_FLOOR_S",
     "LINK_TIMEOUT_PERIODS",
     "Axis",

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import Final
 
 __all__ = [
-    "DEFAULT_NEEDLE_GUIDE",
     "LINK_TIMEOUT_FLOOR_S",
     "LINK_TIMEOUT_PERIODS",
     "AxisConfig",
@@ -235,15 +234,3 @@ class ControllerConfig:
             if axis.name == name:
                 return index
         raise KeyError(f"no axis {name!r}; axes are {[a.name for a in self.axes]}")
-
-
-DEFAULT_NEEDLE_GUIDE: Final = ControllerConfig(
-    axes=(
-        PneumaticStepperConfig(name="x1", min_position=-25.0, max_position=25.0),
-        PneumaticStepperConfig(name="y1", min_position=-25.0, max_position=25.0),
-        PneumaticStepperConfig(name="x2", min_position=-25.0, max_position=25.0),
-        PneumaticStepperConfig(name="y2", min_position=-25.0, max_position=25.0),
-        PiezoConfig(name="insertion", min_position=0.0, max_position=100.0, max_speed=10.0),
-    )
-)
-"""A small needle guide: two lateral pneumatic XY stages (mm) and one piezo insertion axis (mm)."""

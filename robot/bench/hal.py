@@ -24,10 +24,11 @@ from typing import TYPE_CHECKING, Final
 import numpy as np
 
 from firmware_interfaces import EStop, Frame, FrameDecoder, GetParam, ParamId, encode_frame
-from hal import DEFAULT_NEEDLE_GUIDE, CallbackReturn, ControllerDriver, MonotonicClock
+from hal import CallbackReturn, ControllerConfig, ControllerDriver, MonotonicClock
 from hal.emulator import EmulatedFirmware, PtyServer, emulator_config_for
 from hal.transport import DEFAULT_BAUDRATE, serial_opener
 from robot.bench.result import BenchResult
+from robot.config import load_config
 from safety.permits import PermitAuthority
 
 if TYPE_CHECKING:
@@ -75,10 +76,15 @@ def _round_trips_ms(driver: ControllerDriver, samples: int) -> list[float]:
     return out
 
 
+def _shipped_controller() -> ControllerConfig:
+    """The HAL view of the shipped robot: the benchmark drives the robot users run."""
+    return load_config(environ={}).controller
+
+
 def _serve(events: Connection, stop: EventType, telemetry_ms: int) -> None:
     """Child process: serve the emulator on a pty, report its path and each ESTOP arrival."""
     firmware = EmulatedFirmware(
-        emulator_config_for(DEFAULT_NEEDLE_GUIDE, telemetry_period_ms=telemetry_ms)
+        emulator_config_for(_shipped_controller(), telemetry_period_ms=telemetry_ms)
     )
     _wrap_receive(firmware, lambda at_s: events.send(("estop", at_s)))
     with PtyServer(firmware, MonotonicClock(time.monotonic)) as server:
@@ -125,7 +131,7 @@ def run(*, quick: bool) -> list[BenchResult]:
                 raise RuntimeError(f"emulator process failed to start (exit {child.exitcode})")
         _, url = events.recv()
         driver = ControllerDriver(
-            DEFAULT_NEEDLE_GUIDE, serial_opener(url), clock, authority.verifier
+            _shipped_controller(), serial_opener(url), clock, authority.verifier
         )
         with driver:
             if driver.configure() is not CallbackReturn.SUCCESS:

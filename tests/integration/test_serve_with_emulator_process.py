@@ -1,8 +1,8 @@
 """``mrbot emulator --pty`` and ``mrbot serve --device <pty>``: the pair works out of the box.
 
 Both processes read the shipped robot configuration, so the emulated firmware has the axes that
-``serve`` expects and START_UP homes (before, the emulator served ``hal.DEFAULT_NEEDLE_GUIDE``
-and serve refused it at START_UP: "firmware axes ... do not match").
+``serve`` expects and START_UP homes (before, the emulator served a second default robot that
+hal defined, and serve refused it at START_UP: "firmware axes ... do not match").
 """
 
 from __future__ import annotations

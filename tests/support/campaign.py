@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING, Final
 
 import numpy as np
 
-from hal import DEFAULT_NEEDLE_GUIDE
 from robot.config import load_config
 from robot.console import BrpClientConfig
 from robot.runtime.schema import JOINT_NAMES
+from tests.support.hal_config import shipped_controller
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -61,7 +61,7 @@ TELEMETRY_PERIOD_MS: Final = 20
 #: HAL link time-out at that period (ms), from the HAL's own rule with the default keys:
 #: max(5 periods, 200 ms floor) = 200 ms (docs/HARDWARE.md).
 LINK_TIMEOUT_MS: Final = round(
-    1000 * DEFAULT_NEEDLE_GUIDE.link_timeout_s(TELEMETRY_PERIOD_MS / 1000)
+    1000 * shipped_controller().link_timeout_s(TELEMETRY_PERIOD_MS / 1000)
 )
 #: Firmware watchdog (ms): no valid frame for this long stops and disables every axis.
 WATCHDOG_MS: Final = 250

@@ -8,7 +8,6 @@ import math
 import pytest
 
 from hal import (
-    DEFAULT_NEEDLE_GUIDE,
     ControllerConfig,
     JointKind,
     PiezoConfig,
@@ -16,6 +15,8 @@ from hal import (
     from_wire_um,
     to_wire_um,
 )
+from robot.runtime.schema import JOINT_NAMES
+from tests.support.hal_config import shipped_controller
 
 
 def test_linear_values_go_to_micrometres_and_rotary_values_to_microradians():
@@ -31,20 +32,19 @@ def test_non_finite_values_never_reach_the_wire(value):
         to_wire_um(value, JointKind.LINEAR)
 
 
-def test_default_needle_guide_has_four_pneumatic_lateral_axes_and_a_piezo_insertion_axis():
-    axes = DEFAULT_NEEDLE_GUIDE.axes
-    assert [a.name for a in axes] == ["x1", "y1", "x2", "y2", "insertion"]
-    assert all(isinstance(a, PneumaticStepperConfig) for a in axes[:4])
-    assert isinstance(axes[4], PiezoConfig)
-    assert not axes[4].imaging_safe
+def test_the_shipped_robot_seen_by_the_hal_has_five_pneumatic_linear_axes_and_is_frozen():
+    axes = shipped_controller().axes
+    assert [a.name for a in axes] == list(JOINT_NAMES)
+    assert all(isinstance(a, PneumaticStepperConfig) for a in axes)
+    assert all(a.imaging_safe for a in axes)  # pneumatic steppers may move while imaging
     assert all(a.kind is JointKind.LINEAR for a in axes)
-    assert 10.0 <= axes[0].max_speed <= 20.0  # a 50 mm move takes seconds
+    assert 5.0 <= axes[0].max_speed <= 20.0  # a 50 mm move takes seconds
     with pytest.raises(dataclasses.FrozenInstanceError):
-        DEFAULT_NEEDLE_GUIDE.retries = 5  # type: ignore[misc]
+        shipped_controller().retries = 5  # type: ignore[misc]
 
 
 def test_default_timing_follows_the_design_numbers():
-    config = DEFAULT_NEEDLE_GUIDE
+    config = shipped_controller()
     assert config.ack_timeout_s == 0.1
     assert config.retries == 2
     assert config.heartbeat_hz == 20.0

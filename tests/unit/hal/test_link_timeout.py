@@ -12,13 +12,13 @@ import math
 import pytest
 
 from hal import (
-    DEFAULT_NEEDLE_GUIDE,
     LINK_TIMEOUT_FLOOR_S,
     LINK_TIMEOUT_PERIODS,
     ControllerConfig,
     HalFaultKind,
 )
 from tests.support.firmware import FAST_CONFIG, SimRig
+from tests.support.hal_config import shipped_controller
 
 #: The longest telemetry gap the trial saw on a healthy (idle) link, at 20 ms telemetry.
 TRIAL_GAP_S = 0.112
@@ -37,21 +37,21 @@ def test_the_link_timeout_is_the_larger_of_the_periods_and_the_floor(
     periods, floor_s, period_s, expected_s
 ):
     config = dataclasses.replace(
-        DEFAULT_NEEDLE_GUIDE, link_timeout_periods=periods, link_timeout_floor_s=floor_s
+        shipped_controller(), link_timeout_periods=periods, link_timeout_floor_s=floor_s
     )
     assert config.link_timeout_s(period_s) == pytest.approx(expected_s)
 
 
 def test_the_defaults_are_the_documented_rule():
-    assert DEFAULT_NEEDLE_GUIDE.link_timeout_periods == LINK_TIMEOUT_PERIODS == 5
-    assert DEFAULT_NEEDLE_GUIDE.link_timeout_floor_s == LINK_TIMEOUT_FLOOR_S == 0.2
-    assert DEFAULT_NEEDLE_GUIDE.link_timeout_s(0.020) > TRIAL_GAP_S
+    assert shipped_controller().link_timeout_periods == LINK_TIMEOUT_PERIODS == 5
+    assert shipped_controller().link_timeout_floor_s == LINK_TIMEOUT_FLOOR_S == 0.2
+    assert shipped_controller().link_timeout_s(0.020) > TRIAL_GAP_S
 
 
 @pytest.mark.parametrize("floor_s", [-0.1, math.nan, math.inf])
 def test_a_bad_floor_is_refused(floor_s):
     with pytest.raises(ValueError, match="link_timeout_floor_s"):
-        ControllerConfig(axes=DEFAULT_NEEDLE_GUIDE.axes, link_timeout_floor_s=floor_s)
+        ControllerConfig(axes=shipped_controller().axes, link_timeout_floor_s=floor_s)
 
 
 def _rig_with_the_default_rule() -> SimRig:

@@ -101,10 +101,10 @@ def test_piezo_follows_its_path_at_a_limited_speed_with_encoder_noise():
 
 
 def test_a_longer_hose_than_calibrated_makes_the_emulated_axis_slower_than_configured():
-    from hal import DEFAULT_NEEDLE_GUIDE
     from hal.emulator import emulator_config_for
+    from tests.support.hal_config import shipped_controller
 
-    as_calibrated = emulator_config_for(DEFAULT_NEEDLE_GUIDE).axes[0]
-    longer = emulator_config_for(DEFAULT_NEEDLE_GUIDE, hose_length_m=10.0).axes[0]
-    assert as_calibrated.max_velocity_um_s == pytest.approx(15_000)  # 0.1 mm x 150 steps/s
-    assert longer.max_velocity_um_s == pytest.approx(15_000 * 2 / 3)
+    as_calibrated = emulator_config_for(shipped_controller()).axes[0]
+    longer = emulator_config_for(shipped_controller(), hose_length_m=10.0).axes[0]
+    assert as_calibrated.max_velocity_um_s == pytest.approx(10_000)  # 10 mm/s as configured
+    assert longer.max_velocity_um_s == pytest.approx(10_000 * 2 / 3)

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from hal import DEFAULT_NEEDLE_GUIDE, JointKind
+from hal import JointKind
 from hal.emulator import EmulatedFirmware, emulator_config_for
 from robot.demo.metrics import TipAccuracy
 from robot.demo.sampler import JointSampler
@@ -15,6 +15,7 @@ from robot.demo.stop import Observation, audit_stop_lines, judge_stop, wait_for_
 from robot.demo.timeline import Timeline
 from safety import AuditError
 from tests.support.clock import FakeClock
+from tests.support.hal_config import shipped_controller
 from tests.support.polling import wait_for
 
 
@@ -116,7 +117,7 @@ def test_a_corrupt_audit_line_is_an_error_not_an_empty_answer(tmp_path):
 
 @pytest.fixture
 def firmware():
-    return EmulatedFirmware(emulator_config_for(DEFAULT_NEEDLE_GUIDE))
+    return EmulatedFirmware(emulator_config_for(shipped_controller()))
 
 
 def test_the_sampler_reads_the_true_positions_in_joint_units(firmware):
