@@ -9,7 +9,6 @@ import numpy as np
 from robot.igtl import (
     AckHandler,
     Authority,
-    ConnectionId,
     IgtlEvent,
     IgtlMessage,
     StatusBody,
@@ -18,22 +17,7 @@ from robot.igtl import (
 )
 from robot.workphase import WorkphaseHandler
 from robot.workphase.replies import current_status, status, transform
-
-
-class FakeConnection:
-    """A connection that records what is sent (no socket, no queue limits)."""
-
-    def __init__(self, conn_id: int) -> None:
-        self.id = ConnectionId(conn_id)
-        self.peer = ("127.0.0.1", 5000 + conn_id)
-        self.is_open = True
-        self.sent: list[IgtlMessage] = []
-
-    def send(self, message: IgtlMessage) -> None:
-        self.sent.append(message)
-
-    def close(self, reason: str) -> None:
-        self.is_open = False
+from tests.support.fake_connection import FakeConnection
 
 
 def test_status_names_its_sub_code_and_keeps_the_message_ascii():

@@ -16,7 +16,6 @@ from robot.igtl import (
     AckHandler,
     Authority,
     CommandReceived,
-    ConnectionId,
     IgtlMessage,
     StatusBody,
     StringBody,
@@ -24,22 +23,7 @@ from robot.igtl import (
 from robot.runtime import JobKind
 from robot.workphase import WorkphaseHandler, WorkphaseProtocol
 from safety import State, Workphase
-
-
-class FakeConnection:
-    """A connection that records what is sent."""
-
-    def __init__(self, conn_id: int) -> None:
-        self.id = ConnectionId(conn_id)
-        self.peer = ("127.0.0.1", 5000 + conn_id)
-        self.is_open = True
-        self.sent: list[IgtlMessage] = []
-
-    def send(self, message: IgtlMessage) -> None:
-        self.sent.append(message)
-
-    def close(self, reason: str) -> None:
-        self.is_open = False
+from tests.support.fake_connection import FakeConnection
 
 
 class FakeCore:
