@@ -96,6 +96,7 @@ class MoveJob:
         segment_started_s: clock time the current segment was sent.
         sent: whether the current segment went to the HAL.
         insert: insertion segments still to come after ``segments`` (a MOVE's second permit).
+        move_id: the controller's command id of the current segment's move, once accepted.
     """
 
     kind: JobKind
@@ -107,6 +108,7 @@ class MoveJob:
     plan_id: str = ""
     history: list[str] = field(default_factory=list)
     insert: tuple[SynchronisedMove, ...] = ()
+    move_id: int | None = None
 
 
 @dataclass(slots=True, kw_only=True)

@@ -257,11 +257,12 @@ class MotionControl:
         }
         job.segment_started_s = self._now()
         job.sent = True
+        job.move_id = None
         if not targets:
             return
         self._core.commit()
         try:
-            self.driver.move(
+            job.move_id = self.driver.move(
                 targets,
                 permit=self.supervisor.permit,
                 duration_s=float(segment.duration_s),
@@ -272,7 +273,11 @@ class MotionControl:
                 f"{job.kind.value} segment {segment.name!r} refused by the controller: {err}"
             )
 
-    def _arrived(self, goal: FloatArray) -> bool:
+    def _arrived(self, job: MoveJob, goal: FloatArray) -> bool:
+        # Telemetry older than the segment's move shows the axes before it: a short segment
+        # (a few um of retraction) looks "arrived" there while the firmware is about to move.
+        if job.move_id is not None and self._core.readings.last_move_id != job.move_id:
+            return False
         return at_rest_at(
             self._core.readings,
             self.config.controller,
@@ -292,7 +297,7 @@ class MotionControl:
             self._send(job)
             return
         segment = job.segments[job.index]
-        if self._arrived(segment.goal):
+        if self._arrived(job, segment.goal):
             job.index += 1
             job.sent = False
             if job.index >= len(job.segments):

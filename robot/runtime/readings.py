@@ -43,6 +43,8 @@ class Readings:
         firmware_time_s: firmware clock of the sample (s), or ``None``.
         speed_origin: (firmware time s, positions) where the current speed window started.
         homed_axes: per joint, whether the axis reports HOMED (its position is referenced).
+        last_move_id: command id of the last move the firmware accepted, or ``None``: until
+            telemetry shows a move's id, "at rest" describes the axes before that move.
     """
 
     positions: FloatArray | None
@@ -55,6 +57,7 @@ class Readings:
     firmware_time_s: float | None = None
     speed_origin: tuple[float, FloatArray] | None = None
     homed_axes: tuple[bool, ...] = ()
+    last_move_id: int | None = None
 
     def referenced_position(self, index: int) -> float | None:
         """Measured position of joint ``index`` when it is homed (referenced), else ``None``."""
@@ -130,6 +133,7 @@ def read_joints(
         firmware_time_s=now_fw_s,
         speed_origin=origin,
         homed_axes=tuple(homed_axes),
+        last_move_id=sample.telemetry.last_command_id,
     )
 
 
