@@ -36,6 +36,7 @@ from hal.emulator import (
 )
 from robot.errors import RobotError
 from robot.igtl import AckHandler, Authority, IgtlServer
+from robot.igtl.profile import profile_named
 from robot.records import Recorder, recording_opener
 from robot.runtime import ControlLoop, RobotCore
 from robot.shutdown import ShutdownGate, ShutdownReport
@@ -312,6 +313,7 @@ class RobotApp:
             authority=self.authority,
             worker=self._worker,
             now=clock.now_s,
+            profile=profile_named(cfg.protocol_profile),
         )
         self._gate = ShutdownGate(self.protocol, self.core, now=clock.now_s)
         self.loop = ControlLoop(

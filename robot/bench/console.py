@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Final
 import numpy as np
 
 from robot.bench.result import BenchResult
-from robot.console import BrpClient
+from robot.console import BrpClient, BrpClientConfig
 from robot.igtl import (
     IgtlClient,
     IgtlMessage,
@@ -28,6 +28,7 @@ from robot.igtl import (
     StringBody,
     encode_content,
 )
+from robot.igtl.profile import PROFILES
 
 if TYPE_CHECKING:
     from robot.igtl import Connection
@@ -70,7 +71,11 @@ class _Responder:
 
 def _ours_ms(port: int, samples: int) -> list[float]:
     out: list[float] = []
-    with BrpClient("127.0.0.1", port) as client:
+    # The responder answers PLANNING as the 2013 profile does (ACK + CURRENT_STATUS, no phase
+    # STATUS), the exchange the bare client times too.
+    with BrpClient(
+        "127.0.0.1", port, config=BrpClientConfig(profile=PROFILES["brp-2013"])
+    ) as client:
         for i in range(_WARMUP + samples):
             t0 = time.perf_counter_ns()
             client.planning()

@@ -248,8 +248,7 @@ def component_estop_ms(samples: int) -> list[float]:
             firmware.arrived.clear()
             t0 = time.perf_counter_ns()
             _command(c, f"E{i}", "EMERGENCY")
-            _read_until(c, "EMERGENCY", "STATUS", 5.0)
-            _read_until(c, "CURRENT_POSITION", "TRANSFORM", 5.0)  # ends the exchange
+            _read_until(c, "EMERGENCY", "STATUS", 5.0)  # at rest nothing follows it
             # The STATUS may overtake the frame on a loaded machine: wait for it (bounded).
             if len(firmware.estop_ns) <= seen and not firmware.arrived.wait(1.0):
                 raise RuntimeError(f"EMERGENCY {i}: no ESTOP frame reached the emulator")
@@ -271,7 +270,7 @@ def _position_rate_hz() -> tuple[float, int, float]:
         target = np.eye(4)
         target[:3, 3] = (45.0, 45.0, 20.0)
         c.send(IgtlMessage(device_name="TGT_T", body=TransformBody(matrix_ras_mm=target)))
-        _read_until(c, "TARGET", "TRANSFORM", 5.0)
+        _read_until(c, "REACHABLE_TARGET", "TRANSFORM", 5.0)  # the default profile's name
         _command(c, "M", "MOVE_TO_TARGET")
         arrivals = _read_until(c, "MOVE_TO_TARGET", "STATUS", 60.0)
     if len(arrivals) < 3:  # noqa: PLR2004 - need an interval to measure

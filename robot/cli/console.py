@@ -18,6 +18,7 @@ from rich.markup import escape
 from robot.console import BrpClient, BrpClientConfig, BrpConnectError, BrpError
 from robot.console.commands import split_commands
 from robot.console.runner import ConsoleRunner, Outcome
+from robot.igtl.profile import PROFILES, profile_named
 
 if TYPE_CHECKING:
     import argparse
@@ -47,6 +48,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         type=float,
         default=120.0,
         help="longest wait for START_UP/STOP/EMERGENCY results (s, default 120)",
+    )
+    parser.add_argument(
+        "--profile",
+        choices=tuple(PROFILES),
+        default="brp-2021",
+        help="the robot's protocol profile (its network.profile; default brp-2021)",
     )
     parser.set_defaults(func=_run)
 
@@ -110,7 +117,9 @@ def _run(args: argparse.Namespace) -> int:
     elif args.commands is not None:
         commands = split_commands(args.commands)
     try:
-        config = BrpClientConfig(action_timeout_s=args.action_timeout_s)
+        config = BrpClientConfig(
+            action_timeout_s=args.action_timeout_s, profile=profile_named(args.profile)
+        )
     except ValueError as error:
         err.print(escape(str(error)))
         return int(Outcome.BAD_COMMAND)

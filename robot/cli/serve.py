@@ -12,6 +12,10 @@ audit log's run header records ``speed_factor``.
 ProstateBRP module's default role) and connects again after a loss, with a backoff from
 ``network.reconnect_min_s`` doubling up to ``network.reconnect_max_s``; such a connection is
 served exactly as an accepted one.
+``--profile brp-2021|brp-2013`` picks the variant of the BRP workphase protocol the consoles
+speak (``network.profile``, default ``brp-2021``: the 2021 ProstateBRP Slicer module;
+``brp-2013``: the June 2013 protocol and its CommunicationTest suite); docs/WORKPHASES.md lists
+what differs. The status line on standard error names the profile.
 
 SIGINT or SIGTERM stops the robot through the supervisor's STOP (an audited decision), waits for
 standstill within ``safety.stop_timeout_s``, writes a ``shutdown`` record, commits the audit log
@@ -38,6 +42,7 @@ from hal.emulator import FAULT_NAMES
 from robot.app import RobotApp
 from robot.config import ConfigError, load_config
 from robot.errors import RobotError
+from robot.igtl.profile import PROFILES
 from robot.records import (
     Recorder,
     new_audit_session,
@@ -129,6 +134,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "(repeatable; the 2021 ProstateBRP module listens on 18936; network.connect)",
     )
     parser.add_argument(
+        "--profile",
+        choices=tuple(PROFILES),
+        help="BRP workphase protocol variant: brp-2021 (the 2021 ProstateBRP module, default) "
+        "or brp-2013 (the 2013 protocol and its test suite); network.profile",
+    )
+    parser.add_argument(
         "--audit",
         type=Path,
         metavar="PATH",
@@ -198,6 +209,8 @@ def run(args: argparse.Namespace) -> int:
         overrides["network.allow"] = list(args.allow)
     if args.connect:
         overrides["network.connect"] = list(args.connect)
+    if args.profile is not None:
+        overrides["network.profile"] = args.profile
     if args.fault and not args.emulate:
         print("mrbot serve: --fault needs --emulate", file=sys.stderr)
         return EXIT_BAD_CONFIG
@@ -257,7 +270,7 @@ def run(args: argparse.Namespace) -> int:
             f"{' with fault ' + args.fault if args.fault else ''}; audit log {app.audit_path}; "
             f"{'recording ' + str(app.recorder.path) + '; ' if app.recorder else ''}"
             f"{_dialing(config.server.connect_to)}"
-            "Ctrl-C to stop",
+            f"protocol profile {config.protocol_profile}; Ctrl-C to stop",
             file=sys.stderr,
             flush=True,
         )

@@ -1,9 +1,11 @@
-"""Time-outs of the BRP console client (seconds)."""
+"""Time-outs of the BRP console client (seconds), and the protocol profile it expects."""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from robot.igtl.profile import PROFILES, Profile
 
 __all__ = ["BrpClientConfig"]
 
@@ -21,6 +23,8 @@ class BrpClientConfig:
         move_silence_s: the longest gap between messages during a move (positions at 20 Hz).
         move_timeout_s: the longest whole move.
         send_timeout_s: TCP user time-out for unacknowledged sent data.
+        profile: the robot's protocol profile (``network.profile``): whether PLANNING and
+            CALIBRATION are confirmed by a phase STATUS (brp-2021) or not (brp-2013).
     """
 
     connect_timeout_s: float = 2.0
@@ -30,9 +34,12 @@ class BrpClientConfig:
     move_silence_s: float = 2.0
     move_timeout_s: float = 600.0
     send_timeout_s: float = 5.0
+    profile: Profile = field(default=PROFILES["brp-2021"])
 
     def __post_init__(self) -> None:
         for name in self.__dataclass_fields__:
+            if name == "profile":
+                continue
             value = getattr(self, name)
             if not (isinstance(value, float | int) and math.isfinite(value) and value > 0):
                 raise ValueError(f"BrpClientConfig.{name} = {value!r} s must be finite and > 0")

@@ -90,8 +90,9 @@ def phase_script(
 ) -> tuple[Names, Generator[Expect, IgtlMessage, PhaseResult]]:
     """``STRING(CMD_<id>, phase)``: ACK echo, ``CURRENT_STATUS``, phase STATUS (section 4.3/4.4).
 
-    The phase STATUS is expected when the phase has a result, or when ``CURRENT_STATUS`` names
-    another phase (authority refused, or busy: then it must carry an error). A move ends with one
+    The phase STATUS is expected when the phase has a result, when the profile confirms the
+    phase (PLANNING and CALIBRATION in brp-2021), or when ``CURRENT_STATUS`` names another phase
+    (authority refused, or busy: then it must carry an error). A move ends with one
     ``CURRENT_POSITION`` after its STATUS.
     """
     if phase not in PHASES:
@@ -112,7 +113,8 @@ def phase_script(
                 device_name=_CURRENT,
             )
         status: StatusReply | None = None
-        if in_effect != phase or phase not in _WITHOUT_RESULT:
+        confirmed = phase in {p.value for p in config.profile.entry_status}
+        if in_effect != phase or phase not in _WITHOUT_RESULT or confirmed:
             if moves:
                 timeout_s, positions = config.move_silence_s, True
             elif phase in _ACTIONS:
@@ -154,11 +156,16 @@ def phase_script(
 def pose_script(
     command_id: str, kind: str, content: bytes, config: BrpClientConfig
 ) -> tuple[Names, Generator[Expect, IgtlMessage, PoseResult]]:
-    """``TRANSFORM(CLB_|TGT_<id>)``: bit-exact echo, STATUS, for a target ``TRANSFORM(TARGET)``."""
+    """``TRANSFORM(CLB_|TGT_<id>)``: bit-exact echo, STATUS, then for a target the reached pose.
+
+    The reached pose is ``TRANSFORM(REACHABLE_TARGET)`` (the 2021 profile) or
+    ``TRANSFORM(TARGET)`` (2013), per ``config.profile``.
+    """
     if kind not in ("CLB", "TGT"):
         raise ValueError(f"pose kind {kind!r} is not CLB or TGT")
     verdict = "CALIBRATION" if kind == "CLB" else "TARGET"
-    names = frozenset({f"ACK_{command_id}", verdict})
+    reached_name = config.profile.target_transform
+    names = frozenset({f"ACK_{command_id}", verdict, *((reached_name,) if kind == "TGT" else ())})
 
     def script() -> Generator[Expect, IgtlMessage, PoseResult]:
         echo = yield Expect(
@@ -178,7 +185,7 @@ def pose_script(
         reached = None
         if kind == "TGT":
             reply = yield Expect(
-                types=("TRANSFORM",), names=("TARGET",), timeout_s=config.reply_timeout_s
+                types=("TRANSFORM",), names=(reached_name,), timeout_s=config.reply_timeout_s
             )
             reached = _matrix(reply).matrix_ras_mm
         return PoseResult(

@@ -136,6 +136,7 @@ class RobotConfig:
         emulator_homing_speed_mm_s: homing speed of the emulated firmware (mm/s).
         emulator_telemetry_period_ms: telemetry period of the emulated firmware (ms).
         audit: audit session folder and retention.
+        protocol_profile: the BRP workphase protocol variant (``network.profile``).
     """
 
     values: Mapping[str, object]
@@ -151,6 +152,7 @@ class RobotConfig:
     emulator_homing_speed_mm_s: float
     emulator_telemetry_period_ms: int
     audit: AuditSettings
+    protocol_profile: str = "brp-2021"
 
     def robot(self, tool_length_mm: float | None = None) -> TwoPlaneGuide:
         """The kinematic model, optionally with another tool length (mm).
@@ -444,6 +446,7 @@ def _build_unchecked(values: dict[str, object], sources: dict[str, str]) -> Robo
         emulator_homing_speed_mm_s=_f(values, "emulator.homing_speed_mm_s"),
         emulator_telemetry_period_ms=int(str(values["emulator.telemetry_period_ms"])),
         audit=_audit_settings(values),
+        protocol_profile=str(values["network.profile"]),
     )
 
 

@@ -130,6 +130,7 @@ class RobotCore:
         self.pending_target: tuple[Transform, str, str] | None = None
         self.scanner_imaging: bool | None = None
         self.stopping: StopJob | None = None
+        self._cut_motion = False  # the last STOP/EMERGENCY cut motion (see _cut_jobs)
         self.status: HalStatus | None = None
         self.readings: Readings = read_joints(driver, config.controller)
         self._sensed_s = 0.0
@@ -338,7 +339,7 @@ class RobotCore:
         No new decision: the one :meth:`stop` or :meth:`emergency` took stands; the result
         (``kind``) follows from :meth:`act`.
         """
-        self.stopping = StopJob(kind=kind, started_s=self._now())
+        self.stopping = StopJob(kind=kind, started_s=self._now(), cut_motion=self._cut_motion)
 
     def _advance_stop(self) -> None:
         job = self.stopping
@@ -347,7 +348,11 @@ class RobotCore:
             self.stopping = None
             self.finish(
                 JobResult(
-                    kind=job.kind, code=StatusCode.OK, sub_code=SubCode.OK, reason="at standstill"
+                    kind=job.kind,
+                    code=StatusCode.OK,
+                    sub_code=SubCode.OK,
+                    reason="at standstill",
+                    cut_motion=job.cut_motion,
                 )
             )
             return
@@ -364,10 +369,14 @@ class RobotCore:
                         f"axes still moving {self.config.runtime.stop_timeout_s:g} s after "
                         f"{job.kind.value}; Cat 1 stop commanded"
                     ),
+                    cut_motion=True,
                 )
             )
 
     def _cut_jobs(self) -> None:
+        self._cut_motion = (
+            self._motion.job is not None or self._startup.job is not None or self.readings.moving
+        )
         self._motion.job = None
         self._startup.job = None
 
@@ -389,7 +398,7 @@ class RobotCore:
         self._startup.start(source)
 
     def move_to_target(
-        self, source: str, *, previous: Workphase = Workphase.TARGETING
+        self, source: str, *, previous: Workphase = Workphase.TARGETING, insert: bool = True
     ) -> JobResult | None:
         """Start the move to the accepted target; a refusal is returned, ``None`` = started.
 
@@ -399,6 +408,8 @@ class RobotCore:
             source: who asked.
             previous: the workphase in effect before this request: MOVE_TO_TARGET follows
                 TARGETING (or a move), never MANUAL.
+            insert: also insert the tool to the target depth; ``False``: align the guide with
+                the tool retracted (a needle guide; the tool is inserted by hand).
         """
         refusal = self._move_refusal(previous)
         if refusal is not None:
@@ -406,7 +417,7 @@ class RobotCore:
                 kind=JobKind.MOVE, code=StatusCode.NOT_READY, sub_code=refusal[0], reason=refusal[1]
             )
         assert self.target is not None  # noqa: S101 - checked by _move_refusal
-        return self._motion.move_to_target(self.target, source)
+        return self._motion.move_to_target(self.target, source, insert=insert)
 
     def _move_refusal(self, previous: Workphase) -> tuple[SubCode, str] | None:
         state = self.state

@@ -44,12 +44,15 @@ class JobResult:
         code: OpenIGTLink STATUS code.
         sub_code: sub-code (its name is the ERROR_NAME).
         reason: one sentence with the numbers.
+        cut_motion: a STOP or EMERGENCY that cut a move, a homing or moving axes (the consoles
+            then get the position it left the robot at); ``False`` for one at rest.
     """
 
     kind: JobKind
     code: StatusCode
     sub_code: SubCode
     reason: str
+    cut_motion: bool = False
 
     @property
     def ok(self) -> bool:
@@ -113,11 +116,12 @@ class MoveJob:
 
 @dataclass(slots=True, kw_only=True)
 class StopJob:
-    """STOP or EMERGENCY: wait for standstill, then report."""
+    """STOP or EMERGENCY: wait for standstill, then report (``cut_motion``: see JobResult)."""
 
     kind: JobKind
     started_s: float
     escalated: bool = False
+    cut_motion: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -96,13 +96,16 @@ class MotionControl:
             )
         return out
 
-    def move_to_target(self, target: AcceptedTarget, source: str) -> JobResult | None:
+    def move_to_target(
+        self, target: AcceptedTarget, source: str, *, insert: bool = True
+    ) -> JobResult | None:
         """Start the move to ``target``; a refusal is returned, ``None`` = started.
 
         Two permits, one after the other: the alignment (MOVING: retract into the guide, move
         the lateral axes, the insertion axis kept inside the retracted band) and then the
-        insertion (INSERTING: the insertion axis alone, never deeper than the target). Whether
-        there is a target to move to is the core's check (:meth:`RobotCore.move_to_target`).
+        insertion (INSERTING: the insertion axis alone, never deeper than the target). Without
+        ``insert`` the move ends aligned, the tool retracted (AT_TARGET). Whether there is a
+        target to move to is the core's check (:meth:`RobotCore.move_to_target`).
         """
         goal = np.array(target.goal.joint_values)
         start = self._start_point()
@@ -115,7 +118,7 @@ class MotionControl:
         except ValueError as err:
             return _refusal(JobKind.MOVE, SubCode.OUT_OF_RANGE, f"no trajectory: {err}")
         align = tuple(m for m in trajectory.moves if m.name != "insert")
-        insert = tuple(m for m in trajectory.moves if m.name == "insert")
+        inserting = tuple(m for m in trajectory.moves if m.name == "insert") if insert else ()
         points = [start, *(m.goal for m in align)]
         path = np.vstack(points)
         # Every joint of the robot: the lateral axes where the path takes them (held where
@@ -127,8 +130,8 @@ class MotionControl:
             source,
             segments=align,
             envelopes=self._envelopes(path, joints),
-            goal=goal,
-            insert=insert,
+            goal=goal if insert else np.asarray(points[-1], dtype=np.float64),
+            insert=inserting,
         )
 
     def retract_needle(self, source: str) -> JobResult | None:

@@ -260,6 +260,14 @@ _KEYS: Final[tuple[Key, ...]] = (
         doc="consoles' OpenIGTLink servers (HOST:PORT) the robot connects out to and keeps up",
     ),
     Key(
+        name="network.profile",
+        kind="str",
+        default="brp-2021",
+        unit="-",
+        doc="BRP workphase protocol variant the consoles speak (docs/WORKPHASES.md, profiles)",
+        choices=("brp-2021", "brp-2013"),
+    ),
+    Key(
         name="network.reconnect_min_s",
         kind="float",
         default=0.1,

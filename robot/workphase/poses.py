@@ -107,7 +107,11 @@ class PoseRequests:
         return outcome.accepted
 
     def target_status(self, outcome: TargetOutcome) -> None:
-        """``STATUS(TARGET)`` to all, and ``TRANSFORM(TARGET)`` (the reached pose) on acceptance."""
+        """``STATUS(TARGET)`` to all, then the reached pose on acceptance.
+
+        The pose is ``TRANSFORM(REACHABLE_TARGET)`` or ``TRANSFORM(TARGET)``, per the profile.
+        """
         self._replier.phase_result("TARGET", outcome.code, outcome.sub_code, outcome.reason)
         if outcome.T_scanner_from_reached is not None:
-            self._replier.to_all(replies.transform("TARGET", outcome.T_scanner_from_reached))
+            name = self._replier.profile.target_transform
+            self._replier.to_all(replies.transform(name, outcome.T_scanner_from_reached))

@@ -29,6 +29,7 @@ from robot.igtl import (
     PoseReceived,
     Workphase,
 )
+from robot.igtl.profile import PROFILES
 from robot.runtime import JobKind
 from robot.workphase import replies
 from robot.workphase.alignment import ZFrameAlignment
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from robot.igtl import Authority, Connection, IgtlMessage
+    from robot.igtl.profile import Profile
     from robot.runtime import JobResult, RobotCore
     from robot.workphase.handler import StopRequest, WorkphaseHandler
     from robot.workphase.scanner import ZFrameWorker
@@ -74,6 +76,7 @@ class WorkphaseProtocol:
         authority: who holds command authority.
         worker: the Z-frame registration worker.
         now: monotonic clock (s).
+        profile: the protocol profile (``network.profile``); the 2021 module's by default.
     """
 
     def __init__(
@@ -85,11 +88,14 @@ class WorkphaseProtocol:
         authority: Authority,
         worker: ZFrameWorker,
         now: Callable[[], float],
+        profile: Profile = PROFILES["brp-2021"],
     ) -> None:
         self.core = core
         self._handler = handler
         self._authority = authority
-        self.replier = Replier(core, connections=connections, is_paused=handler.is_paused, now=now)
+        self.replier = Replier(
+            core, connections=connections, is_paused=handler.is_paused, now=now, profile=profile
+        )
         self.poses = PoseRequests(core, replier=self.replier, authority=authority)
         self.alignment = ZFrameAlignment(
             core, replier=self.replier, poses=self.poses, worker=worker
@@ -194,14 +200,20 @@ class WorkphaseProtocol:
         if phase is Workphase.START_UP:
             self.core.start_up(source)
         elif phase is Workphase.PLANNING:
-            self.core.plan(source)
+            planned = self.core.plan(source)
+            if phase in out.profile.entry_status:
+                out.decision_status("PLANNING", planned)
+        elif phase is Workphase.CALIBRATION:
+            # The verdict on the calibration follows the CLB_ transform; the 2021 robot servers
+            # also confirm the phase itself here, and the 2021 module waits for that.
+            if phase in out.profile.entry_status:
+                out.phase_result("CALIBRATION", StatusCode.OK, SubCode.OK, "")
         elif phase is Workphase.TARGETING:
             self._targeting(source)
         elif phase is Workphase.MOVE_TO_TARGET:
             self._move(previous, source)
         elif phase is Workphase.MANUAL:
             out.decision_status("MANUAL", self.core.manual(source))
-        # CALIBRATION: A and C only; the STATUS follows the CLB_ transform.
 
     def _targeting(self, source: str) -> None:
         if self.core.T_scanner_from_robot is None:
@@ -215,7 +227,9 @@ class WorkphaseProtocol:
         self.replier.decision_status("TARGETING", self.core.targeting(source))
 
     def _move(self, previous: Workphase, source: str) -> None:
-        refusal = self.core.move_to_target(source, previous=previous)
+        refusal = self.core.move_to_target(
+            source, previous=previous, insert=self.replier.profile.move_inserts
+        )
         if refusal is not None:
             self.replier.phase_result(
                 "MOVE_TO_TARGET", refusal.code, refusal.sub_code, refusal.reason
@@ -253,7 +267,9 @@ class WorkphaseProtocol:
         out.phase_result(name, code, result.sub_code, result.reason)
         if result.kind is JobKind.START_UP:
             return
-        out.position_to_all()
-        if result.kind in _STOP_KIND.values():
+        stopped = result.kind in _STOP_KIND.values()
+        if not stopped or result.cut_motion:  # at rest nothing follows a STOP (the 2013 suite
+            out.position_to_all()  # reads the next command's ACK there)
+        if stopped:
             self._handler.resume_all()
         self.alignment.moved(result)

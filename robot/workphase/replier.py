@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from robot.igtl import Connection, ConnectionId, IgtlMessage
+    from robot.igtl.profile import Profile
     from robot.runtime import RobotCore
     from safety import Decision
 
@@ -37,6 +38,7 @@ class Replier:
         connections: the server's open connections.
         is_paused: whether a connection's position stream is paused (after its STOP).
         now: monotonic clock (s).
+        profile: the protocol profile (what differs between the 2021 and 2013 references).
     """
 
     def __init__(
@@ -46,8 +48,11 @@ class Replier:
         connections: Callable[[], tuple[Connection, ...]],
         is_paused: Callable[[ConnectionId], bool],
         now: Callable[[], float],
+        profile: Profile,
     ) -> None:
         self._core = core
+        #: The protocol profile in use.
+        self.profile = profile
         self._connections = connections
         self._is_paused = is_paused
         self._now = now

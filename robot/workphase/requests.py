@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Final
 
 import numpy as np
 
-from robot.igtl import ImageBody, QueryBody, StatusBody, StringBody, Workphase
+from robot.igtl import ImageBody, QueryBody, StatusBody, StringBody
 from robot.workphase import replies
 from robot.workphase.replies import not_in_control
 from safety import StatusCode, SubCode
@@ -115,12 +115,11 @@ class StringRequests:
             self._replier.status_reply(conn)
         elif name == "CURRENT_POSITION":
             self._position_reply(conn)
-            if self._replier.phase is Workphase.TARGETING:
-                flag = "1" if self._core.has_target else "0"
-                self._replier.send(conn, replies.string("IS_IN_TARGETING_POS", flag))
-            else:
-                flag = "1" if self._core.has_reached_target() else "0"
-                self._replier.send(conn, replies.string("HAS_REACHED_TARGET", flag))
+            if self._replier.profile.position_poll_flags:
+                aligned = "1" if self._core.has_target else "0"
+                self._replier.send(conn, replies.string("IS_IN_TARGETING_POS", aligned))
+                reached = "1" if self._core.has_reached_target() else "0"
+                self._replier.send(conn, replies.string("HAS_REACHED_TARGET", reached))
         elif name == "SCANNER":
             self._scanner(conn, text)
         elif name in {"NEEDLE_LENGTH", "RETRACT_NEEDLE", "AUTO_ALIGN"}:

@@ -189,7 +189,15 @@ def test_sigkill_mid_move_the_firmware_watchdog_stops_the_axes_and_a_restart_nee
         homing_from = len(truth.lines)
         with BrpClient(*address, config=CLIENT) as console:
             try:
-                console.start_up()
+                try:
+                    console.start_up()
+                except BrpStatusError as err:
+                    # The server may read this connection's START_UP before the previous
+                    # connection's close (two reader threads): authority is still held then,
+                    # and the refusal says that nobody holds it by the time it is sent.
+                    if (err.code, err.sub_code) != (5, 9) or "nobody holds it now" not in str(err):
+                        raise
+                    console.start_up()
             except BrpError as err:
                 problems.append(f"START_UP after the restart (documented reset) failed: {err}")
         truth.pump(0.05)

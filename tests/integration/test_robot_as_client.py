@@ -78,7 +78,7 @@ def test_a_placement_over_the_connection_the_robot_made(console_server):
     console_server.listen()
     with _app(console_server) as app, console_server.accept() as console:
         reached = ready_to_move(console, matrix((10.0, -20.0, 30.0)))
-        assert reached.device_name == "TARGET"
+        assert reached.device_name == "REACHABLE_TARGET"  # the 2021 module's name (default)
         command_id = console.command("MOVE_TO_TARGET")
         console.expect(f"STRING:ACK_{command_id}", "STATUS:CURRENT_STATUS")
         assert console.status("MOVE_TO_TARGET", timeout_s=20.0).code == 1

@@ -61,15 +61,6 @@ def test_start_up_answers_ack_then_current_status_then_start_up_ok(console):
     assert (verdict.body.code, verdict.body.error_name) == (1, "OK")
 
 
-def test_planning_has_no_phase_status(console, app):
-    assert start_up(console).code == 1
-    command_id = console.command("PLANNING")
-    _, current = console.expect(f"STRING:ACK_{command_id}", "STATUS:CURRENT_STATUS")
-    assert current_status_phase(current) == "PLANNING"
-    second = console.command("PLANNING")
-    console.expect(f"STRING:ACK_{second}", "STATUS:CURRENT_STATUS")  # nothing in between
-
-
 def test_full_placement_reaches_the_reported_target_within_a_tenth_of_a_millimetre(console, app):
     rotation = np.array(
         [[1.0, 0.0, 0.0], [0.0, np.cos(0.2), -np.sin(0.2)], [0.0, np.sin(0.2), np.cos(0.2)]]
@@ -120,7 +111,7 @@ def test_a_calibration_that_is_not_rigid_gets_configuration_error_sub_code_1(con
 def test_calibration_echoes_the_matrix_bit_exact(console):
     assert start_up(console).code == 1
     command_id = console.command("CALIBRATION")
-    console.expect(f"STRING:ACK_{command_id}", "STATUS:CURRENT_STATUS")
+    console.expect(f"STRING:ACK_{command_id}", "STATUS:CURRENT_STATUS", "STATUS:CALIBRATION")
     m = matrix((0.1, 0.2, 0.3))
     pose_id = console.pose("CLB", m)
     (echo,) = console.expect(f"TRANSFORM:ACK_{pose_id}")
@@ -297,7 +288,9 @@ def test_position_and_status_requests(console):
     )
     console.expect("TRANSFORM:CURRENT_POSITION")
     console.string("CURRENT_POSITION", "?")
-    console.expect("TRANSFORM:CURRENT_POSITION", "STRING:HAS_REACHED_TARGET")
+    console.expect(
+        "TRANSFORM:CURRENT_POSITION", "STRING:IS_IN_TARGETING_POS", "STRING:HAS_REACHED_TARGET"
+    )
     console.string("CURRENT_STATUS", "?")
     console.expect("STATUS:START_UP")
     console.client.send(
@@ -316,7 +309,7 @@ def test_position_and_status_requests(console):
 
 def test_needle_length_is_acknowledged_and_a_bad_one_is_10_sub_11(console):
     command_id = console.command("PLANNING")  # claim authority
-    console.expect(f"STRING:ACK_{command_id}", "STATUS:CURRENT_STATUS")
+    console.expect(f"STRING:ACK_{command_id}", "STATUS:CURRENT_STATUS", "STATUS:PLANNING")
     console.string("NEEDLE_LENGTH", "180.5")
     (ack,) = console.expect("STRING:ACK_NEEDLE_LENGTH")
     assert isinstance(ack.body, StringBody)

@@ -89,7 +89,7 @@ class PyigtlPeer:
 
 @pytest.fixture
 def peer():
-    with RobotApp(fast_config(), emulate=True) as app:
+    with RobotApp(fast_config(), emulate=True) as app:  # the default profile, brp-2021
         client = PyigtlPeer(app.address)
         try:
             yield client
@@ -108,6 +108,7 @@ def test_a_pyigtl_client_drives_start_up_to_arrival_in_the_spec_order(peer):
     assert _status(peer.receive(), "START_UP")[0] == 1
 
     assert peer.command("0002", "CALIBRATION")[1][2][2] == "CALIBRATION"
+    assert _status(peer.receive(), "CALIBRATION")[0] == 1  # the phase (brp-2021)
     calibration = np.eye(4)
     peer.send(pyigtl.TransformMessage(calibration, device_name="CLB_0003"))
     echo = peer.receive()
@@ -123,7 +124,7 @@ def test_a_pyigtl_client_drives_start_up_to_arrival_in_the_spec_order(peer):
     assert peer.receive()[:2] == ("TRANSFORM", "ACK_0005")
     assert _status(peer.receive(), "TARGET")[0] == 1
     reported = peer.receive()
-    assert reported[:2] == ("TRANSFORM", "TARGET")
+    assert reported[:2] == ("TRANSFORM", "REACHABLE_TARGET")
     assert isinstance(reported[2], np.ndarray)
 
     peer.command("0006", "MOVE_TO_TARGET")
@@ -140,6 +141,7 @@ def test_a_pyigtl_client_gets_configuration_error_for_a_matrix_that_is_not_rigid
     peer.command("0001", "START_UP")
     assert _status(peer.receive(), "START_UP")[0] == 1
     peer.command("0002", "CALIBRATION")
+    assert _status(peer.receive(), "CALIBRATION")[0] == 1  # the phase (brp-2021)
     peer.send(pyigtl.TransformMessage(np.ones((4, 4)), device_name="CLB_0003"))
     assert peer.receive()[:2] == ("TRANSFORM", "ACK_0003")
     code, sub_code, _, text = _status(peer.receive(), "CALIBRATION")

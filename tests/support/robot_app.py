@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from robot.config import load_config
-from robot.igtl import IgtlClient, IgtlMessage, StatusBody, StringBody, TransformBody
+from robot.igtl import IgtlClient, IgtlMessage, StatusBody, StringBody, TransformBody, Workphase
 from robot.igtl.errors import IgtlReceiveTimeoutError
+from robot.igtl.profile import PROFILES, Profile
 from robot.runtime.schema import JOINT_NAMES
 
 if TYPE_CHECKING:
@@ -53,8 +54,14 @@ class Console:
 
     _ids = itertools.count(1)
 
-    def __init__(self, address: tuple[str, int] | IgtlClient) -> None:
-        """Connect to ``address``, or use ``address`` if it is a client already connected."""
+    def __init__(
+        self, address: tuple[str, int] | IgtlClient, *, profile: Profile = PROFILES["brp-2021"]
+    ) -> None:
+        """Connect to ``address``, or use ``address`` if it is a client already connected.
+
+        ``profile`` is the robot's protocol profile (what the helpers below expect).
+        """
+        self.profile = profile
         if isinstance(address, IgtlClient):
             self.client = address
         else:
@@ -94,8 +101,12 @@ class Console:
         self.seen.append(message)
         return message
 
-    def until(self, name: str, *, timeout_s: float = 10.0, type_name: str | None = None):
-        """Read until a message named ``name`` (of ``type_name``); returns it and the skipped."""
+    def until(
+        self, name: str | tuple[str, ...], *, timeout_s: float = 10.0, type_name: str | None = None
+    ):
+        """Read until a message named ``name`` (or one of them, of ``type_name``); returns it and
+        the skipped ones."""
+        wanted = (name,) if isinstance(name, str) else name
         deadline = time.monotonic() + timeout_s
         skipped: list[IgtlMessage] = []
         while True:
@@ -108,7 +119,7 @@ class Console:
                 raise AssertionError(
                     f"no {name} within {timeout_s} s; got {names(skipped)}"
                 ) from err
-            if message.device_name == name and (
+            if message.device_name in wanted and (
                 type_name is None or message.message_type == type_name
             ):
                 return message, skipped
@@ -148,6 +159,8 @@ def start_up(console: Console) -> StatusBody:
 def calibrate(console: Console, m: np.ndarray | None = None) -> StatusBody:
     command_id = console.command("CALIBRATION")
     console.expect(f"STRING:ACK_{command_id}", "STATUS:CURRENT_STATUS")
+    if Workphase.CALIBRATION in console.profile.entry_status:
+        assert console.status("CALIBRATION").code == 1  # the phase, before the calibration
     pose_id = console.pose("CLB", matrix() if m is None else m)
     console.expect(f"TRANSFORM:ACK_{pose_id}")
     return console.status("CALIBRATION")
@@ -165,7 +178,7 @@ def set_target(console: Console, m: np.ndarray) -> tuple[StatusBody, IgtlMessage
     verdict = console.status("TARGET")
     if verdict.code != 1:
         return verdict, None
-    reached, _ = console.until("TARGET", type_name="TRANSFORM")
+    reached, _ = console.until(console.profile.target_transform, type_name="TRANSFORM")
     return verdict, reached
 
 

@@ -17,6 +17,9 @@ from tests.support.fake_robot import (
     transform,
 )
 
+# The fake robot answers in the 2013 order (no phase STATUS after PLANNING/CALIBRATION).
+PROFILE_2013 = ("--profile", "brp-2013")
+
 
 @pytest.fixture
 def robot():
@@ -48,6 +51,7 @@ def test_command_string_runs_a_session_and_exits_zero(robot, capsys):
     code = main(
         [
             "console",
+            *PROFILE_2013,
             "--port",
             str(robot.port),
             "-c",
@@ -68,7 +72,7 @@ def test_error_status_stops_the_script_with_exit_code_1_and_prints_it(robot, cap
     )
     script = tmp_path / "session.txt"
     script.write_text("target 0 0 500\nmove\n", encoding="utf-8")
-    code = main(["console", "--port", str(robot.port), "--script", str(script)])
+    code = main(["console", *PROFILE_2013, "--port", str(robot.port), "--script", str(script)])
     captured = capsys.readouterr()
     assert code == 1
     assert "STATUS(TARGET) code 10 sub-code 3 OUT_OF_RANGE: joint 2 exceeds" in captured.err
@@ -76,7 +80,7 @@ def test_error_status_stops_the_script_with_exit_code_1_and_prints_it(robot, cap
 
 
 def test_bad_command_exits_2_before_anything_is_sent(robot, capsys):
-    code = main(["console", "--port", str(robot.port), "-c", "target 1 2"])
+    code = main(["console", *PROFILE_2013, "--port", str(robot.port), "-c", "target 1 2"])
     assert code == 2
     assert "target needs X Y Z" in capsys.readouterr().err
     assert robot.received == []
@@ -85,12 +89,13 @@ def test_bad_command_exits_2_before_anything_is_sent(robot, capsys):
 def test_unreachable_robot_exits_3(capsys):
     with FakeRobot() as fake:
         port = fake.port
-    assert main(["console", "--port", str(port), "-c", "status"]) == 3
+    assert main(["console", *PROFILE_2013, "--port", str(port), "-c", "status"]) == 3
     assert "cannot connect" in capsys.readouterr().err
 
 
 def test_missing_script_file_exits_2(robot, capsys, tmp_path):
-    assert main(["console", "--port", str(robot.port), "--script", str(tmp_path / "no")]) == 2
+    args = ["console", *PROFILE_2013, "--port", str(robot.port), "--script", str(tmp_path / "no")]
+    assert main(args) == 2
 
 
 def test_interactive_prompt_runs_commands_from_stdin_and_shows_the_live_state(
@@ -104,7 +109,7 @@ def test_interactive_prompt_runs_commands_from_stdin_and_shows_the_live_state(
     monkeypatch.setattr(
         "sys.stdin", io.StringIO("help\nstart_up\nposition\n\ntargeting\nfly\nfaults\nquit\n")
     )
-    code = main(["console", "--port", str(robot.port)])
+    code = main(["console", *PROFILE_2013, "--port", str(robot.port)])
     captured = capsys.readouterr()
     assert code == 0
     assert "mrbot> " in captured.out
@@ -121,7 +126,7 @@ def test_interactive_prompt_runs_commands_from_stdin_and_shows_the_live_state(
 
 def test_interactive_prompt_ends_on_end_of_input(robot, capsys, monkeypatch):
     monkeypatch.setattr("sys.stdin", io.StringIO(""))
-    assert main(["console", "--port", str(robot.port)]) == 0
+    assert main(["console", *PROFILE_2013, "--port", str(robot.port)]) == 0
 
 
 # A user trial found `needle_length -5` ending the interactive console with a traceback (the
@@ -162,7 +167,7 @@ _BAD_NUMBER_COMMANDS = [
 def test_interactive_prompt_reports_a_bad_number_and_goes_on(robot, capsys, monkeypatch, typed):
     robot.expect("GET_TRANSFOR").reply(position(1.0, 2.0, 3.0))
     monkeypatch.setattr("sys.stdin", io.StringIO(f"{typed}\nposition\nquit\n"))
-    code = main(["console", "--port", str(robot.port)])
+    code = main(["console", *PROFILE_2013, "--port", str(robot.port)])
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert "Traceback" not in captured.err
@@ -173,7 +178,7 @@ def test_interactive_prompt_reports_a_bad_number_and_goes_on(robot, capsys, monk
 
 @pytest.mark.parametrize("typed", ["needle_length -5", "needle_length nan", "target 1e39 0 0"])
 def test_script_with_a_bad_number_exits_2_before_anything_is_sent(robot, capsys, typed):
-    code = main(["console", "--port", str(robot.port), "-c", f"{typed}; status"])
+    code = main(["console", *PROFILE_2013, "--port", str(robot.port), "-c", f"{typed}; status"])
     captured = capsys.readouterr()
     assert code == 2, captured.err
     assert "bad command" in captured.err
@@ -182,7 +187,7 @@ def test_script_with_a_bad_number_exits_2_before_anything_is_sent(robot, capsys,
 
 @pytest.mark.parametrize("port", ["0", "70000", "-1"])
 def test_a_port_outside_the_tcp_range_is_a_clear_error_not_a_traceback(capsys, port):
-    assert main(["console", "--port", port, "-c", "status"]) == 2
+    assert main(["console", *PROFILE_2013, "--port", port, "-c", "status"]) == 2
     err = capsys.readouterr().err
     assert "outside 1..65535" in err
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -21,6 +22,7 @@ from robot.console import (
     CommandIds,
 )
 from robot.igtl import TransformBody, encode_content
+from robot.igtl.profile import PROFILES
 from tests.support.fake_robot import (
     Disconnect,
     FakeRobot,
@@ -39,8 +41,14 @@ from tests.support.fake_robot import (
 )
 from tests.support.polling import wait_for
 
+# The fake robot below answers in the 2013 order (no phase STATUS after PLANNING/CALIBRATION,
+# TRANSFORM(TARGET)); test_the_2021_profile_* checks what the client expects of the other one.
 FAST = BrpClientConfig(
-    ack_timeout_s=0.3, reply_timeout_s=0.3, action_timeout_s=0.5, move_silence_s=0.5
+    ack_timeout_s=0.3,
+    reply_timeout_s=0.3,
+    action_timeout_s=0.5,
+    move_silence_s=0.5,
+    profile=PROFILES["brp-2013"],
 )
 
 
@@ -72,6 +80,27 @@ def test_planning_has_no_phase_status_and_ends_after_current_status(robot, clien
     robot.expect("CMD:MANUAL").reply(phase_ok("MANUAL"))
     assert client.planning().status is None
     assert client.manual().phase_in_effect == "MANUAL"
+
+
+def test_the_2021_profile_confirms_planning_and_calibration_and_names_the_reached_pose(robot):
+    config = replace(FAST, profile=PROFILES["brp-2021"])
+    with BrpClient("127.0.0.1", robot.port, config=config, ids=CommandIds("TEST02")) as client:
+        robot.expect("CMD:PLANNING").reply(ack(), current("PLANNING"), status("PLANNING", 1))
+        robot.expect("CMD:CALIBRATION").reply(
+            ack(), current("CALIBRATION"), status("CALIBRATION", 1)
+        )
+        robot.expect("CLB").reply(ack(), status("CALIBRATION", 1))
+        robot.expect("TGT").reply(
+            ack(), status("TARGET", 1), transform("REACHABLE_TARGET", np.eye(4))
+        )
+        planned = client.planning()
+        assert planned.status is not None
+        assert planned.status.ok
+        result = client.calibration(np.eye(4))  # the phase STATUS, then the CLB_ exchange
+        assert result.status.ok
+        target = client.set_target(np.eye(4))
+        np.testing.assert_array_equal(target.T_reply, np.eye(4, dtype=np.float32))
+        assert [m.device_name[:4] for m in robot.received] == ["CMD_", "CMD_", "CLB_", "TGT_"]
 
 
 def test_calibration_sends_the_phase_then_the_matrix_and_checks_the_bit_exact_echo(robot, client):
