@@ -21,7 +21,7 @@ from firmware_interfaces.constants import (
     PROTOCOL_VERSION_MAJOR,
     PROTOCOL_VERSION_MINOR,
 )
-from firmware_interfaces.decoder import DecoderStats, FrameDecoder, FrameFault
+from firmware_interfaces.decoder import FrameDecoder, FrameFault
 from firmware_interfaces.docs import PROTOCOL_MD_NAME, generate_protocol_md
 from firmware_interfaces.enums import (
     AxisKind,
@@ -43,7 +43,7 @@ from firmware_interfaces.errors import (
     ProtocolError,
     ProtocolVersionError,
 )
-from firmware_interfaces.fields import FieldSpec, Layout, layout_of
+from firmware_interfaces.fields import FieldSpec, layout_of
 from firmware_interfaces.framing import Frame, crc32, decode_frame, encode_frame, encode_raw_frame
 from firmware_interfaces.header import HEADER_PATH, generate_header, header_is_current
 from firmware_interfaces.messages import (
@@ -91,7 +91,6 @@ __all__ = [
     "Capability",
     "Check",
     "ClearFault",
-    "DecoderStats",
     "Direction",
     "Disable",
     "EStop",
@@ -111,7 +110,6 @@ __all__ = [
     "Home",
     "Ident",
     "Jog",
-    "Layout",
     "LimitSwitch",
     "Message",
     "MessageType",

@@ -31,9 +31,11 @@ from firmware_interfaces.framing import Frame, crc32, encode_frame, encode_raw_f
 from firmware_interfaces.samples import sample_messages
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from firmware_interfaces.messages import Message
 
-__all__ = ["Check", "SelftestReport", "run_selftest"]
+__all__ = ["EXPECTED_FAULTS", "Check", "SelftestReport", "run_selftest"]
 
 _LINK_FAULTS = frozenset({FaultKind.COBS, FaultKind.SHORT, FaultKind.CRC})
 
@@ -83,7 +85,7 @@ def _raw_with_crc(version: int, type_id: int, seq: int, payload: bytes) -> bytes
 
 
 def _damaged_frames(rng: random.Random, message: Message, seq: int) -> list[tuple[str, bytes]]:
-    """One damaged frame of each kind; the expected fault kinds are in ``_EXPECTED``."""
+    """One damaged frame of each kind; the expected fault kinds are in ``EXPECTED_FAULTS``."""
     raw = bytearray(encode_raw_frame(message, seq))
     raw[-1 - rng.randrange(4)] ^= 1 << rng.randrange(8)  # a bit of the CRC: a certain CRC fault
     flipped = cast("bytes", cobs.encode(bytes(raw))) + b"\x00"
@@ -103,7 +105,8 @@ def _damaged_frames(rng: random.Random, message: Message, seq: int) -> list[tupl
     ]
 
 
-_EXPECTED: dict[str, frozenset[FaultKind]] = {
+#: Each kind of damage the self-test injects, and the decoder faults it may be reported as.
+EXPECTED_FAULTS: Mapping[str, frozenset[FaultKind]] = {
     "bit flip": frozenset({FaultKind.CRC}),
     "truncation": _LINK_FAULTS,
     "garbage": _LINK_FAULTS,
@@ -127,7 +130,7 @@ def run_selftest(*, seed: int = 0) -> SelftestReport:
     """Run the self-test; deterministic for a given ``seed``."""
     rng = random.Random(seed)  # noqa: S311 - test data, not cryptography
     messages = list(sample_messages().values())
-    damage_names = list(_EXPECTED)
+    damage_names = list(EXPECTED_FAULTS)
     stream = bytearray(b"\x00")
     expected_faults: list[str] = []
     for seq, message in enumerate(messages):
@@ -176,7 +179,7 @@ def run_selftest(*, seed: int = 0) -> SelftestReport:
         )
     )
     for index, name in enumerate(expected_faults):
-        allowed = _EXPECTED[name]
+        allowed = EXPECTED_FAULTS[name]
         kind = faults[index].kind if index < len(faults) else None
         checks.append(
             Check(

@@ -1,11 +1,10 @@
 """Hardware abstraction: serial transport, controller driver, axes and the firmware emulator."""
 
-from hal.axes import Axis, AxisCheck, ImagingInterlockError, PiezoAxis, PneumaticStepperAxis
+from hal.axes import ImagingInterlockError, PiezoAxis, PneumaticStepperAxis
 from hal.clock import Clock, MonotonicClock
 from hal.config import (
     LINK_TIMEOUT_FLOOR_S,
     LINK_TIMEOUT_PERIODS,
-    AxisConfig,
     ControllerConfig,
     JointKind,
     PiezoConfig,
@@ -28,16 +27,13 @@ from hal.errors import (
     TransportError,
     VersionMismatchError,
 )
-from hal.events import FaultEvent, HalFaultKind, LinkCounters, RecordedFrame, TelemetrySample
+from hal.events import FaultEvent, HalFaultKind, LinkCounters, TelemetrySample
 from hal.status import CallbackReturn, HalStatus, LifecycleState
 from hal.transport import SerialTransport, Transport, TransportOpener, serial_opener
 
 __all__ = [
     "LINK_TIMEOUT_FLOOR_S",
     "LINK_TIMEOUT_PERIODS",
-    "Axis",
-    "AxisCheck",
-    "AxisConfig",
     "AxisFaultError",
     "CallbackReturn",
     "Clock",
@@ -62,7 +58,6 @@ __all__ = [
     "PiezoConfig",
     "PneumaticStepperAxis",
     "PneumaticStepperConfig",
-    "RecordedFrame",
     "RequestAbortedError",
     "RequestTimeoutError",
     "SerialTransport",

@@ -24,14 +24,12 @@ from kinematics.frames import (
     transform_points,
     transform_vectors,
 )
-from kinematics.ik_result import IkBatch, UnreachableCode
+from kinematics.ik_result import UnreachableCode
 from kinematics.joints import JointKind, JointSpec
-from kinematics.model import NeedlePose, NeedleRobot
-from kinematics.planning import JointGoal, LimitViolation, Target, Unreachable, plan
-from kinematics.rcm import CartesianRcmConfig, CartesianRcmRobot, default_rcm_config
+from kinematics.model import NeedleRobot
+from kinematics.planning import JointGoal, Target, Unreachable, plan
+from kinematics.rcm import CartesianRcmRobot, default_rcm_config
 from kinematics.registration import (
-    OutlierReport,
-    RigidRegistration,
     expected_fre_mm,
     find_outliers,
     leave_one_out_residuals_mm,
@@ -39,34 +37,23 @@ from kinematics.registration import (
     register_points,
 )
 from kinematics.tool import ToolKind, ToolModel, default_bone_drill, default_needle
-from kinematics.trajectory import (
-    SynchronisedMove,
-    Trajectory,
-    plan_needle_motion,
-    synchronised_move,
-)
+from kinematics.trajectory import SynchronisedMove, plan_needle_motion, synchronised_move
 from kinematics.two_plane import TwoPlaneGuide, TwoPlaneGuideConfig, default_two_plane_config
 from kinematics.types import Points, Transform, Vec3
 from kinematics.zframe_detect import DetectorSettings, ZFrameDetection, detect_zframe
 from kinematics.zframe_geometry import Rod, ZFrameGeometry, default_zframe_geometry
 
 __all__ = [
-    "CartesianRcmConfig",
     "CartesianRcmRobot",
     "DetectorSettings",
-    "IkBatch",
     "JointGoal",
     "JointKind",
     "JointSpec",
     "KinematicsError",
-    "LimitViolation",
-    "NeedlePose",
     "NeedleRobot",
     "NotRigidError",
-    "OutlierReport",
     "Points",
     "RegistrationError",
-    "RigidRegistration",
     "Rod",
     "SynchronisedMove",
     "T_lps_from_ras",
@@ -74,7 +61,6 @@ __all__ = [
     "Target",
     "ToolKind",
     "ToolModel",
-    "Trajectory",
     "Transform",
     "TwoPlaneGuide",
     "TwoPlaneGuideConfig",

@@ -2,21 +2,13 @@
 
 from safety.audit import Durability, JsonlAuditLog
 from safety.audit_memory import MemoryAuditSink
-from safety.audit_read import AuditLogContents, read_audit_log
-from safety.audit_types import AuditRecord, AuditSink, CommittingAuditSink, run_header
+from safety.audit_read import read_audit_log
+from safety.audit_types import AuditRecord, run_header
 from safety.config import JointConfig, SupervisorConfig
 from safety.decision import Decision, Memory, Refusal, Request
 from safety.diagram import generate_mermaid
-from safety.errors import AuditError, PermitError, SafetyError, SupervisorError
-from safety.interlocks import (
-    INTERLOCKS,
-    Interlock,
-    InterlockId,
-    InterlockSnapshot,
-    MotionKind,
-    Scope,
-    TripContext,
-)
+from safety.errors import AuditError, PermitError, SafetyError
+from safety.interlocks import INTERLOCKS, InterlockId, InterlockSnapshot, MotionKind, TripContext
 from safety.permits import JointEnvelope, MotionPermit, PermitAuthority, PermitVerifier
 from safety.states import (
     LATCHED_STATES,
@@ -39,14 +31,10 @@ __all__ = [
     "TABLE",
     "WORKPHASE_OF_STATE",
     "AuditError",
-    "AuditLogContents",
     "AuditRecord",
-    "AuditSink",
-    "CommittingAuditSink",
     "Decision",
     "Durability",
     "Event",
-    "Interlock",
     "InterlockId",
     "InterlockSnapshot",
     "JointConfig",
@@ -63,14 +51,12 @@ __all__ = [
     "Request",
     "Row",
     "SafetyError",
-    "Scope",
     "State",
     "StatusCode",
     "StopCategory",
     "SubCode",
     "Supervisor",
     "SupervisorConfig",
-    "SupervisorError",
     "TripContext",
     "Workphase",
     "generate_mermaid",

@@ -2,9 +2,8 @@
 
 from hal.emulator.config import EmulatorConfig, emulator_config_for
 from hal.emulator.faults import FAULT_NAMES, FaultKind, FaultPlan, FaultSpec, parse_fault
-from hal.emulator.firmware import EmulatedFirmware, FirmwareCounters, TruthSample
+from hal.emulator.firmware import EmulatedFirmware, TruthSample
 from hal.emulator.inprocess import InProcessPort, RealTimeRunner
-from hal.emulator.pipe import pipe_pair
 from hal.emulator.servers import EmulatorServer, PtyServer, TcpServer
 
 __all__ = [
@@ -15,7 +14,6 @@ __all__ = [
     "FaultKind",
     "FaultPlan",
     "FaultSpec",
-    "FirmwareCounters",
     "InProcessPort",
     "PtyServer",
     "RealTimeRunner",
@@ -23,5 +21,4 @@ __all__ = [
     "TruthSample",
     "emulator_config_for",
     "parse_fault",
-    "pipe_pair",
 ]

@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from multiprocessing.queues import Queue
     from multiprocessing.synchronize import Event
 
-__all__ = ["CONSOLES", "Load", "machine_line", "run", "run_links"]
+__all__ = ["CONSOLES", "Load", "machine_line", "match_estops", "run", "run_links"]
 
 _AREA: Final = "igtl"
 #: Observer consoles -> each console's command interval (s): 200, 200 and 500 commands/s.
@@ -188,7 +188,7 @@ def _controller_entry(
     out.put(run_controller(plan, ready, done))
 
 
-def _match_estops(sent_ns: Sequence[int], stamps: Sequence[int]) -> tuple[list[float], int]:
+def match_estops(sent_ns: Sequence[int], stamps: Sequence[int]) -> tuple[list[float], int]:
     """For each send, the first emulator stamp after it and before the next send (ms)."""
     out: list[float] = []
     missing = 0
@@ -251,7 +251,7 @@ def measure_link(
                 process.terminate()
         if deployment.stamps_estop and figures.controller.estop_sent_ns:
             stamps = deployment.wait_estops(len(figures.controller.estop_sent_ns), 5.0)
-            figures.estop_ms, figures.estop_missing = _match_estops(
+            figures.estop_ms, figures.estop_missing = match_estops(
                 figures.controller.estop_sent_ns, stamps
             )
     return figures

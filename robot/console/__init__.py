@@ -14,14 +14,7 @@ from robot.console.errors import (
     BrpTimeoutError,
 )
 from robot.console.ids import CommandIds
-from robot.console.results import (
-    BrpView,
-    PhaseResult,
-    PoseResult,
-    PositionReading,
-    StatusReply,
-    StringReply,
-)
+from robot.console.results import PhaseResult, PoseResult, PositionReading, StatusReply, StringReply
 from robot.console.session import BrpSession
 from robot.console.target import calibration_from_text, target_transform
 
@@ -38,7 +31,6 @@ __all__ = [
     "BrpSessionError",
     "BrpStatusError",
     "BrpTimeoutError",
-    "BrpView",
     "CommandIds",
     "PhaseResult",
     "PoseResult",

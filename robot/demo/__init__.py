@@ -1,13 +1,8 @@
 """``mrbot demo``: the digital twin of one MR-guided needle placement, end to end."""
 
-from robot.demo.errors import DemoError, DemoStepError
+from robot.demo.errors import DemoError
 from robot.demo.figure import write_figure
-from robot.demo.metrics import (
-    RegistrationAccuracy,
-    TipAccuracy,
-    registration_accuracy,
-    tip_accuracy,
-)
+from robot.demo.metrics import TipAccuracy, registration_accuracy, tip_accuracy
 from robot.demo.report import render_report, verdict
 from robot.demo.result import (
     ACCURACY_LIMIT_MM,
@@ -17,14 +12,8 @@ from robot.demo.result import (
     SafeStopOutcome,
     ScanImage,
 )
-from robot.demo.run import DemoOptions, demo_config, run_demo
-from robot.demo.scenario import (
-    MAX_HIDDEN_ROTATION_DEG,
-    MAX_HIDDEN_TRANSLATION_MM,
-    Scenario,
-    make_scenario,
-    zframe_scan_geometry,
-)
+from robot.demo.run import DemoOptions, run_demo
+from robot.demo.scenario import MAX_HIDDEN_ROTATION_DEG, MAX_HIDDEN_TRANSLATION_MM, make_scenario
 
 __all__ = [
     "ACCURACY_LIMIT_MM",
@@ -33,15 +22,11 @@ __all__ = [
     "DemoError",
     "DemoOptions",
     "DemoResult",
-    "DemoStepError",
     "JointTrace",
     "PhaseTiming",
-    "RegistrationAccuracy",
     "SafeStopOutcome",
     "ScanImage",
-    "Scenario",
     "TipAccuracy",
-    "demo_config",
     "make_scenario",
     "registration_accuracy",
     "render_report",
@@ -49,5 +34,4 @@ __all__ = [
     "tip_accuracy",
     "verdict",
     "write_figure",
-    "zframe_scan_geometry",
 ]

@@ -4,10 +4,8 @@ from robot.igtl.ack import MAX_COMMAND_ID_LENGTH, AckHandler, parse_command_id
 from robot.igtl.authority import Authority
 from robot.igtl.client import IgtlClient
 from robot.igtl.codec import decode_body, decode_frame, encode, encode_content
-from robot.igtl.config import PeerNetwork, ServerConfig, parse_endpoint
-from robot.igtl.connection import IgtlConnection
-from robot.igtl.deframer import Deframer, Frame
-from robot.igtl.dialer import DialerStats
+from robot.igtl.config import ServerConfig, parse_endpoint
+from robot.igtl.deframer import Deframer
 from robot.igtl.errors import (
     IgtlConnectionClosedError,
     IgtlCrcError,
@@ -18,7 +16,6 @@ from robot.igtl.errors import (
     IgtlPeerClosedError,
     IgtlReceiveTimeoutError,
     IgtlSendError,
-    IgtlSendTimeoutError,
     IgtlSizeLimitError,
     IgtlUnknownTypeError,
 )
@@ -33,46 +30,31 @@ from robot.igtl.events import (
     Workphase,
 )
 from robot.igtl.handler import Connection, ConnectionId, MessageHandler
-from robot.igtl.header import (
-    HEADER_SIZE,
-    Header,
-    timestamp_from_s,
-    timestamp_to_s,
-    unpack_header,
-)
+from robot.igtl.header import HEADER_SIZE, timestamp_from_s, timestamp_to_s, unpack_header
 from robot.igtl.limits import BodyLimits
 from robot.igtl.messages import (
-    Body,
     IgtlMessage,
     ImageBody,
     QueryBody,
     RawBody,
     RtsBody,
     StatusBody,
-    StatusCode,
     StringBody,
     TransformBody,
 )
 from robot.igtl.server import IgtlServer
-from robot.igtl.stats import ConnectionStats, ServerStats
 
 __all__ = [
     "HEADER_SIZE",
     "MAX_COMMAND_ID_LENGTH",
     "AckHandler",
     "Authority",
-    "Body",
     "BodyLimits",
     "CommandReceived",
     "Connection",
     "ConnectionId",
-    "ConnectionStats",
     "Deframer",
-    "DialerStats",
-    "Frame",
-    "Header",
     "IgtlClient",
-    "IgtlConnection",
     "IgtlConnectionClosedError",
     "IgtlCrcError",
     "IgtlDecodeError",
@@ -84,7 +66,6 @@ __all__ = [
     "IgtlPeerClosedError",
     "IgtlReceiveTimeoutError",
     "IgtlSendError",
-    "IgtlSendTimeoutError",
     "IgtlServer",
     "IgtlSizeLimitError",
     "IgtlUnknownTypeError",
@@ -93,16 +74,13 @@ __all__ = [
     "MessageReceived",
     "PeerConnected",
     "PeerDisconnected",
-    "PeerNetwork",
     "PoseKind",
     "PoseReceived",
     "QueryBody",
     "RawBody",
     "RtsBody",
     "ServerConfig",
-    "ServerStats",
     "StatusBody",
-    "StatusCode",
     "StringBody",
     "TransformBody",
     "Workphase",

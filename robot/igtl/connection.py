@@ -108,6 +108,11 @@ class IgtlConnection:
         return self._peer
 
     @property
+    def socket(self) -> socket.socket:
+        """The accepted socket, to read its options (the connection owns it and closes it)."""
+        return self._sock
+
+    @property
     def is_open(self) -> bool:
         """Whether the connection has not begun closing."""
         with self._state_lock:

@@ -9,24 +9,21 @@ from robot.runtime.config import (
     env_name,
     load_config,
 )
-from robot.runtime.core import REACH_TOLERANCE_MM, AcceptedTarget, RobotCore
+from robot.runtime.core import RobotCore
 from robot.runtime.jobs import JobKind, JobResult, TargetOutcome
-from robot.runtime.loop import ControlLoop, LoopConsumer, LoopStats
+from robot.runtime.loop import ControlLoop, LoopConsumer
 from robot.runtime.schema import JOINT_NAMES, SCHEMA, Key, render_markdown
 
 __all__ = [
     "ENV_PREFIX",
     "JOINT_NAMES",
-    "REACH_TOLERANCE_MM",
     "SCHEMA",
-    "AcceptedTarget",
     "ConfigError",
     "ControlLoop",
     "JobKind",
     "JobResult",
     "Key",
     "LoopConsumer",
-    "LoopStats",
     "RobotConfig",
     "RobotCore",
     "RuntimeSettings",

@@ -22,12 +22,11 @@ from robot.twin.phantom import (
     make_bone_phantom,
     plan_entry,
 )
-from robot.twin.scanner import ZFRAME_IMAGE_NAME, EmulatedScanner
+from robot.twin.scanner import EmulatedScanner
 from robot.twin.zframe_render import RenderedImage, SliceGeometry, axial_slices, render_zframe
 
 __all__ = [
     "TISSUE_SIGNAL",
-    "ZFRAME_IMAGE_NAME",
     "BonePhantom",
     "EmulatedScanner",
     "EntryPlan",

@@ -151,10 +151,9 @@ def test_unknown_type_request_gets_an_unknown_instruction_status(server, client)
 
 def test_header_of_an_unknown_version_gets_a_status_before_the_close(server):
     sock = socket.create_connection(("127.0.0.1", server.port), timeout=5.0)
-    reader = IgtlClient("127.0.0.1", server.port)
+    reader = IgtlClient.from_socket(sock)  # read the reply with our client's deframer
     try:
         sock.sendall(raw_frame(b"STRING", b"CMD_0007", b"", version=3))
-        reader._sock = sock  # read the reply with our client's deframer
         reply = reader.receive(timeout_s=2.0)
         assert reply.device_name == "ACK_0007"
         assert isinstance(reply.body, StatusBody)

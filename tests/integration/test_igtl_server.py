@@ -450,7 +450,7 @@ def test_image_within_its_limit_is_delivered_and_one_over_closes(make_server, co
 def test_accepted_sockets_get_nodelay_keepalive_and_user_timeout(server, connect):
     connect(server)
     wait_for(lambda: server.stats().open == 1, timeout_s=2.0, what="connected")
-    sock = server.connections()[0]._sock
+    sock = server.connections()[0].socket
     assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
     assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
     assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT) == 2000
@@ -468,7 +468,7 @@ def test_slow_frame_with_short_pauses_is_served_and_a_long_pause_cuts_it(make_se
     server = make_server(now=clock, frame_timeout_s=0.2)
     slow = connect(server)
     wait_for(lambda: server.stats().open == 1, timeout_s=2.0, what="slow peer connected")
-    server_side = server.connections()[0]._sock
+    server_side = server.connections()[0].socket
     frame = encode(cmd("0001"))
     for start in range(0, len(frame) - 10, 10):  # 7 pieces, 0.15 s apart: 0.9 s in all
         slow.send_bytes(frame[start : start + 10])

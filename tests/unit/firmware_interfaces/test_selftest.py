@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from firmware_interfaces import run_selftest
-from firmware_interfaces.selftest import _EXPECTED
+from firmware_interfaces.selftest import EXPECTED_FAULTS
 
 
 @pytest.mark.parametrize("seed", range(10))
@@ -16,7 +16,7 @@ def test_selftest_passes_for_any_seed(seed):
 
 def test_selftest_injects_every_kind_of_damage():
     names = {c.name.split(" after ")[0] for c in run_selftest().checks if " after " in c.name}
-    assert names == set(_EXPECTED)
+    assert names == set(EXPECTED_FAULTS)
 
 
 def test_selftest_is_deterministic_for_a_seed():

@@ -10,7 +10,7 @@ from rich.console import Console
 
 from robot.bench import AREAS, BenchResult
 from robot.bench.deploy import Deployment, ProcessSample, sample_process
-from robot.bench.product import Load, _match_estops, machine_line, pyigtl_baseline, run_links
+from robot.bench.product import Load, machine_line, match_estops, pyigtl_baseline, run_links
 from robot.bench.soak import RSS_GROWTH_BOUND_KIB, SoakReport
 from robot.bench.wire import EchoServer, ObserverPlan, frame_name, observe
 from robot.cli.bench import default_areas, render_markdown, render_table
@@ -63,7 +63,7 @@ def test_pyigtl_baseline_answers_an_observer_from_its_own_process():
 def test_each_emergency_is_matched_with_the_first_estop_after_it():
     sent = [1_000_000, 5_000_000, 9_000_000]
     stamps = [1_400_000, 1_600_000, 9_200_000]  # the second EMERGENCY has no ESTOP
-    samples_ms, missing = _match_estops(sent, stamps)
+    samples_ms, missing = match_estops(sent, stamps)
     assert samples_ms == pytest.approx([0.4, 0.2])
     assert missing == 1
 

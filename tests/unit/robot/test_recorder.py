@@ -15,7 +15,7 @@ from firmware_interfaces.messages import Heartbeat
 from robot.igtl import IgtlMessage, StringBody, encode
 from robot.records import Recorder, RecordingTransport, recording_opener
 from robot.records.recorder import RAW_ENCODINGS, SCHEMAS, TOPICS
-from safety import JsonlAuditLog
+from safety import AuditRecord, JsonlAuditLog
 from tests.support.clock import FakeClock
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -104,20 +104,39 @@ def test_every_channel_reads_back_with_its_schema_and_message_counts(tmp_path):
     assert metadata["mrbot.recorder"]["dropped_total"] == "0"
 
 
+class _StuckValue:
+    """An audit payload value the writer thread gets stuck on while it writes the record.
+
+    It is no JSON value, so the writer renders it with ``repr``: that waits for ``release``.
+    """
+
+    def __init__(self, entered: threading.Event, release: threading.Event) -> None:
+        self.entered = entered
+        self.release = release
+
+    def __deepcopy__(self, memo: dict[int, object]) -> _StuckValue:
+        return self  # the record is copied into a dict before it is written
+
+    def __repr__(self) -> str:
+        self.entered.set()
+        assert self.release.wait(10)
+        return "released"
+
+
 def test_a_full_queue_drops_and_counts_instead_of_blocking_and_the_file_says_so(tmp_path):
     path = tmp_path / "session.mcap"
     recorder = Recorder(path, capacity=2)
     entered, release = threading.Event(), threading.Event()
-    real_write = recorder._write_item
-
-    def stuck_write(item):
-        entered.set()
-        assert release.wait(10)
-        real_write(item)
-
-    recorder._write_item = stuck_write  # type: ignore[method-assign]
+    stuck = AuditRecord(
+        seq=1,
+        kind="transition",
+        mono_s=0.0,
+        wall_utc="2026-01-01T00:00:00+00:00",
+        state="OFF",
+        payload={"stuck": _StuckValue(entered, release)},
+    )
     recorder.start()
-    recorder.serial_received(b"\x00")  # the writer takes this one and gets stuck
+    recorder.audit_record(stuck)  # the writer takes this one and gets stuck
     assert entered.wait(10)
     for _ in range(5):  # 2 fit in the queue, 3 are dropped; none of these calls waits
         recorder.igtl_received(1, PEER, b"x" * 60)
