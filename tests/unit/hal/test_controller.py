@@ -36,7 +36,7 @@ from hal import (
     RequestTimeoutError,
     VersionMismatchError,
 )
-from hal.emulator import EmulatedFirmware, FaultKind, FaultSpec, emulator_config_for
+from hal.emulator import EmulatedFirmware, emulator_config_for
 from safety.errors import PermitError
 from safety.permits import JointEnvelope
 from tests.support.firmware import FAST_CONFIG, SimRig
@@ -343,7 +343,7 @@ def test_a_request_that_times_out_after_its_retries_stops_the_axes(rig):
     rig.up()
     rig.driver.move({"x1": 20.0}, permit=rig.permit())
     rig.run(0.02)
-    rig.firmware._injector._drop = (FaultSpec(kind=FaultKind.DROP_FRAMES, probability=1.0),)
+    lose_frames(rig, lambda message: True)  # the wire drops every host frame from now on
     with pytest.raises(RequestTimeoutError):
         rig.driver.link.request(
             GetParam(param=ParamId.WATCHDOG_MS, axis=0xFF), timeout_s=0.01, retries=2
