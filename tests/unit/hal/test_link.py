@@ -262,7 +262,7 @@ def test_faults_carry_the_flight_recorder(link, firmware, faults):
 
 
 def test_garbage_from_the_firmware_is_counted_and_never_kills_the_reader(link, firmware):
-    firmware._rx.put(b"\x01\x02garbage\x00" + bytes(range(1, 255)) * 2 + b"\x00", url="x")
+    firmware.inject(b"\x01\x02garbage\x00" + bytes(range(1, 255)) * 2 + b"\x00")
     firmware.expect(MessageType.ENABLE).reply(ack)
     link.request(Enable(axis_mask=1), timeout_s=0.2, retries=0)
     counters = link.counters()
@@ -288,8 +288,8 @@ def reframe(message, seq, *, version=None, type_id=None):
 
 
 def test_frames_of_another_protocol_major_or_unknown_type_are_counted_not_acted_on(link, firmware):
-    firmware._rx.put(reframe(Heartbeat(counter=1), 1, version=2), url="x")
-    firmware._rx.put(reframe(Heartbeat(counter=1), 2, type_id=0x7E), url="x")
+    firmware.inject(reframe(Heartbeat(counter=1), 1, version=2))
+    firmware.inject(reframe(Heartbeat(counter=1), 2, type_id=0x7E))
     firmware.expect(MessageType.ENABLE).reply(ack)
     link.request(Enable(axis_mask=1), timeout_s=0.2, retries=0)
     faults = link.counters().frame_faults
