@@ -357,8 +357,7 @@ class ControllerDriver:
         except HalError as err:
             logger.warning("heartbeat not sent: %s", err)
         self._check_liveness()
-        with self._lock:
-            estop, category = self._stops.estop_pending, self._stops.stop_pending
+        estop, category = self._stops.pending()
         if estop:
             self._send_estop()
         elif category is not None:
@@ -430,23 +429,14 @@ class ControllerDriver:
         if not isinstance(message, Ack):
             return
         if message.command_type is MessageType.ESTOP:
-            with self._lock:
-                if self._stops.estop_pending and message.ack_seq in self._stops.estop_seqs:
-                    self._stops.estop_pending = False
-                    self._stops.estop_seqs.clear()
+            self._stops.estop_acknowledged(message.ack_seq)
         elif message.command_type is MessageType.STOP:
             sample = self.link.latest
             still = sample is None or not any(
                 a.status & AxisStatus.MOVING for a in sample.telemetry.axes
             )
             if still:
-                with self._lock:
-                    if (
-                        self._stops.stop_pending is not None
-                        and message.ack_seq in self._stops.stop_seqs
-                    ):
-                        self._stops.stop_pending = None
-                        self._stops.stop_seqs.clear()
+                self._stops.stop_acknowledged(message.ack_seq)
 
     def _on_telemetry(self, sample: TelemetrySample) -> None:
         telemetry = sample.telemetry
@@ -531,29 +521,19 @@ class ControllerDriver:
         except ValueError:
             logger.error("stop(%r): not a stop category; stopping in CAT1", category)  # noqa: TRY400
             category = StopCategory.CAT1
-        with self._lock:
-            self._stops.stop_generation += 1  # withdraws a motion request not yet (re)sent
-            current = self._stops.stop_pending
-            if current is None or category < current:
-                self._stops.stop_pending = category
-                self._stops.stop_seqs.clear()  # only an ACK of this category's frames clears it
-                current = category
+        current = self._stops.request_stop(category)
         self.link.count("stops_sent")
         return self._send_stop(current)
 
     def _send_stop(self, category: StopCategory) -> bool:
         """Write a Stop frame, noting its seq first if it is for the pending category."""
         seq = self.link.reserve_seq()
-        with self._lock:
-            if self._stops.stop_pending is category:
-                self._stops.stop_seqs.append(seq)
+        self._stops.track_stop_frame(category, seq)
         return self.link.send_urgent(Stop(category=category), seq=seq)
 
     def _send_estop(self) -> bool:
         seq = self.link.reserve_seq()
-        with self._lock:
-            if self._stops.estop_pending:
-                self._stops.estop_seqs.append(seq)
+        self._stops.track_estop_frame(seq)
         return self.link.send_urgent(EStop(), seq=seq)
 
     def estop(self) -> bool:

@@ -40,6 +40,55 @@ class StopState:
         self.estop_generation = 0
         self.fault_generation = 0
 
+    def pending(self) -> tuple[bool, StopCategory | None]:
+        """What the heartbeat repeats: whether an e-stop is pending, and the pending stop."""
+        with self.lock:
+            return self.estop_pending, self.stop_pending
+
+    def request_stop(self, category: StopCategory) -> StopCategory:
+        """A stop was asked for; returns the category now pending.
+
+        Withdraws any motion request not yet (re)sent. The stronger of ``category`` and the
+        pending one is pending; only an ACK of a frame sent for it clears it.
+        """
+        with self.lock:
+            self.stop_generation += 1
+            current = self.stop_pending
+            if current is None or category < current:
+                self.stop_pending = category
+                self.stop_seqs.clear()
+                current = category
+            return current
+
+    def track_stop_frame(self, category: StopCategory, seq: int) -> None:
+        """A Stop frame of ``category`` goes out as ``seq``: noted if it is the pending one."""
+        with self.lock:
+            if self.stop_pending is category:
+                self.stop_seqs.append(seq)
+
+    def track_estop_frame(self, seq: int) -> None:
+        """An EStop frame goes out as ``seq``: noted while the e-stop is pending."""
+        with self.lock:
+            if self.estop_pending:
+                self.estop_seqs.append(seq)
+
+    def estop_acknowledged(self, seq: int) -> None:
+        """The firmware acknowledged the frame ``seq``: clears the e-stop if it was sent for it."""
+        with self.lock:
+            if self.estop_pending and seq in self.estop_seqs:
+                self.estop_pending = False
+                self.estop_seqs.clear()
+
+    def stop_acknowledged(self, seq: int) -> None:
+        """The firmware acknowledged the frame ``seq`` at rest: clears the stop it was sent for.
+
+        The ACK of a weaker or older stop carries a seq not among the pending one's frames.
+        """
+        with self.lock:
+            if self.stop_pending is not None and seq in self.stop_seqs:
+                self.stop_pending = None
+                self.stop_seqs.clear()
+
     def mark(self) -> int:
         """The stop generation now (noted by a command on entry)."""
         with self.lock:
