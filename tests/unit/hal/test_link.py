@@ -206,9 +206,11 @@ class _StubbornTransport:
     def __init__(self) -> None:
         self.release = threading.Event()
         self.reading = threading.Event()
+        self.reader: threading.Thread | None = None  # the link's reader thread, once it reads
         self.data = b""
 
     def read(self) -> bytes:
+        self.reader = threading.current_thread()
         self.reading.set()
         self.release.wait(5.0)
         data, self.data = self.data, b""
@@ -230,7 +232,7 @@ def test_a_reader_that_outlived_close_never_feeds_the_next_session(firmware, mon
     link = Link(lambda: next(transports), FakeClock(), on_fault=lambda e: None)
     link.open()
     wait_for(stubborn.reading.is_set, what="the first reader to block in read()")
-    old_reader = link._reader
+    old_reader = stubborn.reader
     assert old_reader is not None
     link.close()
     assert old_reader.is_alive()
