@@ -133,7 +133,7 @@ class EmulatedFirmware:
         plan = fault_plan or FaultPlan()
         self.config = config
         self.plan = plan
-        self._lock = threading.RLock()  # guards every attribute below
+        self._lock = threading.RLock()  # guards every attribute below, the state (_fw) included
         self._rng = random.Random(plan.seed)  # noqa: S311 - simulation noise, not cryptography
         axes: tuple[AxisModel, ...] = tuple(
             PneumaticModel(a, self._rng)
