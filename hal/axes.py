@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
     from firmware_interfaces import AxisTelemetry
     from hal.config import AxisConfig
+    from safety.permits import MotionPermit
 
 __all__ = [
     "Axis",
@@ -42,7 +43,7 @@ class MotionPort(Protocol):
         self,
         targets: Mapping[str, float],
         *,
-        permit: object,
+        permit: MotionPermit | None,
         duration_s: float = 0.0,
         speeds: Mapping[str, float] | None = None,
         imaging: bool = False,
@@ -114,7 +115,7 @@ class Axis(abc.ABC):
         self,
         target: float,
         *,
-        permit: object,
+        permit: MotionPermit | None,
         speed: float | None = None,
         imaging: bool = False,
     ) -> int:
@@ -124,7 +125,7 @@ class Axis(abc.ABC):
             ValueError: target or speed not finite, or speed <= 0.
             AxisFaultError: speed above the axis limit.
             ImagingInterlockError: ``imaging`` is true and the axis is not imaging-safe.
-            safety.errors.PermitError: the permit does not allow it.
+            PermitRefusedError: the permit does not allow it.
             HalError: lifecycle, link or firmware refusal (see ``ControllerDriver.move``).
         """
         speed = self.max_speed if speed is None else speed

@@ -4,8 +4,9 @@ Lifecycle (ros2_control): ``configure`` (open, handshake, read limits; UNCONFIGU
 ``activate`` (enable drives; -> ACTIVE), ``deactivate``, ``cleanup``; each returns a
 :class:`CallbackReturn` and never raises, the error is kept in :attr:`last_error`. ``read(now)``
 returns a frozen :class:`HalStatus` and never raises. Motion (``home``, ``move``, ``jog``) needs
-ACTIVE and a valid :class:`~safety.permits.MotionPermit` for every axis that moves, and raises
-from the :class:`~hal.errors.HalError` tree (or ``PermitError``). ``stop`` and ``estop`` may be
+ACTIVE and a valid :class:`~safety.permits.MotionPermit` for every axis that moves (delegated to
+:class:`~hal.motion.MotionCommands`), and raise from the :class:`~hal.errors.HalError` tree (a
+refused permit is a :class:`~hal.errors.PermitRefusedError`). ``stop`` and ``estop`` may be
 called from any thread, are idempotent, never raise, write ahead of any pending request and are
 repeated by the heartbeat thread until the firmware acknowledges them and the axes stand still.
 """
@@ -17,7 +18,6 @@ import math
 import queue
 import secrets
 import threading
-from collections import deque
 from typing import TYPE_CHECKING, Final
 
 from firmware_interfaces import (
@@ -45,6 +45,7 @@ from hal.handshake import handshake, read_homing_speeds
 from hal.link import Link
 from hal.motion import MotionCommands
 from hal.status import CallbackReturn, HalStatus, LifecycleState
+from hal.stops import StopState
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -54,14 +55,13 @@ if TYPE_CHECKING:
     from hal.clock import Clock
     from hal.config import ControllerConfig
     from hal.transport import TransportOpener
-    from safety.permits import PermitVerifier
+    from safety.permits import MotionPermit, PermitVerifier
 
 __all__ = ["ControllerDriver"]
 
 logger = logging.getLogger(__name__)
 
 _JOIN_TIMEOUT_S: Final = 2.0
-_TRACKED_STOP_SEQS: Final = 16  # seqs of the latest repeats of the pending stop (or e-stop)
 _STOPPING_FAULTS: Final = frozenset(
     {
         HalFaultKind.TRANSPORT_LOST,
@@ -78,7 +78,7 @@ _STOPPING_FAULTS: Final = frozenset(
 )
 
 
-class ControllerDriver(MotionCommands):
+class ControllerDriver:
     """Drives one motor controller over one link.
 
     Args:
@@ -105,7 +105,6 @@ class ControllerDriver(MotionCommands):
     ) -> None:
         self.config = config
         self._clock = clock
-        self._verifier = verifier
         self._on_fault_cb = on_fault
         self._heartbeat_thread = heartbeat_thread
         self._nonce = nonce or (lambda: secrets.randbits(32))
@@ -120,30 +119,17 @@ class ControllerDriver(MotionCommands):
         )
         self.link.set_reply_hook(self._on_reply)
         self.axes: Mapping[str, Axis] = {a.name: make_axis(a, self) for a in config.axes}
-        # _lock guards _state, the pending stop and e-stop with the seqs of their frames, the
-        # generations, _findings, _link_timed_out, _configured_at_s and _last_move.
-        self._lock = threading.Lock()
+        # The stop state's lock is the driver's: it also guards _state, _findings,
+        # _link_timed_out, _configured_at_s and dropped_faults.
+        self._stops = StopState()
+        self._lock = self._stops.lock
         self._state = LifecycleState.UNCONFIGURED
-        self._stop_pending: StopCategory | None = None
-        self._stop_seqs: deque[int] = deque(maxlen=_TRACKED_STOP_SEQS)
-        self._estop_pending = False
-        self._estop_seqs: deque[int] = deque(maxlen=_TRACKED_STOP_SEQS)
-        # Generations: a caller notes one before a request and acts on the reply only if it is
-        # unchanged. stop() and estop() bump _stop_generation; estop() bumps _estop_generation;
-        # stopping faults and estop() bump _fault_generation.
-        self._stop_generation = 0
-        self._estop_generation = 0
-        self._fault_generation = 0
         self._findings: set[tuple[str, HalFaultKind]] = set()
         self._link_timed_out = False
         self._configured_at_s: float | None = None
-        self._motion_lock = threading.Lock()  # one motion owner; guards _command_id*
-        self._refused_motions = 0
-        self._command_id = 0
-        self._command_id_synced = False
-        self._last_move: tuple[int, tuple[int, ...]] | None = None
-        self._homing_speeds: dict[str, float] = {}
-        self._hold_fence = 0  # telemetry count at the last enable/home/jog reply
+        self._motion = MotionCommands(
+            config, self.axes, self.link, verifier, self._stops, lambda: self.state
+        )
         self._heartbeat_counter = 0
         self._heartbeat: threading.Thread | None = None
         self._heartbeat_stop = threading.Event()
@@ -160,7 +146,24 @@ class ControllerDriver(MotionCommands):
         Enabling the axes before it clears would be undone by the next repeat.
         """
         with self._lock:
-            return self._estop_pending or self._stop_pending is not None
+            return self._stops.estop_pending or self._stops.stop_pending is not None
+
+    @property
+    def pending_stop(self) -> StopCategory | None:
+        """The stop category still repeated until the firmware confirms it at rest, if any."""
+        with self._lock:
+            return self._stops.stop_pending
+
+    @property
+    def estop_pending(self) -> bool:
+        """An e-stop is still repeated until the firmware acknowledges it."""
+        with self._lock:
+            return self._stops.estop_pending
+
+    @property
+    def homing_speeds(self) -> dict[str, float]:
+        """Homing speed per axis (mm/s or rad/s), read from the firmware at configure."""
+        return self._motion.homing_speeds
 
     @property
     def state(self) -> LifecycleState:
@@ -173,6 +176,9 @@ class ControllerDriver(MotionCommands):
             if self._state is not state:
                 logger.info("controller %s -> %s", self._state.value, state.value)
             self._state = state
+
+    def _all_mask(self) -> int:
+        return (1 << len(self.config.axes)) - 1
 
     def _fail(self, err: BaseException) -> CallbackReturn:
         self.last_error = err
@@ -191,16 +197,14 @@ class ControllerDriver(MotionCommands):
         try:
             self.link.open()
             self.ident = handshake(self.link, self.config, nonce=self._nonce() & 0xFFFF_FFFF)
-            self._homing_speeds = read_homing_speeds(self.link, self.config)
+            homing_speeds = read_homing_speeds(self.link, self.config)
         except HalError as err:
             self._shutdown()
             return self._fail(err)
-        with self._motion_lock:
-            self._command_id_synced = False  # the next move starts after the firmware's last id
+        self._motion.reset(homing_speeds)  # the next move starts after the firmware's last id
         with self._lock:
             self._findings.clear()
             self._link_timed_out = False
-            self._last_move = None
             self._configured_at_s = self._clock.now_s()
         self._start_heartbeat()
         self._set_state(LifecycleState.INACTIVE)
@@ -214,7 +218,7 @@ class ControllerDriver(MotionCommands):
                 LifecycleError(operation="activate", state=self.state.value, allowed="inactive")
             )
         with self._lock:
-            faults_before = self._fault_generation
+            faults_before = self._stops.fault_generation
         try:
             self.link.request(
                 Enable(axis_mask=self._all_mask()),
@@ -224,9 +228,9 @@ class ControllerDriver(MotionCommands):
         except HalError as err:
             return self._fail(err)
         finally:
-            self._fence_telemetry()  # enabling sets each axis's setpoint to where it is
+            self._motion.fence_telemetry()  # enabling sets each axis's setpoint to where it is
         with self._lock:
-            interrupted = self._fault_generation != faults_before
+            interrupted = self._stops.fault_generation != faults_before
             if not interrupted:
                 self._findings.clear()
                 logger.info("controller %s -> %s", self._state.value, LifecycleState.ACTIVE.value)
@@ -353,8 +357,7 @@ class ControllerDriver(MotionCommands):
         except HalError as err:
             logger.warning("heartbeat not sent: %s", err)
         self._check_liveness()
-        with self._lock:
-            estop, category = self._estop_pending, self._stop_pending
+        estop, category = self._stops.pending()
         if estop:
             self._send_estop()
         elif category is not None:
@@ -406,7 +409,7 @@ class ControllerDriver(MotionCommands):
                     self.dropped_faults += 1
         if event.kind in _STOPPING_FAULTS:
             with self._lock:
-                self._fault_generation += 1  # fails an activate() waiting for its ENABLE ACK
+                self._stops.fault_generation += 1  # fails an activate() waiting for its ENABLE ACK
             if self.state is LifecycleState.ACTIVE:
                 self._set_state(LifecycleState.INACTIVE)
             if event.kind is not HalFaultKind.TRANSPORT_LOST:
@@ -426,20 +429,14 @@ class ControllerDriver(MotionCommands):
         if not isinstance(message, Ack):
             return
         if message.command_type is MessageType.ESTOP:
-            with self._lock:
-                if self._estop_pending and message.ack_seq in self._estop_seqs:
-                    self._estop_pending = False
-                    self._estop_seqs.clear()
+            self._stops.estop_acknowledged(message.ack_seq)
         elif message.command_type is MessageType.STOP:
             sample = self.link.latest
             still = sample is None or not any(
                 a.status & AxisStatus.MOVING for a in sample.telemetry.axes
             )
             if still:
-                with self._lock:
-                    if self._stop_pending is not None and message.ack_seq in self._stop_seqs:
-                        self._stop_pending = None
-                        self._stop_seqs.clear()
+                self._stops.stop_acknowledged(message.ack_seq)
 
     def _on_telemetry(self, sample: TelemetrySample) -> None:
         telemetry = sample.telemetry
@@ -485,6 +482,32 @@ class ControllerDriver(MotionCommands):
                 axis=None if axis == "-" else axis,
             )
 
+    # --- motion (see hal.motion) --------------------------------------------------------------
+
+    def home(self, names: tuple[str, ...] | None = None, *, permit: MotionPermit | None) -> None:
+        """Home the named axes (default: all); see :meth:`MotionCommands.home`."""
+        self._motion.home(names, permit=permit)
+
+    def move(
+        self,
+        targets: Mapping[str, float],
+        *,
+        permit: MotionPermit | None,
+        duration_s: float = 0.0,
+        speeds: Mapping[str, float] | None = None,
+        imaging: bool = False,
+    ) -> int:
+        """Synchronised absolute move; returns the command id. See :meth:`MotionCommands.move`."""
+        return self._motion.move(
+            targets, permit=permit, duration_s=duration_s, speeds=speeds, imaging=imaging
+        )
+
+    def jog(
+        self, name: str, velocity: float, duration_s: float, *, permit: MotionPermit | None
+    ) -> None:
+        """Jog one axis (hold-to-run); see :meth:`MotionCommands.jog`."""
+        self._motion.jog(name, velocity, duration_s, permit=permit)
+
     # --- stop ---------------------------------------------------------------------------------
 
     def stop(self, category: StopCategory = StopCategory.CAT1) -> bool:
@@ -498,38 +521,28 @@ class ControllerDriver(MotionCommands):
         except ValueError:
             logger.error("stop(%r): not a stop category; stopping in CAT1", category)  # noqa: TRY400
             category = StopCategory.CAT1
-        with self._lock:
-            self._stop_generation += 1  # withdraws a motion request not yet (re)sent
-            current = self._stop_pending
-            if current is None or category < current:
-                self._stop_pending = category
-                self._stop_seqs.clear()  # only an ACK of this category's frames clears it
-                current = category
+        current = self._stops.request_stop(category)
         self.link.count("stops_sent")
         return self._send_stop(current)
 
     def _send_stop(self, category: StopCategory) -> bool:
         """Write a Stop frame, noting its seq first if it is for the pending category."""
         seq = self.link.reserve_seq()
-        with self._lock:
-            if self._stop_pending is category:
-                self._stop_seqs.append(seq)
+        self._stops.track_stop_frame(category, seq)
         return self.link.send_urgent(Stop(category=category), seq=seq)
 
     def _send_estop(self) -> bool:
         seq = self.link.reserve_seq()
-        with self._lock:
-            if self._estop_pending:
-                self._estop_seqs.append(seq)
+        self._stops.track_estop_frame(seq)
         return self.link.send_urgent(EStop(), seq=seq)
 
     def estop(self) -> bool:
         """Emergency stop; any thread, idempotent, never raises. True if the frame went out."""
         with self._lock:
-            self._estop_pending = True
-            self._stop_generation += 1
-            self._estop_generation += 1
-            self._fault_generation += 1
+            self._stops.estop_pending = True
+            self._stops.stop_generation += 1
+            self._stops.estop_generation += 1
+            self._stops.fault_generation += 1
             if self._state is LifecycleState.ACTIVE:
                 logger.info("controller %s -> %s", self._state.value, "inactive (e-stop)")
                 self._state = LifecycleState.INACTIVE
@@ -547,18 +560,22 @@ class ControllerDriver(MotionCommands):
             HalError: link errors.
         """
         with self._lock:
-            before = (self._stop_generation, self._estop_generation, self._fault_generation)
+            before = (
+                self._stops.stop_generation,
+                self._stops.estop_generation,
+                self._stops.fault_generation,
+            )
         self.link.request(
             ClearFault(), timeout_s=self.config.ack_timeout_s, retries=self.config.retries
         )
         with self._lock:
-            if self._estop_generation == before[1]:
-                self._estop_pending = False
-                self._estop_seqs.clear()
-            if self._stop_generation == before[0]:
-                self._stop_pending = None
-                self._stop_seqs.clear()
-            if self._fault_generation == before[2]:
+            if self._stops.estop_generation == before[1]:
+                self._stops.estop_pending = False
+                self._stops.estop_seqs.clear()
+            if self._stops.stop_generation == before[0]:
+                self._stops.stop_pending = None
+                self._stops.stop_seqs.clear()
+            if self._stops.fault_generation == before[2]:
                 self._findings.clear()
 
     # --- state --------------------------------------------------------------------------------
@@ -579,7 +596,7 @@ class ControllerDriver(MotionCommands):
 
     def counters(self) -> LinkCounters:
         """Health counters of the link."""
-        return self.link.counters(refused_motions=self._refused_motions)
+        return self.link.counters(refused_motions=self._motion.refused_motions)
 
     def read(self, now_s: float) -> HalStatus:
         """Status for one control cycle; never raises."""

@@ -11,6 +11,7 @@ __all__ = [
     "LinkDownError",
     "MotionBusyError",
     "NackError",
+    "PermitRefusedError",
     "RequestAbortedError",
     "RequestTimeoutError",
     "TransportError",
@@ -98,6 +99,18 @@ class LifecycleError(HalError):
 
 class MotionBusyError(HalError):
     """A second motion request arrived while another one was being sent (one motion owner)."""
+
+
+class PermitRefusedError(HalError):
+    """The motion permit does not allow the motion; ``reason`` says why.
+
+    No permit, a forged, revoked or expired one, or a joint, target or speed outside its
+    envelope. The verifier's own error is the ``__cause__``.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 class AxisFaultError(HalError):

@@ -471,6 +471,11 @@ class Link:
         """Called (reader thread) with every ACK/NACK/other reply, matched or not."""
         self._reply_hook = hook
 
+    @property
+    def reply_hook(self) -> Callable[[Message], None] | None:
+        """The hook set by :meth:`set_reply_hook` (the driver's: it clears acknowledged stops)."""
+        return self._reply_hook
+
     def _track_seq(self, seq: int) -> None:
         with self._state_lock:
             last = self._last_rx_seq

@@ -1,9 +1,11 @@
 """Motion commands of the controller driver: home, synchronised move, jog, each behind a permit.
 
-A base class of :class:`~hal.controller.ControllerDriver`: it declares the driver state it uses.
-Every command needs the ACTIVE state and a valid :class:`~safety.permits.MotionPermit` for each
-axis that moves (checked by the injected verifier), refuses a second concurrent motion request at
-once (one motion owner), and validates values before anything reaches the wire.
+:class:`~hal.controller.ControllerDriver` owns one :class:`MotionCommands` and delegates to it,
+built with what it needs: configuration, axes, link, verifier, the driver's stop state and a view
+of its lifecycle state. Every command needs the ACTIVE state and a valid
+:class:`~safety.permits.MotionPermit` for each axis that moves (checked by the injected verifier;
+a refusal is a :class:`~hal.errors.PermitRefusedError`), refuses a second concurrent motion
+request at once (one motion owner), and validates values before anything reaches the wire.
 
 A ``stop()`` or ``estop()`` issued after a command was asked for wins: the command notes the stop
 generation on entry and its frame, or any retry of it, is withdrawn once that has changed
@@ -13,96 +15,121 @@ generation on entry and its frame, or any retry of it, is withdrawn once that ha
 from __future__ import annotations
 
 import math
+import threading
 from typing import TYPE_CHECKING
 
-from firmware_interfaces import AxisStatus, Home, Jog, Move, StopCategory
+from firmware_interfaces import AxisStatus, Home, Jog, Move
 from hal.axes import ImagingInterlockError
 from hal.config import to_wire_um
-from hal.errors import LifecycleError, LinkDownError, MotionBusyError, RequestAbortedError
+from hal.errors import (
+    LifecycleError,
+    LinkDownError,
+    MotionBusyError,
+    PermitRefusedError,
+    RequestAbortedError,
+)
 from hal.status import LifecycleState
 from safety.errors import PermitError
 
 if TYPE_CHECKING:
-    import threading
-    from collections import deque
     from collections.abc import Callable, Mapping
 
     from hal.axes import Axis
     from hal.config import ControllerConfig
     from hal.link import Link
-    from safety.permits import PermitVerifier
+    from hal.stops import StopState
+    from safety.permits import MotionPermit, PermitVerifier
 
 __all__ = ["MotionCommands"]
 
 
 class MotionCommands:
-    """Home, move and jog; the driver supplies the state declared here."""
+    """Home, move and jog for one driver: checks, permits, one motion owner, command ids.
 
-    config: ControllerConfig
-    axes: Mapping[str, Axis]
-    link: Link
-    _verifier: PermitVerifier
-    _lock: threading.Lock
-    _motion_lock: threading.Lock
-    _stop_pending: StopCategory | None
-    _stop_seqs: deque[int]
-    _stop_generation: int
-    _refused_motions: int
-    _command_id: int
-    _command_id_synced: bool
-    _last_move: tuple[int, tuple[int, ...]] | None
-    _homing_speeds: dict[str, float]
-    _hold_fence: int
+    Args:
+        config: axes and timing.
+        axes: the driver's axes by name (in the order of ``config``).
+        link: the driver's link.
+        verifier: checks motion permits; only the supervisor can issue them.
+        stops: the driver's stop state; its lock also guards the refusal count, the hold fence
+            and the last move kept here.
+        state: the driver's lifecycle state now.
+    """
+
+    def __init__(
+        self,
+        config: ControllerConfig,
+        axes: Mapping[str, Axis],
+        link: Link,
+        verifier: PermitVerifier,
+        stops: StopState,
+        state: Callable[[], LifecycleState],
+    ) -> None:
+        self._config = config
+        self._axes = axes
+        self._link = link
+        self._verifier = verifier
+        self._stops = stops
+        self._lock = stops.lock
+        self._state = state
+        self._motion_lock = threading.Lock()  # one motion owner; guards _command_id*
+        self._refused_motions = 0
+        self._command_id = 0
+        self._command_id_synced = False
+        self._last_move: tuple[int, tuple[int, ...]] | None = None
+        self._homing_speeds: dict[str, float] = {}
+        self._hold_fence = 0  # telemetry count at the last enable/home/jog reply
 
     @property
-    def state(self) -> LifecycleState:
-        """Lifecycle state (provided by the driver)."""
-        raise NotImplementedError
+    def refused_motions(self) -> int:
+        """Motion requests refused so far (lifecycle, permit, busy, withdrawn, interlock)."""
+        with self._lock:
+            return self._refused_motions
+
+    @property
+    def homing_speeds(self) -> dict[str, float]:
+        """Homing speed per axis (mm/s or rad/s), read from the firmware at configure."""
+        return dict(self._homing_speeds)
+
+    def reset(self, homing_speeds: dict[str, float]) -> None:
+        """After a configure: the next move continues from the firmware's last command id."""
+        self._homing_speeds = homing_speeds
+        with self._motion_lock:
+            self._command_id_synced = False
+        with self._lock:
+            self._last_move = None
+
+    def fence_telemetry(self) -> None:
+        """Setpoints changed (enable, home, jog): only later telemetry shows where axes hold."""
+        fence = self._link.telemetry_received
+        with self._lock:
+            self._hold_fence = fence
 
     def _count_refusal(self) -> None:
         with self._lock:
             self._refused_motions += 1
 
-    def _all_mask(self) -> int:
-        return (1 << len(self.config.axes)) - 1
-
     def _require_active(self, operation: str) -> None:
-        if self.state is not LifecycleState.ACTIVE:
+        state = self._state()
+        if state is not LifecycleState.ACTIVE:
             self._count_refusal()
-            raise LifecycleError(operation=operation, state=self.state.value, allowed="active")
-
-    def _stop_mark(self) -> int:
-        with self._lock:
-            return self._stop_generation
-
-    def _stopped_since(self, mark: int) -> Callable[[], bool]:
-        """A request's abort predicate: true once stop() or estop() was called after ``mark``."""
-
-        def stopped() -> bool:
-            with self._lock:
-                return self._stop_generation != mark
-
-        return stopped
+            raise LifecycleError(operation=operation, state=state.value, allowed="active")
 
     def _refuse_if_stopped(self, mark: int, operation: str) -> None:
-        if self._stopped_since(mark)():
+        if self._stops.stopped_since(mark)():
             self._count_refusal()
             raise RequestAbortedError(f"{operation} withdrawn: a stop was issued meanwhile")
 
-    def _fence_telemetry(self) -> None:
-        """Setpoints changed (enable, home, jog): only later telemetry shows where axes hold."""
-        fence = self.link.telemetry_received
-        with self._lock:
-            self._hold_fence = fence
-
-    def _check_permit(self, permit: object, name: str, target: float, speed: float | None) -> None:
+    def _check_permit(
+        self, permit: MotionPermit | None, name: str, target: float, speed: float | None
+    ) -> None:
         try:
             self._verifier.check(permit, joint=name, target=target, speed=speed)
-        except PermitError:
+        except PermitError as err:
             self._count_refusal()
-            raise
+            raise PermitRefusedError(err.reason) from err
 
-    def home(self, names: tuple[str, ...] | None = None, *, permit: object) -> None:
+    def home(self, names: tuple[str, ...] | None = None, *, permit: MotionPermit | None) -> None:
         """Home the named axes (default: all) towards their lower limit switch.
 
         Homing starts wherever an axis is, runs down past ``min_position`` to the lower limit
@@ -114,18 +141,18 @@ class MotionCommands:
 
         Raises:
             LifecycleError: not ACTIVE.
-            safety.errors.PermitError: the permit does not cover an axis, its range or speed.
+            PermitRefusedError: the permit does not cover an axis, its range or speed.
             MotionBusyError: another motion request is being sent.
             RequestAbortedError: stop() or estop() was called meanwhile; nothing was sent.
             NackError, RequestTimeoutError, LinkDownError: refused or no answer.
         """
-        mark = self._stop_mark()
+        mark = self._stops.mark()
         self._require_active("home")
-        selected = names or tuple(self.axes)
+        selected = names or tuple(self._axes)
         mask = 0
         for name in selected:
-            index = self.config.axis_index(name)
-            cfg = self.config.axes[index]
+            index = self._config.axis_index(name)
+            cfg = self._config.axes[index]
             speed = self._homing_speeds.get(name, cfg.max_speed)
             self._check_permit(permit, name, cfg.min_position, speed)
             self._check_permit(permit, name, cfg.max_position, speed)
@@ -136,14 +163,14 @@ class MotionCommands:
         try:
             self._refuse_if_stopped(mark, "home")
             try:
-                self.link.request(
+                self._link.request(
                     Home(axis_mask=mask),
-                    timeout_s=self.config.ack_timeout_s,
+                    timeout_s=self._config.ack_timeout_s,
                     retries=0,
-                    abort=self._stopped_since(mark),
+                    abort=self._stops.stopped_since(mark),
                 )
             finally:
-                self._fence_telemetry()
+                self.fence_telemetry()
         finally:
             self._motion_lock.release()
 
@@ -151,7 +178,7 @@ class MotionCommands:
         self,
         targets: Mapping[str, float],
         *,
-        permit: object,
+        permit: MotionPermit | None,
         duration_s: float = 0.0,
         speeds: Mapping[str, float] | None = None,
         imaging: bool = False,
@@ -175,21 +202,21 @@ class MotionCommands:
             ValueError: unknown joint, non-finite or out-of-limit target, bad speed or duration.
             ImagingInterlockError: ``imaging`` and a listed axis is not imaging-safe.
             LifecycleError: not ACTIVE.
-            safety.errors.PermitError: the permit does not allow it.
+            PermitRefusedError: the permit does not allow it.
             MotionBusyError: another motion request is being sent, or an unlisted axis moves.
             RequestAbortedError: stop() or estop() was called meanwhile; the frame, or its
                 retry, was not sent.
             NackError, RequestTimeoutError, LinkDownError: refused or no answer.
         """
-        mark = self._stop_mark()
+        mark = self._stops.mark()
         self._require_active("move")
         if not (math.isfinite(duration_s) and duration_s >= 0):
             raise ValueError(f"duration_s must be finite and >= 0 s, got {duration_s}")
         speeds = speeds or {}
         for name, target in targets.items():
-            if name not in self.axes:
-                raise ValueError(f"unknown joint {name!r}; joints are {list(self.axes)}")
-            axis = self.axes[name]
+            if name not in self._axes:
+                raise ValueError(f"unknown joint {name!r}; joints are {list(self._axes)}")
+            axis = self._axes[name]
             speed = speeds.get(name, axis.max_speed)
             if not (math.isfinite(target) and math.isfinite(speed) and speed > 0):
                 raise ValueError(
@@ -215,15 +242,15 @@ class MotionCommands:
             self._count_refusal()
             raise MotionBusyError("another motion request is in progress (one motion owner)")
         try:
-            received = self.link.telemetry_received
-            sample = self.link.latest  # taken after the count: at least that new
+            received = self._link.telemetry_received
+            sample = self._link.latest  # taken after the count: at least that new
             if sample is None:
                 raise LinkDownError("no telemetry yet; cannot hold the unlisted axes")
             telemetry = sample.telemetry
             with self._lock:
                 last_move = self._last_move
                 fence = self._hold_fence
-            if received <= fence and not set(self.axes) <= set(targets):
+            if received <= fence and not set(self._axes) <= set(targets):
                 raise LinkDownError(
                     "no telemetry since the last enable, home or jog yet; cannot hold the "
                     "unlisted axes (retry after the next telemetry)"
@@ -238,7 +265,7 @@ class MotionCommands:
             targets_um: list[int] = []
             speeds_um: list[int] = []
             for index, (axis, record) in enumerate(
-                zip(self.axes.values(), telemetry.axes, strict=True)
+                zip(self._axes.values(), telemetry.axes, strict=True)
             ):
                 kind = axis.config.kind
                 if axis.name in targets:
@@ -269,19 +296,14 @@ class MotionCommands:
                 targets_um=tuple(targets_um),
                 max_velocity_um_s=tuple(speeds_um),
             )
-            with self._lock:
-                stopped = self._stop_generation != mark
-                if not stopped:  # a stop issued before this move was asked for is superseded
-                    self._stop_pending = None
-                    self._stop_seqs.clear()
-            if stopped:
+            if not self._stops.supersede_stop(mark):
                 self._count_refusal()
                 raise RequestAbortedError("move withdrawn: a stop was issued meanwhile")
-            self.link.request(
+            self._link.request(
                 message,
-                timeout_s=self.config.ack_timeout_s,
-                retries=self.config.retries,
-                abort=self._stopped_since(mark),
+                timeout_s=self._config.ack_timeout_s,
+                retries=self._config.retries,
+                abort=self._stops.stopped_since(mark),
             )
             with self._lock:
                 self._last_move = (command_id, message.targets_um)
@@ -289,18 +311,20 @@ class MotionCommands:
         finally:
             self._motion_lock.release()
 
-    def jog(self, name: str, velocity: float, duration_s: float, *, permit: object) -> None:
+    def jog(
+        self, name: str, velocity: float, duration_s: float, *, permit: MotionPermit | None
+    ) -> None:
         """Jog one axis at ``velocity`` (mm/s or rad/s) for ``duration_s`` (hold-to-run).
 
         Raises:
-            ValueError, LifecycleError, PermitError, MotionBusyError, NackError, HalError.
+            ValueError, LifecycleError, PermitRefusedError, MotionBusyError, NackError, HalError.
             RequestAbortedError: stop() or estop() was called meanwhile; nothing was sent.
         """
-        mark = self._stop_mark()
+        mark = self._stops.mark()
         self._require_active("jog")
-        axis = self.axes.get(name)
+        axis = self._axes.get(name)
         if axis is None:
-            raise ValueError(f"unknown joint {name!r}; joints are {list(self.axes)}")
+            raise ValueError(f"unknown joint {name!r}; joints are {list(self._axes)}")
         if not (math.isfinite(velocity) and math.isfinite(duration_s) and 0 < duration_s <= 60.0):  # noqa: PLR2004
             raise ValueError(
                 f"jog velocity {velocity} and duration {duration_s} s must be finite, "
@@ -317,19 +341,19 @@ class MotionCommands:
             raise MotionBusyError("another motion request is in progress (one motion owner)")
         try:
             message = Jog(
-                axis=self.config.axis_index(name),
+                axis=self._config.axis_index(name),
                 velocity_um_s=to_wire_um(velocity, cfg.kind),
                 duration_ms=round(duration_s * 1000),
             )
             self._refuse_if_stopped(mark, "jog")
             try:
-                self.link.request(
+                self._link.request(
                     message,
-                    timeout_s=self.config.ack_timeout_s,
+                    timeout_s=self._config.ack_timeout_s,
                     retries=0,
-                    abort=self._stopped_since(mark),
+                    abort=self._stops.stopped_since(mark),
                 )
             finally:
-                self._fence_telemetry()
+                self.fence_telemetry()
         finally:
             self._motion_lock.release()

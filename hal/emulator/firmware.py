@@ -30,10 +30,8 @@ from typing import TYPE_CHECKING, Final, Protocol
 
 from firmware_interfaces import (
     NO_AXIS,
-    Ack,
     AxisStatus,
     AxisTelemetry,
-    Capability,
     Fault,
     FaultCode,
     FirmwareState,
@@ -48,12 +46,14 @@ from firmware_interfaces import (
 )
 from firmware_interfaces import FaultKind as DecodeFaultKind
 from hal.emulator.faults import FaultKind, FaultPlan
-from hal.emulator.handlers import CommandHandlers
-from hal.emulator.injector import FaultInjector
+from hal.emulator.handlers import CommandHandlers, EmulatorState
+from hal.emulator.injector import FaultInjector, InjectorStats
 from hal.emulator.physics import AxisModel, PiezoModel, PneumaticModel, PneumaticModelConfig
 
 if TYPE_CHECKING:
-    from firmware_interfaces import Message, MessageType
+    from collections.abc import Callable
+
+    from firmware_interfaces import Message
     from hal.emulator.config import EmulatorConfig
 
 __all__ = ["Connection", "EmulatedFirmware", "FirmwareCounters", "TruthSample"]
@@ -113,42 +113,43 @@ class TruthSample:
     enabled: tuple[bool, ...]
 
 
-class EmulatedFirmware(CommandHandlers):
+class EmulatedFirmware:
     """Firmware in Python, stepped in simulated time.
 
     Args:
         config: axes and firmware parameters.
         fault_plan: faults to inject (deterministic for a given seed).
+        on_estop: called (under the firmware's lock) when the firmware enters ESTOP, on an
+            ESTOP frame or the e-stop input, before it halts the axes.
     """
 
-    def __init__(self, config: EmulatorConfig, *, fault_plan: FaultPlan | None = None) -> None:
+    def __init__(
+        self,
+        config: EmulatorConfig,
+        *,
+        fault_plan: FaultPlan | None = None,
+        on_estop: Callable[[], None] | None = None,
+    ) -> None:
         plan = fault_plan or FaultPlan()
         self.config = config
         self.plan = plan
-        self._lock = threading.RLock()  # guards every attribute below
+        self._lock = threading.RLock()  # guards every attribute below, the state (_fw) included
         self._rng = random.Random(plan.seed)  # noqa: S311 - simulation noise, not cryptography
-        self.axes: tuple[AxisModel, ...] = tuple(
+        axes: tuple[AxisModel, ...] = tuple(
             PneumaticModel(a, self._rng)
             if isinstance(a, PneumaticModelConfig)
             else PiezoModel(a, self._rng)
             for a in config.axes
         )
+        self._fw = EmulatorState(
+            config, axes, startup_fails=bool(plan.of(FaultKind.STARTUP_FAILURE)), on_estop=on_estop
+        )
+        self._handlers = CommandHandlers(self._fw, send=self.send, reply=self.reply)
         self._injector = FaultInjector(plan)
         self._decoder = FrameDecoder()
         self._connection: Connection | None = None
         self._outbox: list[tuple[float, bytes]] = []
         self.counters = FirmwareCounters()
-        self.time_s = 0.0
-        self.state = FirmwareState.BOOT if self._startup_fails() else FirmwareState.IDLE
-        self.estop_input = False
-        self.estop_latched = False
-        self.fault_latched: FaultCode | None = (
-            FaultCode.STARTUP_FAILURE if self._startup_fails() else None
-        )
-        self.session_open = False
-        self.watchdog_ms = config.watchdog_ms
-        self.telemetry_period_ms = config.telemetry_period_ms
-        self.last_command_id = 0
         self._tx_seq = 0
         self._last_rx_seq: int | None = None
         self._last_rx_frame: Frame | None = None
@@ -156,8 +157,49 @@ class EmulatedFirmware(CommandHandlers):
         self._last_valid_rx_s = 0.0
         self._next_telemetry_s = 0.0
         self._fired: set[int] = set()
-        self._move_started_s: float | None = None
         self._truth: deque[TruthSample] | None = None
+
+    # --- state --------------------------------------------------------------------------------
+
+    @property
+    def axes(self) -> tuple[AxisModel, ...]:
+        """The physics model of each axis."""
+        return self._fw.axes
+
+    @property
+    def state(self) -> FirmwareState:
+        """The firmware state reported in telemetry."""
+        return self._fw.state
+
+    @property
+    def time_s(self) -> float:
+        """Firmware time (s)."""
+        return self._fw.time_s
+
+    @property
+    def fault_latched(self) -> FaultCode | None:
+        """The latched fault, until CLEAR_FAULT."""
+        return self._fw.fault_latched
+
+    @property
+    def last_command_id(self) -> int:
+        """Id of the last MOVE accepted (a repeat of it is ignored)."""
+        return self._fw.last_command_id
+
+    @last_command_id.setter
+    def last_command_id(self, command_id: int) -> None:
+        with self._lock:
+            self._fw.last_command_id = command_id
+
+    @property
+    def last_valid_rx_s(self) -> float:
+        """Firmware time (s) of the last valid frame from the host (the watchdog's origin)."""
+        return self._last_valid_rx_s
+
+    @property
+    def injector_stats(self) -> InjectorStats:
+        """What the fault injector dropped, corrupted and delayed."""
+        return self._injector.stats
 
     # --- connection ---------------------------------------------------------------------------
 
@@ -197,21 +239,26 @@ class EmulatedFirmware(CommandHandlers):
     def press_estop(self) -> None:
         """Press the hardware e-stop: Cat 0 stop, latch, FAULT ESTOP."""
         with self._lock:
-            self.estop_input = True
-            self._enter_estop()
+            self._fw.estop_input = True
+            self._fw.enter_estop()
             self.send_fault(FaultCode.ESTOP, None, 0)
 
     def release_estop(self) -> None:
         """Release the hardware e-stop (the latch stays until CLEAR_FAULT)."""
         with self._lock:
-            self.estop_input = False
+            self._fw.estop_input = False
+
+    def fail_drive(self, axis: int) -> None:
+        """The drive of ``axis`` fails now: it stops following (CLEAR_FAULT repairs it)."""
+        with self._lock:
+            self._fw.axes[axis].hardware_failed = True
 
     # --- host to firmware ---------------------------------------------------------------------
 
     def receive(self, data: bytes) -> None:
         """Handle bytes from the host: every complete frame is acted on and answered now."""
         with self._lock:
-            data = self._injector.incoming(data, self.time_s)
+            data = self._injector.incoming(data, self._fw.time_s)
             for item in self._decoder.feed(data):
                 if isinstance(item, FrameFault):
                     self._on_frame_fault(item)
@@ -225,12 +272,12 @@ class EmulatedFirmware(CommandHandlers):
         reason = _NACKABLE.get(fault.kind)
         if reason is None or fault.seq is None or fault.type_id is None:
             return
-        self._last_valid_rx_s = self.time_s
-        self.nack(fault.seq, fault.type_id, reason)
+        self._last_valid_rx_s = self._fw.time_s
+        self.reply(Nack(nack_seq=fault.seq, command_type=fault.type_id, reason=reason))
 
     def _on_frame(self, frame: Frame) -> None:
         self.counters.frames_rx += 1
-        self._last_valid_rx_s = self.time_s
+        self._last_valid_rx_s = self._fw.time_s
         if self._last_rx_seq is not None:
             expected = (self._last_rx_seq + 1) % _SEQ_MODULO
             if frame.seq == self._last_rx_seq and frame == self._last_rx_frame:
@@ -243,7 +290,7 @@ class EmulatedFirmware(CommandHandlers):
         self._last_rx_seq = frame.seq
         self._last_rx_frame = frame
         self._last_reply = []
-        self.handle(frame)
+        self._handlers.handle(frame)
 
     # --- firmware to host ---------------------------------------------------------------------
 
@@ -252,11 +299,11 @@ class EmulatedFirmware(CommandHandlers):
         data = encode_frame(message, self._tx_seq, leading_delimiter=self.counters.frames_tx == 0)
         self._tx_seq = (self._tx_seq + 1) % _SEQ_MODULO
         self.counters.frames_tx += 1
-        released = self._injector.outgoing(data, self.time_s)
+        released = self._injector.outgoing(data, self._fw.time_s)
         if released is None:
             return
         release_s, wire = released
-        if release_s > self.time_s:
+        if release_s > self._fw.time_s:
             self._outbox.append((release_s, wire))
         else:
             self._write(wire)
@@ -268,13 +315,10 @@ class EmulatedFirmware(CommandHandlers):
             self.counters.nacks += 1
         self.send(message)
 
-    def ack(self, seq: int, command_type: MessageType) -> None:
-        """ACK the current command."""
-        self.reply(Ack(ack_seq=seq, command_type=command_type))
-
-    def nack(self, seq: int, command_type: MessageType | int, reason: NackReason) -> None:
-        """NACK the current command with ``reason``."""
-        self.reply(Nack(nack_seq=seq, command_type=command_type, reason=reason))
+    def write_raw(self, wire: bytes) -> None:
+        """Put ``wire`` on the line as it is, past the fault injector (line noise)."""
+        with self._lock:
+            self._write(wire)
 
     def _write(self, wire: bytes) -> None:
         if self._connection is not None:
@@ -292,15 +336,15 @@ class EmulatedFirmware(CommandHandlers):
         if not (math.isfinite(dt_s) and dt_s >= 0):
             raise ValueError(f"dt_s must be finite and >= 0 s, got {dt_s}")
         with self._lock:
-            self.advance_to(self.time_s + dt_s)
+            self.advance_to(self._fw.time_s + dt_s)
 
     def advance_to(self, t_s: float) -> None:
         """Advance simulated time to ``t_s`` (no-op if it is not later)."""
         with self._lock:
             period_s = self.config.physics_period_s
-            while self.time_s < t_s:
-                dt_s = min(period_s, t_s - self.time_s)
-                self.time_s += dt_s
+            while self._fw.time_s < t_s:
+                dt_s = min(period_s, t_s - self._fw.time_s)
+                self._fw.time_s += dt_s
                 self._tick(dt_s)
 
     # --- ground truth -------------------------------------------------------------------------
@@ -330,55 +374,52 @@ class EmulatedFirmware(CommandHandlers):
 
     def _truth_sample(self) -> TruthSample:
         return TruthSample(
-            time_s=self.time_s,
-            positions_um=tuple(a.true_um for a in self.axes),
-            moving=tuple(a.moving for a in self.axes),
-            enabled=tuple(a.enabled for a in self.axes),
+            time_s=self._fw.time_s,
+            positions_um=tuple(a.true_um for a in self._fw.axes),
+            moving=tuple(a.moving for a in self._fw.axes),
+            enabled=tuple(a.enabled for a in self._fw.axes),
         )
 
     def _tick(self, dt_s: float) -> None:
-        for axis in self.axes:
-            axis.step(self.time_s, dt_s)
+        for axis in self._fw.axes:
+            axis.step(self._fw.time_s, dt_s)
         if self._truth is not None:
             self._truth.append(self._truth_sample())
         self._timed_faults()
         self._supervise()
         if self._outbox:
-            due = [w for w in self._outbox if w[0] <= self.time_s]
-            self._outbox = [w for w in self._outbox if w[0] > self.time_s]
+            due = [w for w in self._outbox if w[0] <= self._fw.time_s]
+            self._outbox = [w for w in self._outbox if w[0] > self._fw.time_s]
             for _, wire in due:
                 self._write(wire)
-        if self.session_open and self.time_s >= self._next_telemetry_s:
-            self._next_telemetry_s = self.time_s + self.telemetry_period_ms / 1000.0
+        if self._fw.session_open and self._fw.time_s >= self._next_telemetry_s:
+            self._next_telemetry_s = self._fw.time_s + self._fw.telemetry_period_ms / 1000.0
             self.counters.telemetry_sent += 1
             self.send(self.telemetry())
         motion = {FirmwareState.MOVING, FirmwareState.HOMING, FirmwareState.JOGGING}
-        if self.state in motion and not any(a.moving for a in self.axes):
-            self.state = FirmwareState.ENABLED
-            self._move_started_s = None
-
-    def _startup_fails(self) -> bool:
-        return bool(self.plan.of(FaultKind.STARTUP_FAILURE))
+        if self._fw.state in motion and not any(a.moving for a in self._fw.axes):
+            self._fw.state = FirmwareState.ENABLED
+            self._fw.move_started_s = None
 
     def _timed_faults(self) -> None:
         for index, spec in enumerate(self.plan.faults):
-            if index in self._fired or self.time_s < spec.at_s:
+            if index in self._fired or self._fw.time_s < spec.at_s:
                 continue
-            axis = self.axes[min(spec.axis, len(self.axes) - 1)]
+            axis = self._fw.axes[min(spec.axis, len(self._fw.axes) - 1)]
             if spec.kind is FaultKind.DISCONNECT:
-                logger.info("emulator: injected disconnect at %.3f s", self.time_s)
+                logger.info("emulator: injected disconnect at %.3f s", self._fw.time_s)
                 self.detach()
             elif spec.kind is FaultKind.STUCK_ENCODER:
                 axis.encoder_stuck_at_um = float(axis.encoder_um())
             elif spec.kind is FaultKind.PRESSURE_LOSS:
                 axis.supply_pressure_hpa = spec.pressure_hpa
             elif spec.kind is FaultKind.HARDWARE_FAILURE_MID_MOVE:
-                if self._move_started_s is None:
+                if self._fw.move_started_s is None:
                     continue  # fires at the first move in progress after at_s
                 axis.hardware_failed = True
                 self._fault_stop(FaultCode.HARDWARE_FAILURE, spec.axis, 0)
             elif spec.kind is FaultKind.LIMIT_HIT:
-                if self._move_started_s is None:
+                if self._fw.move_started_s is None:
                     continue
                 axis.true_um = axis.upper_switch_um
             else:
@@ -387,16 +428,16 @@ class EmulatedFirmware(CommandHandlers):
 
     def _supervise(self) -> None:
         if (
-            self.session_open
-            and self.state not in {FirmwareState.FAULT, FirmwareState.ESTOP}
-            and any(a.enabled for a in self.axes)
-            and (self.time_s - self._last_valid_rx_s) * 1000.0 > self.watchdog_ms
+            self._fw.session_open
+            and self._fw.state not in {FirmwareState.FAULT, FirmwareState.ESTOP}
+            and any(a.enabled for a in self._fw.axes)
+            and (self._fw.time_s - self._last_valid_rx_s) * 1000.0 > self._fw.watchdog_ms
         ):
-            elapsed_ms = round((self.time_s - self._last_valid_rx_s) * 1000.0)
+            elapsed_ms = round((self._fw.time_s - self._last_valid_rx_s) * 1000.0)
             logger.warning("emulator: watchdog tripped, %d ms without a valid frame", elapsed_ms)
             self._fault_stop(FaultCode.WATCHDOG, None, elapsed_ms)
             return
-        for index, axis in enumerate(self.axes):
+        for index, axis in enumerate(self._fw.axes):
             if not axis.enabled:
                 continue
             switch_hit = axis.upper_switch or (axis.lower_switch and not axis.homing)
@@ -417,34 +458,17 @@ class EmulatedFirmware(CommandHandlers):
 
     # --- stopping -----------------------------------------------------------------------------
 
-    def halt_all(self, *, disable: bool) -> None:
-        """Stop every axis now (and disable them: Cat 0/1)."""
-        for axis in self.axes:
-            axis.halt()
-            if disable:
-                axis.enabled = False
-        self._move_started_s = None
-
     def _fault_stop(self, code: FaultCode, axis: int | None, detail: int) -> None:
-        self.halt_all(disable=True)
-        self.state = FirmwareState.FAULT
-        self.fault_latched = code
+        self._fw.halt_all(disable=True)
+        self._fw.state = FirmwareState.FAULT
+        self._fw.fault_latched = code
         self.send_fault(code, axis, detail)
-
-    def _enter_estop(self) -> None:
-        self.halt_all(disable=True)
-        self.estop_latched = True
-        self.state = FirmwareState.ESTOP
-
-    def mark_move_started(self) -> None:
-        """Record that a move is in progress (for mid-move faults)."""
-        self._move_started_s = self.time_s
 
     # --- reports ------------------------------------------------------------------------------
 
     def axis_status(self, index: int) -> AxisStatus:
         """Status bits of one axis."""
-        axis = self.axes[index]
+        axis = self._fw.axes[index]
         status = AxisStatus(0)
         flags = {
             AxisStatus.ENABLED: axis.enabled,
@@ -462,22 +486,10 @@ class EmulatedFirmware(CommandHandlers):
                 status |= flag
         return status
 
-    def capabilities(self) -> Capability:
-        """Features this firmware reports in IDENT."""
-        return (
-            Capability.ENCODERS
-            | Capability.LIMIT_SWITCHES
-            | Capability.PRESSURE_SENSORS
-            | Capability.ESTOP_INPUT
-            | Capability.WATCHDOG
-            | Capability.HOMING
-            | Capability.JOG
-        )
-
     def telemetry(self) -> Telemetry:
         """The current TELEMETRY message."""
         records = []
-        for index, axis in enumerate(self.axes):
+        for index, axis in enumerate(self._fw.axes):
             switches = (LimitSwitch.MIN if axis.lower_switch else LimitSwitch(0)) | (
                 LimitSwitch.MAX if axis.upper_switch else LimitSwitch(0)
             )
@@ -492,10 +504,10 @@ class EmulatedFirmware(CommandHandlers):
                 )
             )
         return Telemetry(
-            firmware_time_us=round(self.time_s * _US_PER_S),
-            estop_input=self.estop_input,
-            firmware_state=self.state,
-            last_command_id=self.last_command_id,
+            firmware_time_us=round(self._fw.time_s * _US_PER_S),
+            estop_input=self._fw.estop_input,
+            firmware_state=self._fw.state,
+            last_command_id=self._fw.last_command_id,
             axes=tuple(records),
         )
 

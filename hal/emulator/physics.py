@@ -13,6 +13,7 @@ stick-slip, piezo resonance, encoder index pulses.
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
@@ -94,8 +95,8 @@ class PiezoModelConfig:
     start_um: int = 0
 
 
-class AxisModel:
-    """State shared by both axis models; subclasses implement :meth:`_advance`."""
+class AxisModel(ABC):
+    """State and motion shared by both axis models; each model says how it advances."""
 
     def __init__(
         self,
@@ -195,19 +196,21 @@ class AxisModel:
         self.homing = True
 
     @property
+    @abstractmethod
     def max_velocity_um_s(self) -> float:
         """Top speed (um/s)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _advance(self, desired_um: float, dt_s: float) -> None:
-        raise NotImplementedError
+        """Move the commanded (and true) position towards ``desired_um`` over ``dt_s``."""
 
     def _arrived(self, end_um: float) -> bool:
         """Whether the move to ``end_um`` is complete (the path has ended)."""
         return abs(self.commanded_um - end_um) <= 1.0
 
+    @abstractmethod
     def _encoder_raw_um(self) -> float:
-        raise NotImplementedError
+        """The encoder's reading of the true position (um), before any stuck-encoder fault."""
 
     def _blocked(self, direction: float) -> bool:
         return (direction < 0 and self.lower_switch) or (direction > 0 and self.upper_switch)

@@ -15,6 +15,7 @@ import select
 import socket
 import threading
 import tty
+from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Final
 
 from hal.errors import TransportError
@@ -62,8 +63,10 @@ class _FdConnection:
         self._server.request_disconnect(self)
 
 
-class EmulatorServer:
-    """Base: one thread that steps the emulator in real time and moves bytes.
+class EmulatorServer(ABC):
+    """One thread that steps the emulator in real time and moves bytes.
+
+    Each endpoint kind (pty, TCP) says how it opens, polls, reads, drops its host and closes.
 
     Args:
         firmware: the emulator to serve.
@@ -87,9 +90,9 @@ class EmulatorServer:
         self.error: BaseException | None = None
 
     @property
+    @abstractmethod
     def url(self) -> str:
         """What the host opens (pty path or ``socket://host:port``)."""
-        raise NotImplementedError
 
     def request_disconnect(self, connection: object) -> None:
         """Drop ``connection`` at the next loop turn if it is still the current one."""
@@ -156,20 +159,25 @@ class EmulatorServer:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @abstractmethod
     def _open(self) -> None:
-        raise NotImplementedError
+        """Open the endpoint (and attach the firmware once a host can be served)."""
 
+    @abstractmethod
     def _fds(self) -> list[int]:
-        raise NotImplementedError
+        """The descriptors to wait on."""
 
+    @abstractmethod
     def _on_readable(self, fd: int) -> None:
-        raise NotImplementedError
+        """Read what ``fd`` has (bytes for the firmware, or a new host)."""
 
+    @abstractmethod
     def _drop_host(self) -> None:
-        raise NotImplementedError
+        """Drop the current host connection (the ``disconnect`` fault, or the host left)."""
 
+    @abstractmethod
     def _close_all(self) -> None:
-        raise NotImplementedError
+        """Close every descriptor; idempotent."""
 
 
 class PtyServer(EmulatorServer):

@@ -107,7 +107,7 @@ def _estop_ms(driver: ControllerDriver, events: Connection, samples: int) -> lis
         if i >= _WARMUP:
             out.append((arrived_s - t0) * 1000.0)
         deadline = time.perf_counter() + 1.0
-        while driver._estop_pending and time.perf_counter() < deadline:  # noqa: SLF001 - bench
+        while driver.estop_pending and time.perf_counter() < deadline:
             pause.wait(0.0005)  # wait for the ACK so heartbeats stop repeating the ESTOP
     return out
 

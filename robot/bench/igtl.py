@@ -44,7 +44,6 @@ from robot.runtime.schema import JOINT_NAMES
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from hal.emulator import EmulatorConfig
     from robot.config import RobotConfig
     from robot.igtl import IgtlEvent
 
@@ -189,22 +188,20 @@ _TARGET_ESTOP_P99_MS: Final = 3.0
 _TARGET_POSITION_HZ: Final = 20.0
 
 
-class _EStopClock(EmulatedFirmware):
-    """An emulator that timestamps (``perf_counter_ns``) each ESTOP frame it acts on.
+class _EStopClock:
+    """Timestamps (``perf_counter_ns``) each ESTOP the emulator acts on: its ``on_estop`` hook.
 
     The stamp is taken in the emulator's server thread when it decodes the frame read from the
     master side of the pty, i.e. at the far end of the serial link.
     """
 
-    def __init__(self, config: EmulatorConfig) -> None:
-        super().__init__(config)
+    def __init__(self) -> None:
         self.estop_ns: list[int] = []
         self.arrived = threading.Event()
 
-    def _enter_estop(self) -> None:
+    def __call__(self) -> None:
         self.estop_ns.append(time.perf_counter_ns())
         self.arrived.set()
-        super()._enter_estop()
 
 
 def _robot_config(rate_hz: float) -> RobotConfig:
@@ -239,21 +236,22 @@ def _start_up(client: IgtlClient, tag: str) -> None:
 def component_estop_ms(samples: int) -> list[float]:
     """EMERGENCY sent by a console to the ESTOP frame read by the emulator, in ms."""
     config = _robot_config(20_000.0)
-    firmware = _EStopClock(RobotApp.emulator_config(config))
+    clock = _EStopClock()
+    firmware = EmulatedFirmware(RobotApp.emulator_config(config), on_estop=clock)
     out: list[float] = []
     with RobotApp(config, emulate=True, firmware=firmware) as app, IgtlClient(*app.address) as c:
         _start_up(c, "0")
         for i in range(samples + 5):
-            seen = len(firmware.estop_ns)
-            firmware.arrived.clear()
+            seen = len(clock.estop_ns)
+            clock.arrived.clear()
             t0 = time.perf_counter_ns()
             _command(c, f"E{i}", "EMERGENCY")
             _read_until(c, "EMERGENCY", "STATUS", 5.0)  # at rest nothing follows it
             # The STATUS may overtake the frame on a loaded machine: wait for it (bounded).
-            if len(firmware.estop_ns) <= seen and not firmware.arrived.wait(1.0):
+            if len(clock.estop_ns) <= seen and not clock.arrived.wait(1.0):
                 raise RuntimeError(f"EMERGENCY {i}: no ESTOP frame reached the emulator")
             if i >= 5:  # noqa: PLR2004 - warm-up
-                out.append((firmware.estop_ns[seen] - t0) / 1e6)
+                out.append((clock.estop_ns[seen] - t0) / 1e6)
     return out
 
 

@@ -19,18 +19,14 @@ from hal.emulator import EmulatedFirmware, EmulatorServer, PtyServer, TcpServer
 from robot.app import RobotApp
 from robot.config import load_config
 
-__all__ = ["ESTOP_PREFIX", "StampedFirmware", "main"]
+__all__ = ["ESTOP_PREFIX", "main", "print_estop_stamp"]
 
 ESTOP_PREFIX = "ESTOP "
 
 
-class StampedFirmware(EmulatedFirmware):
-    """Emulated firmware that prints a CLOCK_MONOTONIC stamp when it enters ESTOP."""
-
-    def _enter_estop(self) -> None:
-        stamp_ns = time.monotonic_ns()
-        super()._enter_estop()
-        print(f"{ESTOP_PREFIX}{stamp_ns}", flush=True)  # noqa: T201 - the stamp channel
+def print_estop_stamp() -> None:
+    """The firmware's ``on_estop`` hook: print a CLOCK_MONOTONIC stamp as it enters ESTOP."""
+    print(f"{ESTOP_PREFIX}{time.monotonic_ns()}", flush=True)  # noqa: T201 - the stamp channel
 
 
 def main(argv: list[str]) -> int:
@@ -43,7 +39,7 @@ def main(argv: list[str]) -> int:
         key, _, value = text.partition("=")
         overrides[key] = float(value)
     config = RobotApp.emulator_config(load_config(overrides=overrides, environ={}))
-    firmware = StampedFirmware(config)
+    firmware = EmulatedFirmware(config, on_estop=print_estop_stamp)
     clock = MonotonicClock(time.monotonic)
     server: EmulatorServer
     if argv[0] == "pty":

@@ -12,7 +12,6 @@ from kinematics import plan_needle_motion
 from robot.runtime.jobs import JobKind, JobResult, MoveJob
 from robot.runtime.readings import at_rest_at
 from safety import Event, JointEnvelope, State, StatusCode, SubCode
-from safety.errors import PermitError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -271,7 +270,7 @@ class MotionControl:
                 duration_s=float(segment.duration_s),
                 imaging=bool(self._core.scanner_imaging),
             )
-        except (HalError, PermitError, ValueError) as err:
+        except (HalError, ValueError) as err:
             self._core.fault(
                 f"{job.kind.value} segment {segment.name!r} refused by the controller: {err}"
             )

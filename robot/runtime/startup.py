@@ -16,7 +16,6 @@ from firmware_interfaces import FirmwareState
 from hal import CallbackReturn, HalError, LifecycleState
 from robot.runtime.jobs import JobKind, JobResult, StartUpJob, StartUpStep
 from safety import LATCHED_STATES, Event, State, StatusCode, SubCode
-from safety.errors import PermitError
 from safety.guards import homing_stages
 from safety.interlocks import needle_text
 
@@ -360,7 +359,7 @@ class StartUpSequence:
         self._core.commit()
         try:
             self.driver.home(names, permit=self.supervisor.permit)
-        except (HalError, PermitError, ValueError) as err:
+        except (HalError, ValueError) as err:
             self._homing_failed(f"homing of {', '.join(names)} was refused: {err}")
             return
         self._seen_homing = False

@@ -85,7 +85,7 @@ def test_drop_frames_at_a_low_rate_is_absorbed_by_retries(make_rig):
             rig.driver.link.request(GetParam(param=param, axis=axis), timeout_s=0.02, retries=2)
     counters = rig.driver.counters()
     assert counters.retries > 0
-    assert rig.firmware._injector.stats.dropped_rx + rig.firmware._injector.stats.dropped_tx > 0
+    assert rig.firmware.injector_stats.dropped_rx + rig.firmware.injector_stats.dropped_tx > 0
 
 
 def test_drop_frames_for_good_is_a_link_timeout_within_80_ms_and_the_watchdog_stops_the_axes(
@@ -207,7 +207,7 @@ def test_watchdog_stops_the_axes_250_ms_after_the_host_goes_quiet(make_rig):
     rig.up()
     rig.driver.move({"x1": 25.0}, permit=rig.permit(), duration_s=2.0)
     rig.run(0.05)
-    quiet_from_s = rig.firmware._last_valid_rx_s  # the last frame the firmware received
+    quiet_from_s = rig.firmware.last_valid_rx_s  # the last frame the firmware received
     rig.run(0.3, heartbeat=False)
     event = first(rig, HalFaultKind.FIRMWARE_FAULT, code="WATCHDOG")
     offset_s = rig.clock.now_s() - rig.firmware.time_s

@@ -60,7 +60,7 @@ def test_the_link_survives_any_bytes_from_the_firmware_and_keeps_working(junk):
     link = Link(lambda: firmware, FakeClock(), on_fault=lambda event: None)
     link.open()
     try:
-        firmware._rx.put(junk + b"\x00", url="x")
+        firmware.inject(junk + b"\x00")
         firmware.expect(MessageType.ENABLE).reply(ack)
         link.request(Enable(axis_mask=1), timeout_s=0.5, retries=0)
         assert link.is_up

@@ -227,8 +227,7 @@ class StackOracle(RuleBasedStateMachine):
             self._wait(0.1)
             self.firmware.release_estop()
         elif kind == "drive failure":
-            with self.firmware._lock:  # the emulator's state; START_UP's CLEAR_FAULT repairs it
-                self.firmware.axes[axis].hardware_failed = True
+            self.firmware.fail_drive(axis)  # START_UP's CLEAR_FAULT repairs it
             self._wait(0.1)
         else:
             for index, console in enumerate(self.consoles):

@@ -7,10 +7,11 @@ or telemetry unless the test sends it with :meth:`ScriptedFirmware.push`.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from firmware_interfaces import (
@@ -19,6 +20,7 @@ from firmware_interfaces import (
     FrameDecoder,
     Message,
     MessageType,
+    Move,
     Nack,
     NackReason,
     encode_frame,
@@ -27,6 +29,7 @@ from hal import (
     CallbackReturn,
     ControllerConfig,
     FaultEvent,
+    HalError,
     HalFaultKind,
     PiezoConfig,
     PneumaticStepperConfig,
@@ -34,7 +37,7 @@ from hal import (
 from hal.emulator import EmulatedFirmware, FaultPlan, emulator_config_for
 from hal.emulator.pipe import ByteChannel
 from hal.errors import TransportError
-from safety.permits import JointEnvelope, MotionPermit, PermitAuthority
+from safety.permits import JointEnvelope, MotionPermit, PermitAuthority, PermitVerifier
 
 FAST_CONFIG = ControllerConfig(
     axes=(
@@ -126,6 +129,10 @@ class ScriptedFirmware:
         self._rules.append(rule)
         return rule
 
+    def inject(self, data: bytes) -> None:
+        """Put raw bytes (garbage, hand-made frames) on the line to the host."""
+        self._rx.put(data, url=self.url)
+
     def push(self, message: Message) -> None:
         """Send an unsolicited message to the host."""
         self._rx.put(encode_frame(message, self._seq), url=self.url)
@@ -163,6 +170,37 @@ class ScriptedFirmware:
         self._rx.close()
 
 
+@contextlib.contextmanager
+def motion_in_progress(rig: SimRig) -> Iterator[None]:
+    """Another thread's MOVE of every axis is being sent (held on the wire) meanwhile."""
+    original = rig.firmware.receive
+    on_wire = threading.Event()
+    release = threading.Event()
+
+    def receive(data: bytes) -> None:
+        frames = [i for i in FrameDecoder().feed(data) if isinstance(i, Frame)]
+        if any(isinstance(f.message, Move) for f in frames):
+            on_wire.set()
+            release.wait(2.0)
+        original(data)
+
+    def mover() -> None:
+        targets = {a.name: a.min_position for a in rig.config.axes}
+        with contextlib.suppress(HalError):  # refused (not homed, say) once released
+            rig.driver.move(targets, permit=rig.permit())
+
+    rig.firmware.receive = receive  # type: ignore[method-assign]
+    thread = threading.Thread(target=mover, name="test-mover")
+    thread.start()
+    try:
+        assert on_wire.wait(2.0), "the other MOVE never reached the wire"
+        yield
+    finally:
+        release.set()
+        thread.join(2.0)
+        rig.firmware.receive = original  # type: ignore[method-assign]
+
+
 class SimRig:
     """Driver + in-process emulator in simulated time, driven by the test.
 
@@ -178,6 +216,8 @@ class SimRig:
         *,
         config: ControllerConfig = FAST_CONFIG,
         emulator: EmulatedFirmware | None = None,
+        on_fault: Callable[[FaultEvent], None] | None = None,
+        wrap_verifier: Callable[[PermitVerifier], PermitVerifier] | None = None,
         **emulator_options: int,
     ) -> None:
         from hal import ControllerDriver
@@ -190,12 +230,13 @@ class SimRig:
         self.firmware = emulator or fast_emulator(plan, config=config, **emulator_options)
         self.port = InProcessPort(self.firmware)
         self.events: list[FaultEvent] = []
+        verifier = self.authority.verifier
         self.driver = ControllerDriver(
             config,
             self.port,
             self.clock,
-            self.authority.verifier,
-            on_fault=self.events.append,
+            verifier if wrap_verifier is None else wrap_verifier(verifier),
+            on_fault=on_fault or self.events.append,
             heartbeat_thread=False,
         )
         self._since_heartbeat_s = 0.0

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, cast
+
 import pytest
 
 from firmware_interfaces import AxisStatus, AxisTelemetry, StopCategory
 from hal import AxisFaultError, ImagingInterlockError, PiezoAxis, PneumaticStepperAxis
 from hal.config import PiezoConfig, PneumaticStepperConfig
+
+if TYPE_CHECKING:
+    from safety.permits import MotionPermit
 
 
 class FakePort:
@@ -38,6 +43,8 @@ def record(commanded_um=0, encoder_um=0, status=None, pressure_hpa=6000):
     )
 
 
+# The fake port only records the permit it is given: any value stands for one.
+PERMIT = cast("MotionPermit", "p")
 PNEUMATIC = PneumaticStepperConfig(name="x1", min_position=-25, max_position=25)
 PIEZO = PiezoConfig(name="insertion", min_position=0, max_position=100, max_speed=10)
 
@@ -52,7 +59,7 @@ def test_positions_come_from_the_encoder_in_millimetres():
 def test_move_to_goes_through_the_controller_with_the_permit_and_speed():
     port = FakePort()
     axis = PiezoAxis(PIEZO, port)
-    assert axis.move_to(40.0, permit="p", speed=5.0) == 1
+    assert axis.move_to(40.0, permit=PERMIT, speed=5.0) == 1
     assert port.moves == [({"insertion": 40.0}, "p", {"insertion": 5.0})]
 
 
@@ -60,7 +67,7 @@ def test_a_pneumatic_axis_refuses_speeds_above_its_step_rate():
     axis = PneumaticStepperAxis(PNEUMATIC, FakePort())
     assert axis.max_speed == pytest.approx(15.0)
     with pytest.raises(AxisFaultError, match="exceeds the axis limit"):
-        axis.move_to(1.0, permit="p", speed=16.0)
+        axis.move_to(1.0, permit=PERMIT, speed=16.0)
 
 
 def test_a_piezo_axis_is_not_imaging_safe_by_default_and_refuses_motion_while_imaging():
@@ -68,10 +75,10 @@ def test_a_piezo_axis_is_not_imaging_safe_by_default_and_refuses_motion_while_im
     axis = PiezoAxis(PIEZO, port)
     assert not axis.imaging_safe
     with pytest.raises(ImagingInterlockError):
-        axis.move_to(1.0, permit="p", imaging=True)
+        axis.move_to(1.0, permit=PERMIT, imaging=True)
     assert port.moves == []
     safe = PiezoAxis(PiezoConfig(name="i", min_position=0, max_position=1, imaging_safe=True), port)
-    safe.move_to(0.5, permit="p", imaging=True)
+    safe.move_to(0.5, permit=PERMIT, imaging=True)
 
 
 def test_cross_check_flags_following_error_low_pressure_and_limit_switches():

@@ -33,13 +33,13 @@ from hal import (
     LifecycleState,
     MotionBusyError,
     NackError,
+    PermitRefusedError,
     RequestTimeoutError,
     VersionMismatchError,
 )
-from hal.emulator import EmulatedFirmware, FaultKind, FaultSpec, emulator_config_for
-from safety.errors import PermitError
+from hal.emulator import EmulatedFirmware, emulator_config_for
 from safety.permits import JointEnvelope
-from tests.support.firmware import FAST_CONFIG, SimRig
+from tests.support.firmware import FAST_CONFIG, SimRig, motion_in_progress
 from tests.support.polling import wait_for
 
 
@@ -109,7 +109,7 @@ def test_firmware_limits_that_differ_from_the_configuration_fail_the_handshake()
 
 def test_move_is_refused_without_a_permit_and_no_frame_is_sent(rig):
     rig.up()
-    with pytest.raises(PermitError):
+    with pytest.raises(PermitRefusedError):
         rig.driver.move({"x1": 1.0}, permit=None)
     assert move_frames(rig) == []
     assert rig.driver.counters().refused_motions == 1
@@ -123,9 +123,9 @@ def test_move_is_refused_when_the_permit_does_not_cover_every_moving_axis(rig):
         lease_s=10,
     )
     rig.driver.move({"x1": 2.0}, permit=permit, speeds={"x1": 10.0})
-    with pytest.raises(PermitError, match="y1"):
+    with pytest.raises(PermitRefusedError, match="y1"):
         rig.driver.move({"x1": 2.0, "y1": 1.0}, permit=permit, speeds={"x1": 10.0})
-    with pytest.raises(PermitError, match="outside the permit envelope"):
+    with pytest.raises(PermitRefusedError, match="outside the permit envelope"):
         rig.driver.move({"x1": 6.0}, permit=permit, speeds={"x1": 10.0})
 
 
@@ -133,7 +133,7 @@ def test_an_expired_permit_is_refused(rig):
     rig.up()
     permit = rig.permit(lease_s=0.5)
     rig.run(0.6)
-    with pytest.raises(PermitError, match="expired"):
+    with pytest.raises(PermitRefusedError, match="expired"):
         rig.driver.move({"x1": 1.0}, permit=permit)
 
 
@@ -154,7 +154,7 @@ def test_non_finite_or_out_of_limit_targets_are_rejected_before_the_wire(rig, ta
 
 def test_a_second_concurrent_motion_request_is_refused_at_once(rig):
     rig.up()
-    with rig.driver._motion_lock, pytest.raises(MotionBusyError):
+    with motion_in_progress(rig), pytest.raises(MotionBusyError):
         rig.driver.move({"x1": 1.0}, permit=rig.permit())
 
 
@@ -193,7 +193,7 @@ def test_stop_halts_motion_and_is_repeated_until_acknowledged_at_standstill(rig)
     assert rig.driver.stop(StopCategory.CAT2) is True
     assert rig.axes_stopped()
     rig.run(0.1)
-    assert rig.driver._stop_pending is None
+    assert rig.driver.pending_stop is None
     assert rig.firmware.axes[0].enabled, "Cat 2 holds with drives on"
 
 
@@ -316,19 +316,22 @@ def test_stop_with_a_bogus_category_still_stops_in_category_1(rig):
     assert not rig.firmware.axes[0].enabled
 
 
-def test_a_raising_fault_callback_does_not_kill_the_reader(rig):
+def test_a_raising_fault_callback_does_not_kill_the_reader():
     def explode(event):
         raise RuntimeError("callback bug")
 
-    rig.driver._on_fault_cb = explode
-    rig.up()
-    rig.firmware.press_estop()
-    rig.run(0.05)
-    kinds = []
-    while not rig.driver.faults.empty():
-        kinds.append(rig.driver.faults.get_nowait().kind)
-    assert "firmware_fault" in {k.value for k in kinds}
-    assert rig.driver.link.is_up
+    rig = SimRig(on_fault=explode)
+    try:
+        rig.up()
+        rig.firmware.press_estop()
+        rig.run(0.05)
+        kinds = []
+        while not rig.driver.faults.empty():
+            kinds.append(rig.driver.faults.get_nowait().kind)
+        assert "firmware_fault" in {k.value for k in kinds}
+        assert rig.driver.link.is_up
+    finally:
+        rig.close()
 
 
 def test_a_coordinated_move_of_a_piezo_axis_is_refused_while_imaging(rig):
@@ -343,13 +346,13 @@ def test_a_request_that_times_out_after_its_retries_stops_the_axes(rig):
     rig.up()
     rig.driver.move({"x1": 20.0}, permit=rig.permit())
     rig.run(0.02)
-    rig.firmware._injector._drop = (FaultSpec(kind=FaultKind.DROP_FRAMES, probability=1.0),)
+    lose_frames(rig, lambda message: True)  # the wire drops every host frame from now on
     with pytest.raises(RequestTimeoutError):
         rig.driver.link.request(
             GetParam(param=ParamId.WATCHDOG_MS, axis=0xFF), timeout_s=0.01, retries=2
         )
     assert rig.driver.state is LifecycleState.INACTIVE
-    assert rig.driver._stop_pending is StopCategory.CAT1
+    assert rig.driver.pending_stop is StopCategory.CAT1
 
 
 def lose_frames(rig, lost):
@@ -378,7 +381,7 @@ def test_the_ack_of_a_weaker_stop_does_not_clear_a_pending_stronger_one(rig):
     rig.up()
     undo = lose_frames(rig, is_cat1_stop)
     held: list[object] = []
-    hook = rig.driver._on_reply
+    hook = rig.driver.link.reply_hook
     rig.driver.link.set_reply_hook(held.append)  # replies arrive late (serial latency)
     rig.driver.stop(StopCategory.CAT2)
     rig.driver.stop(StopCategory.CAT1)  # its frame is lost
@@ -386,11 +389,11 @@ def test_the_ack_of_a_weaker_stop_does_not_clear_a_pending_stronger_one(rig):
     rig.driver.link.set_reply_hook(hook)
     for message in held:
         hook(message)
-    assert rig.driver._stop_pending is StopCategory.CAT1
+    assert rig.driver.pending_stop is StopCategory.CAT1
     undo()
     rig.run(0.1)  # the heartbeat repeats the Cat 1 stop until it is acknowledged
     assert not any(a.enabled for a in rig.firmware.axes), "Cat 1 disables the drives"
-    assert rig.driver._stop_pending is None
+    assert rig.driver.pending_stop is None
 
 
 def test_the_stop_of_deactivate_does_not_clear_a_pending_stronger_stop(rig):
@@ -399,10 +402,10 @@ def test_the_stop_of_deactivate_does_not_clear_a_pending_stronger_stop(rig):
     rig.driver.stop(StopCategory.CAT1)
     assert rig.driver.deactivate() is CallbackReturn.SUCCESS  # its Cat 2 stop is acknowledged
     rig.run(0.01, heartbeat=False)
-    assert rig.driver._stop_pending is StopCategory.CAT1
+    assert rig.driver.pending_stop is StopCategory.CAT1
     undo()
     rig.run(0.1)
-    assert rig.driver._stop_pending is None
+    assert rig.driver.pending_stop is None
 
 
 def test_no_telemetry_at_all_after_configure_is_a_link_timeout_that_stops(rig):
@@ -415,7 +418,7 @@ def test_no_telemetry_at_all_after_configure_is_a_link_timeout_that_stops(rig):
     rig.driver.heartbeat_once()
     (event,) = rig.events_of(HalFaultKind.LINK_TIMEOUT)
     assert "since configure" in event.detail
-    assert rig.driver._stop_pending is StopCategory.CAT1
+    assert rig.driver.pending_stop is StopCategory.CAT1
     rig.driver.heartbeat_once()
     assert len(rig.events_of(HalFaultKind.LINK_TIMEOUT)) == 1, "reported once"
 
@@ -445,8 +448,7 @@ def test_an_estop_while_clear_fault_waits_for_its_ack_stays_pending(rig):
     rig.up()
     rig.driver.estop()
     rig.run(0.05)
-    assert not rig.driver._estop_pending  # acknowledged
-    before = rig.driver._estop_generation
+    assert not rig.driver.estop_pending  # acknowledged
     original = rig.firmware.receive
     threads: list[threading.Thread] = []
 
@@ -458,14 +460,14 @@ def test_an_estop_while_clear_fault_waits_for_its_ack_stays_pending(rig):
             thread = threading.Thread(target=rig.driver.estop, name="test-estop")
             threads.append(thread)
             thread.start()
-            wait_for(lambda: rig.driver._estop_generation > before, what="the e-stop call")
+            wait_for(lambda: rig.driver.estop_pending, what="the e-stop call")
         original(data)
 
     rig.firmware.receive = receive
     rig.driver.clear_fault()
     threads[0].join(1.0)
-    assert rig.driver._estop_pending, "clear_fault wiped an e-stop issued while it waited"
+    assert rig.driver.estop_pending, "clear_fault wiped an e-stop issued while it waited"
     rig.firmware.receive = original
     rig.run(0.1)  # the heartbeat repeats the e-stop
     assert rig.firmware.state is FirmwareState.ESTOP
-    assert not rig.driver._estop_pending
+    assert not rig.driver.estop_pending

@@ -206,9 +206,11 @@ class _StubbornTransport:
     def __init__(self) -> None:
         self.release = threading.Event()
         self.reading = threading.Event()
+        self.reader: threading.Thread | None = None  # the link's reader thread, once it reads
         self.data = b""
 
     def read(self) -> bytes:
+        self.reader = threading.current_thread()
         self.reading.set()
         self.release.wait(5.0)
         data, self.data = self.data, b""
@@ -230,7 +232,7 @@ def test_a_reader_that_outlived_close_never_feeds_the_next_session(firmware, mon
     link = Link(lambda: next(transports), FakeClock(), on_fault=lambda e: None)
     link.open()
     wait_for(stubborn.reading.is_set, what="the first reader to block in read()")
-    old_reader = link._reader
+    old_reader = stubborn.reader
     assert old_reader is not None
     link.close()
     assert old_reader.is_alive()
@@ -262,7 +264,7 @@ def test_faults_carry_the_flight_recorder(link, firmware, faults):
 
 
 def test_garbage_from_the_firmware_is_counted_and_never_kills_the_reader(link, firmware):
-    firmware._rx.put(b"\x01\x02garbage\x00" + bytes(range(1, 255)) * 2 + b"\x00", url="x")
+    firmware.inject(b"\x01\x02garbage\x00" + bytes(range(1, 255)) * 2 + b"\x00")
     firmware.expect(MessageType.ENABLE).reply(ack)
     link.request(Enable(axis_mask=1), timeout_s=0.2, retries=0)
     counters = link.counters()
@@ -288,8 +290,8 @@ def reframe(message, seq, *, version=None, type_id=None):
 
 
 def test_frames_of_another_protocol_major_or_unknown_type_are_counted_not_acted_on(link, firmware):
-    firmware._rx.put(reframe(Heartbeat(counter=1), 1, version=2), url="x")
-    firmware._rx.put(reframe(Heartbeat(counter=1), 2, type_id=0x7E), url="x")
+    firmware.inject(reframe(Heartbeat(counter=1), 1, version=2))
+    firmware.inject(reframe(Heartbeat(counter=1), 2, type_id=0x7E))
     firmware.expect(MessageType.ENABLE).reply(ack)
     link.request(Enable(axis_mask=1), timeout_s=0.2, retries=0)
     faults = link.counters().frame_faults

@@ -12,11 +12,11 @@ from hal import (
     ControllerDriver,
     HalError,
     MotionBusyError,
+    PermitRefusedError,
     RequestAbortedError,
 )
-from safety.errors import PermitError
 from safety.permits import JointEnvelope
-from tests.support.firmware import FAST_CONFIG, SimRig
+from tests.support.firmware import FAST_CONFIG, SimRig, motion_in_progress
 from tests.support.polling import wait_for
 
 
@@ -91,36 +91,47 @@ def test_a_stop_while_a_move_waits_for_its_ack_is_not_undone_by_the_retry(rig):
     rig.run(0.05)
     assert rig.axes_stopped()
     assert rig.firmware.state is not FirmwareState.MOVING
-    wait_for(lambda: rig.driver._stop_pending is None, what="the stop acknowledged at standstill")
+    wait_for(lambda: rig.driver.pending_stop is None, what="the stop acknowledged at standstill")
 
 
 class _StopWhileChecking:
     """A verifier that lets another party call stop() while the move is being validated."""
 
-    def __init__(self, verifier, driver):
+    def __init__(self):
+        self._verifier = None
+        self.driver = None  # armed once set
+
+    def wrap(self, verifier):
         self._verifier = verifier
-        self._driver = driver
+        return self
 
     def check(self, permit, **kwargs):
-        self._driver.stop(StopCategory.CAT2)
+        assert self._verifier is not None, "wrap() gives the checker its verifier"
+        if self.driver is not None:
+            self.driver.stop(StopCategory.CAT2)
         return self._verifier.check(permit, **kwargs)
 
 
-def test_a_stop_issued_after_a_move_was_asked_for_withdraws_it_before_the_wire(rig):
-    rig.up()
-    rig.driver._verifier = _StopWhileChecking(rig.driver._verifier, rig.driver)
-    with pytest.raises(RequestAbortedError, match="stop"):
-        rig.driver.move({"x1": 20.0}, permit=rig.permit())
-    assert move_frames(rig) == []
-    rig.run(0.05)
-    assert rig.axes_stopped()
+def test_a_stop_issued_after_a_move_was_asked_for_withdraws_it_before_the_wire():
+    checker = _StopWhileChecking()
+    rig = SimRig(wrap_verifier=checker.wrap)
+    try:
+        rig.up()
+        checker.driver = rig.driver
+        with pytest.raises(RequestAbortedError, match="stop"):
+            rig.driver.move({"x1": 20.0}, permit=rig.permit())
+        assert move_frames(rig) == []
+        rig.run(0.05)
+        assert rig.axes_stopped()
+    finally:
+        rig.close()
 
 
 def test_a_move_after_a_stop_supersedes_the_pending_stop(rig):
     rig.up()
     rig.driver.stop(StopCategory.CAT2)
     rig.driver.move({"x1": 5.0}, permit=rig.permit())
-    assert rig.driver._stop_pending is None
+    assert rig.driver.pending_stop is None
     rig.run_until(lambda: rig.firmware.state is FirmwareState.ENABLED)
     rig.run(0.01)  # one more telemetry period
     assert rig.driver.axes["x1"].position() == pytest.approx(5.0, abs=0.1)
@@ -212,21 +223,21 @@ def test_a_running_move_may_be_replaced_by_one_that_lists_every_axis(rig):
 
 def test_home_is_refused_while_another_motion_request_is_in_progress(rig):
     rig.up(home=False)
-    with rig.driver._motion_lock, pytest.raises(MotionBusyError):
+    with motion_in_progress(rig), pytest.raises(MotionBusyError):
         rig.driver.home(permit=rig.permit())
     assert rig.firmware.state is not FirmwareState.HOMING
 
 
 def test_a_homing_permit_must_cover_the_whole_soft_range(rig):
     rig.up(home=False)
-    with pytest.raises(PermitError, match="outside the permit envelope"):
+    with pytest.raises(PermitRefusedError, match="outside the permit envelope"):
         rig.driver.home(("x1",), permit=permit_for(rig, x1=(-25.0, -20.0)))
     assert rig.firmware.state is not FirmwareState.HOMING
 
 
 def test_a_homing_permit_must_allow_the_homing_speed(rig):
     rig.up(home=False)  # the fast emulator homes at 200 mm/s
-    with pytest.raises(PermitError, match="exceeds the permit cap"):
+    with pytest.raises(PermitRefusedError, match="exceeds the permit cap"):
         rig.driver.home(("x1",), permit=permit_for(rig, speed=10.0))
     assert rig.firmware.state is not FirmwareState.HOMING
 
@@ -235,7 +246,7 @@ def test_the_homing_speed_is_read_from_the_firmware():
     rig = SimRig(homing_velocity_um_s=5_000)
     try:
         assert rig.driver.configure() is CallbackReturn.SUCCESS
-        assert rig.driver._homing_speeds == {"x1": 5.0, "y1": 5.0, "insertion": 5.0}
+        assert rig.driver.homing_speeds == {"x1": 5.0, "y1": 5.0, "insertion": 5.0}
         rig.run(0.02)
         assert rig.driver.activate() is CallbackReturn.SUCCESS
         rig.driver.home(("x1",), permit=permit_for(rig, speed=5.0))
