@@ -1,5 +1,10 @@
-"""Hardware abstraction: serial transport, controller driver, axes and the firmware emulator."""
+"""Hardware abstraction: serial transport, controller driver, axes and the firmware emulator.
 
+``FirmwareState`` (in :class:`JointReadings`) and ``StopCategory`` (of ``ControllerDriver.stop``)
+are the wire protocol's enums, re-exported as part of the HAL's API.
+"""
+
+from firmware_interfaces import StopCategory
 from hal.axes import Axis, AxisCheck, ImagingInterlockError, PiezoAxis, PneumaticStepperAxis
 from hal.clock import Clock, MonotonicClock
 from hal.config import (
@@ -29,6 +34,13 @@ from hal.errors import (
     VersionMismatchError,
 )
 from hal.events import FaultEvent, HalFaultKind, LinkCounters, RecordedFrame, TelemetrySample
+from hal.readings import (
+    AxisFault,
+    AxisReading,
+    FirmwareState,
+    JointReadings,
+    joint_readings_from,
+)
 from hal.status import CallbackReturn, HalStatus, LifecycleState
 from hal.transport import SerialTransport, Transport, TransportOpener, serial_opener
 
@@ -38,12 +50,15 @@ __all__ = [
     "Axis",
     "AxisCheck",
     "AxisConfig",
+    "AxisFault",
     "AxisFaultError",
+    "AxisReading",
     "CallbackReturn",
     "Clock",
     "ControllerConfig",
     "ControllerDriver",
     "FaultEvent",
+    "FirmwareState",
     "HalError",
     "HalFaultKind",
     "HalStatus",
@@ -51,6 +66,7 @@ __all__ = [
     "HandshakeError",
     "ImagingInterlockError",
     "JointKind",
+    "JointReadings",
     "LifecycleError",
     "LifecycleState",
     "LinkCounters",
@@ -66,12 +82,14 @@ __all__ = [
     "RequestAbortedError",
     "RequestTimeoutError",
     "SerialTransport",
+    "StopCategory",
     "TelemetrySample",
     "Transport",
     "TransportError",
     "TransportOpener",
     "VersionMismatchError",
     "from_wire_um",
+    "joint_readings_from",
     "serial_opener",
     "to_wire_um",
 ]
