@@ -44,6 +44,7 @@ from hal.events import FaultEvent, HalFaultKind, LinkCounters, TelemetrySample
 from hal.handshake import handshake, read_homing_speeds
 from hal.link import Link
 from hal.motion import MotionCommands
+from hal.readings import joint_readings_from
 from hal.status import CallbackReturn, HalStatus, LifecycleState
 from hal.stops import StopState
 
@@ -54,6 +55,7 @@ if TYPE_CHECKING:
     from hal.axes import Axis
     from hal.clock import Clock
     from hal.config import ControllerConfig
+    from hal.readings import JointReadings
     from hal.transport import TransportOpener
     from safety.permits import MotionPermit, PermitVerifier
 
@@ -630,3 +632,10 @@ class ControllerDriver:
             duration_s=max(0.0, self._clock.now_s() - now_s),
             **findings,
         )
+
+    def joint_readings(self) -> JointReadings | None:
+        """The latest telemetry in joint units; ``None`` before telemetry (or with other axes)."""
+        sample = self.link.latest
+        if sample is None or len(sample.telemetry.axes) != len(self.config.axes):
+            return None
+        return joint_readings_from(sample, self.config.axes)

@@ -23,8 +23,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from firmware_interfaces import AxisStatus
-from hal import ControllerDriver, LifecycleState, MonotonicClock, serial_opener, to_wire_um
+from hal import (
+    ControllerDriver,
+    LifecycleState,
+    MonotonicClock,
+    TelemetrySample,
+    joint_readings_from,
+    serial_opener,
+)
 from hal.emulator import (
     EmulatedFirmware,
     FaultPlan,
@@ -216,7 +222,7 @@ class RobotApp:
         period_ms = config.emulator_telemetry_period_ms
         return emulator_config_for(
             config.controller,
-            homing_velocity_um_s=max(1, to_wire_um(homing_mm_s, config.controller.axes[0].kind)),
+            homing_speed=homing_mm_s,
             telemetry_period_ms=period_ms if telemetry_period_ms is None else telemetry_period_ms,
             watchdog_ms=watchdog_ms,
             hose_length_m=hose_length_m,
@@ -392,10 +398,12 @@ class RobotApp:
         if self.core is not None:
             payload["hal_moving"] = self.core.readings.moving
         if self.emulator is not None:
-            telemetry = self.emulator.telemetry()
+            sample = TelemetrySample(
+                received_at_s=self._clock.now_s(), telemetry=self.emulator.telemetry()
+            )
+            emulated = joint_readings_from(sample, self.config.controller.axes)
             payload["emulator_axes"] = [
-                {"velocity_um_s": axis.velocity_um_s, "moving": AxisStatus.MOVING in axis.status}
-                for axis in telemetry.axes
+                {"velocity": axis.velocity, "moving": axis.moving} for axis in emulated.axes
             ]
         try:
             seq = audit.append("shutdown", state=self.state.value, payload=payload)

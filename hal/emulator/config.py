@@ -59,13 +59,20 @@ def emulator_config_for(
     watchdog_ms: int = 250,
     telemetry_period_ms: int = 10,
     homing_velocity_um_s: int = 10_000,
+    homing_speed: float | None = None,
 ) -> EmulatorConfig:
     """An emulator whose axes match ``controller`` (limits, step size and rate, speeds).
 
     The configured ``max_step_rate_hz`` is taken as measured with ``calibrated_hose_m`` of hose;
     the emulated hose is ``hose_length_m``, so a longer hose than calibrated steps slower than
     the host expects (and shows up as following errors), as on the bench.
+
+    ``homing_speed``, when given, replaces ``homing_velocity_um_s``: joint units per second
+    (mm/s, or rad/s if the first axis is rotary: the firmware homes every axis at one wire
+    speed), at least 1 um/s.
     """
+    if homing_speed is not None:
+        homing_velocity_um_s = max(1, to_wire_um(homing_speed, controller.axes[0].kind))
     if not (hose_length_m >= 0 and calibrated_hose_m >= 0):
         raise ValueError(
             f"hose lengths must be >= 0 m, got {hose_length_m} m and {calibrated_hose_m} m"

@@ -45,6 +45,7 @@ from firmware_interfaces import (
     encode_frame,
 )
 from firmware_interfaces import FaultKind as DecodeFaultKind
+from hal.config import JointKind, from_wire_um
 from hal.emulator.faults import FaultKind, FaultPlan
 from hal.emulator.handlers import CommandHandlers, EmulatorState
 from hal.emulator.injector import FaultInjector, InjectorStats
@@ -371,6 +372,18 @@ class EmulatedFirmware:
         """The physical state now."""
         with self._lock:
             return self._truth_sample()
+
+    def true_positions(self) -> tuple[float, ...]:
+        """The physical position per axis now, in joint units (mm, or rad for a rotary axis).
+
+        Rounded to the wire's micro-unit, as an encoder without error would report it. Read axis
+        by axis without the lock, for a sampler on another thread that must not hold up the
+        physics: the values may mix two consecutive physics steps.
+        """
+        return tuple(
+            from_wire_um(round(axis.true_um), JointKind.ROTARY if rotary else JointKind.LINEAR)
+            for axis, rotary in zip(self.axes, self.config.rotary, strict=True)
+        )
 
     def _truth_sample(self) -> TruthSample:
         return TruthSample(

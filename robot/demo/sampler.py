@@ -1,10 +1,11 @@
 """Sample the emulated axes' true positions over the run (the ground truth for the figure).
 
-The emulator keeps each axis's physical position (``true_um``), which no encoder reports; the
-sampler reads it on its own thread at a fixed period, so homing and moves are recorded whatever
-the console is doing. Values are read axis by axis without the emulator's lock: a sample may mix
-two consecutive physics steps (1 ms apart), which the plot cannot show and the accuracy figures
-do not use (they read the axes at standstill, see `JointSampler.read_now`).
+The emulator keeps each axis's physical position, which no encoder reports
+(``EmulatedFirmware.true_positions``, in joint units); the sampler reads it on its own thread at
+a fixed period, so homing and moves are recorded whatever the console is doing. Values are read
+axis by axis without the emulator's lock: a sample may mix two consecutive physics steps (1 ms
+apart), which the plot cannot show and the accuracy figures do not use (they read the axes at
+standstill, see `JointSampler.read_now`).
 """
 
 from __future__ import annotations
@@ -15,13 +16,12 @@ from typing import TYPE_CHECKING, Final
 
 import numpy as np
 
-from hal import from_wire_um
+from hal import JointKind
 from robot.demo.errors import DemoError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-    from hal import JointKind
     from hal.emulator import EmulatedFirmware
     from kinematics.types import FloatArray
 
@@ -37,7 +37,7 @@ class JointSampler:
 
     Args:
         firmware: the emulated firmware (its axes in joint order).
-        kinds: per axis, linear (mm) or rotary (rad).
+        kinds: per axis, linear (mm) or rotary (rad), as the emulated axes are.
         now: monotonic seconds.
         period_s: sampling period.
     """
@@ -52,6 +52,11 @@ class JointSampler:
     ) -> None:
         if len(kinds) != len(firmware.axes):
             raise ValueError(f"{len(kinds)} joint kinds for {len(firmware.axes)} emulated axes")
+        if tuple(k is JointKind.ROTARY for k in kinds) != firmware.config.rotary:
+            raise ValueError(
+                f"joint kinds {[k.value for k in kinds]} differ from the emulated axes' "
+                f"(rotary: {list(firmware.config.rotary)})"
+            )
         if not 0.0 < period_s <= 1.0:
             raise ValueError(f"period_s must be in (0, 1] s, got {period_s}")
         self._firmware = firmware
@@ -67,13 +72,7 @@ class JointSampler:
 
     def read_now(self) -> FloatArray:
         """The true joint positions now (mm, rad), in joint order."""
-        return np.array(
-            [
-                from_wire_um(round(axis.true_um), kind)
-                for axis, kind in zip(self._firmware.axes, self._kinds, strict=True)
-            ],
-            dtype=np.float64,
-        )
+        return np.array(self._firmware.true_positions(), dtype=np.float64)
 
     def start(self) -> None:
         """Start sampling (idempotent)."""

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Final
 
 import numpy as np
 
-from firmware_interfaces import StopCategory as WireStop
 from hal import FaultEvent, HalFaultKind, LifecycleState
+from hal import StopCategory as WireStop
 from kinematics import Target, Unreachable, compose, plan, transform_points, transform_vectors
 from robot.runtime.jobs import (
     AcceptedTarget,

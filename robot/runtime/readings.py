@@ -7,8 +7,7 @@ from typing import TYPE_CHECKING, Final
 
 import numpy as np
 
-from firmware_interfaces import AxisStatus
-from hal import LifecycleState, PneumaticStepperConfig, from_wire_um
+from hal import LifecycleState
 from safety import InterlockSnapshot
 
 if TYPE_CHECKING:
@@ -86,13 +85,13 @@ def at_rest_at(
 def read_joints(
     driver: ControllerDriver, config: ControllerConfig, previous: Readings | None = None
 ) -> Readings:
-    """Readings of the latest telemetry sample (never raises).
+    """Readings of the latest telemetry sample, from the HAL in joint units (never raises).
 
     Joint speeds are encoder travel over at least :data:`SPEED_WINDOW_S` of firmware time,
     measured from ``previous`` readings' window origin.
     """
-    sample = driver.link.latest
-    if sample is None or len(sample.telemetry.axes) != len(config.axes):
+    joints = driver.joint_readings()
+    if joints is None or len(joints.axes) != len(config.axes):
         return Readings(
             positions=None,
             moving=False,
@@ -101,18 +100,10 @@ def read_joints(
             max_speed_ratio=0.0,
             min_pressure_kpa=None,
         )
-    positions = []
-    pressures = []
-    moving = False
-    homed_axes = []
-    for axis, record in zip(config.axes, sample.telemetry.axes, strict=True):
-        positions.append(from_wire_um(record.encoder_um, axis.kind))
-        moving |= AxisStatus.MOVING in record.status
-        homed_axes.append(AxisStatus.HOMED in record.status)
-        if isinstance(axis, PneumaticStepperConfig):  # other axes report 0 hPa
-            pressures.append(record.supply_pressure_hpa / 10.0)
-    now_fw_s = sample.telemetry.firmware_time_us / 1e6
-    current = np.array(positions)
+    pressures = [a.supply_pressure_kpa for a in joints.axes if a.supply_pressure_kpa is not None]
+    homed_axes = tuple(a.homed for a in joints.axes)
+    now_fw_s = joints.firmware_time_s
+    current = np.array(joints.positions)
     ratio = 0.0 if previous is None else previous.max_speed_ratio
     origin = None if previous is None else previous.speed_origin
     if origin is None or now_fw_s < origin[0]:
@@ -124,16 +115,16 @@ def read_joints(
         origin = (now_fw_s, current)
     return Readings(
         positions=current,
-        moving=moving,
+        moving=joints.moving,
         homed=all(homed_axes),
-        received_at_s=sample.received_at_s,
+        received_at_s=joints.received_at_s,
         max_speed_ratio=ratio,
         min_pressure_kpa=min(pressures) if pressures else None,
-        estop_input=bool(sample.telemetry.estop_input),
+        estop_input=joints.estop_input,
         firmware_time_s=now_fw_s,
         speed_origin=origin,
-        homed_axes=tuple(homed_axes),
-        last_move_id=sample.telemetry.last_command_id,
+        homed_axes=homed_axes,
+        last_move_id=joints.last_move_id,
     )
 
 

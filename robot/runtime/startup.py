@@ -12,8 +12,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Final
 
-from firmware_interfaces import FirmwareState
-from hal import CallbackReturn, HalError, LifecycleState
+from hal import CallbackReturn, FirmwareState, HalError, LifecycleState
 from robot.runtime.jobs import JobKind, JobResult, StartUpJob, StartUpStep
 from safety import LATCHED_STATES, Event, State, StatusCode, SubCode
 from safety.guards import homing_stages
@@ -136,8 +135,8 @@ class StartUpSequence:
             self._homing(waited_s, job)
 
     def _firmware_state(self) -> FirmwareState | None:
-        sample = self.driver.link.latest
-        return None if sample is None else sample.telemetry.firmware_state
+        joints = self.driver.joint_readings()
+        return None if joints is None else joints.firmware_state
 
     def _firmware_state_name(self) -> str:
         state = self._firmware_state()
@@ -183,8 +182,8 @@ class StartUpSequence:
 
     def _telemetry_current(self, since_s: float | None = None) -> bool:
         """Telemetry of this link session (``open()`` forgets older), in time, after ``since_s``."""
-        sample = self.driver.link.latest
-        if sample is None or (since_s is not None and sample.received_at_s < since_s):
+        joints = self.driver.joint_readings()
+        if joints is None or (since_s is not None and joints.received_at_s < since_s):
             return False
         status = self.driver.read(self._now())
         return not (status.comm_timeout or status.link_down)

@@ -105,7 +105,7 @@ def test_a_signal_during_a_move_stops_the_axes_and_audits_the_stop_and_the_shutd
     axes = shutdown.payload["emulator_axes"]
     assert isinstance(axes, list)
     assert len(axes) == 5
-    assert all(a["velocity_um_s"] == 0 and not a["moving"] for a in axes), axes
+    assert all(a["velocity"] == 0 and not a["moving"] for a in axes), axes
     assert shutdown.payload["hal_moving"] is False
 
 

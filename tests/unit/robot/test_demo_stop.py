@@ -225,3 +225,9 @@ def test_the_timeline_times_each_phase_and_marks_it_from_the_start():
     ]
     assert timeline.marks == [("START_UP", 0.5), ("STOP", 1.75)]
     assert lines == ["START_UP (homing) ...", "  OK (1.25 s)"]
+
+
+def test_the_sampler_refuses_kinds_that_differ_from_the_emulated_axes(firmware):
+    kinds = [JointKind.LINEAR] * (len(firmware.axes) - 1) + [JointKind.ROTARY]
+    with pytest.raises(ValueError, match="joint kinds"):
+        JointSampler(firmware, kinds, now=FakeClock().now_s)
