@@ -46,6 +46,7 @@ def robot(profile: Profile):
 
 def _depth_mm(app: RobotApp) -> float:
     assert app.emulator is not None
+    assert app.core is not None
     return app.emulator.truth_now().positions_um[app.core.robot.insertion_index] / 1000.0
 
 
