@@ -203,6 +203,17 @@ def _figures() -> list[tuple[str, str, tuple[str, ...]]]:
         ("README.md", r"listening on 127\.0\.0\.1:(\d+)", (port,)),
         ("README.md", r"\*\*Port: (\d+)\*\*", (port,)),
         ("README.md", r"positions stream at (\d+) Hz", (position_hz,)),
+        ("docs/SLICER.md", r"It listens on 127\.0\.0\.1:(\d+)", (port,)),
+        (
+            "docs/SLICER.md",
+            r"waiting ([\d.]+) s at first and doubling up to ([\d.]+) s",
+            (_g(n("network.reconnect_min_s")), _g(n("network.reconnect_max_s"))),
+        ),
+        (
+            "docs/SLICER.md",
+            r'`network\.profile = "([a-z0-9-]+)"`',
+            (str(SCHEMA["network.profile"].default),),
+        ),
         ("README.md", r"Baud rate: ([\d,]+) by default \(`serial\.baud`\)", (baud,)),
         ("README.md", r"--baud (\d+)", (str(int(n("serial.baud"))),)),
         ("README.md", r"a heartbeat watchdog \((\d+) ms\)", (watchdog_ms,)),
