@@ -28,7 +28,12 @@ from kinematics.ik_result import IkBatch, UnreachableCode
 from kinematics.joints import JointKind, JointSpec
 from kinematics.model import NeedlePose, NeedleRobot
 from kinematics.planning import JointGoal, LimitViolation, Target, Unreachable, plan
-from kinematics.rcm import CartesianRcmConfig, CartesianRcmRobot, default_rcm_config
+from kinematics.rcm import (
+    RCM_JOINT_NAMES,
+    CartesianRcmConfig,
+    CartesianRcmRobot,
+    default_rcm_config,
+)
 from kinematics.registration import (
     OutlierReport,
     RigidRegistration,
@@ -45,12 +50,19 @@ from kinematics.trajectory import (
     plan_needle_motion,
     synchronised_move,
 )
-from kinematics.two_plane import TwoPlaneGuide, TwoPlaneGuideConfig, default_two_plane_config
+from kinematics.two_plane import (
+    TWO_PLANE_JOINT_NAMES,
+    TwoPlaneGuide,
+    TwoPlaneGuideConfig,
+    default_two_plane_config,
+)
 from kinematics.types import Points, Transform, Vec3
 from kinematics.zframe_detect import DetectorSettings, ZFrameDetection, detect_zframe
 from kinematics.zframe_geometry import Rod, ZFrameGeometry, default_zframe_geometry
 
 __all__ = [
+    "RCM_JOINT_NAMES",
+    "TWO_PLANE_JOINT_NAMES",
     "CartesianRcmConfig",
     "CartesianRcmRobot",
     "DetectorSettings",

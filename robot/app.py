@@ -24,7 +24,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from firmware_interfaces import AxisStatus
-from hal import ControllerDriver, LifecycleState, MonotonicClock, serial_opener, to_wire_um
+from hal import (
+    ControllerDriver,
+    JointKind,
+    LifecycleState,
+    MonotonicClock,
+    serial_opener,
+    to_wire_um,
+)
 from hal.emulator import (
     EmulatedFirmware,
     FaultPlan,
@@ -201,6 +208,9 @@ class RobotApp:
     ) -> EmulatorConfig:
         """The emulated firmware for ``config``: its axes; homing no faster than the slowest.
 
+        The homing speed is one wire number for every axis: no faster than the slowest linear
+        axis (mm/s), and each axis, rotary ones too, no faster than its own top speed.
+
         Args:
             config: the robot (``mrbot serve`` and ``mrbot emulator`` use the same one).
             telemetry_period_ms: default ``emulator.telemetry_period_ms`` of ``config``.
@@ -210,12 +220,15 @@ class RobotApp:
         Raises:
             ValueError: a bad hose length.
         """
-        slowest_mm_s = min(a.max_speed for a in config.controller.axes)
+        slowest_mm_s = min(
+            (a.max_speed for a in config.controller.axes if a.kind is JointKind.LINEAR),
+            default=config.emulator_homing_speed_mm_s,
+        )
         homing_mm_s = min(config.emulator_homing_speed_mm_s, slowest_mm_s)
         period_ms = config.emulator_telemetry_period_ms
         return emulator_config_for(
             config.controller,
-            homing_velocity_um_s=max(1, to_wire_um(homing_mm_s, config.controller.axes[0].kind)),
+            homing_velocity_um_s=max(1, to_wire_um(homing_mm_s, JointKind.LINEAR)),
             telemetry_period_ms=period_ms if telemetry_period_ms is None else telemetry_period_ms,
             watchdog_ms=watchdog_ms,
             hose_length_m=hose_length_m,
