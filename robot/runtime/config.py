@@ -95,7 +95,8 @@ class RuntimeSettings:
     Attributes:
         control_rate_hz: control loop rate (Hz).
         position_period_s: CURRENT_POSITION period while moving (s).
-        arrival_tolerance_mm: joint within this of its goal counts as arrived (mm).
+        arrival_tolerance_mm: linear joint within this of its goal counts as arrived (mm).
+        arrival_tolerance_rad: rotary joint within this of its goal counts as arrived (rad).
         motion_timeout_factor: a segment overrunning its plan by this factor (+1 s) faults.
         homing_timeout_s: longest homing (s).
         stop_timeout_s: longest wait for standstill after STOP/EMERGENCY (s).
@@ -105,6 +106,7 @@ class RuntimeSettings:
     control_rate_hz: float
     position_period_s: float
     arrival_tolerance_mm: float
+    arrival_tolerance_rad: float
     motion_timeout_factor: float
     homing_timeout_s: float
     stop_timeout_s: float
@@ -451,6 +453,7 @@ def _build_unchecked(values: dict[str, object], sources: dict[str, str]) -> Robo
         control_rate_hz=_f(values, "runtime.control_rate_hz"),
         position_period_s=1.0 / _f(values, "runtime.position_rate_hz"),
         arrival_tolerance_mm=_f(values, "runtime.arrival_tolerance_mm"),
+        arrival_tolerance_rad=_f(values, "runtime.arrival_tolerance_rad"),
         motion_timeout_factor=_f(values, "runtime.motion_timeout_factor"),
         homing_timeout_s=_f(values, "safety.homing_timeout_s"),
         stop_timeout_s=_f(values, "safety.stop_timeout_s"),

@@ -477,6 +477,7 @@ class RobotCore:
             self.config.controller,
             self.target.goal.joint_values,
             self.config.runtime.arrival_tolerance_mm,
+            self.config.runtime.arrival_tolerance_rad,
         )
 
     def current_pose(self) -> Transform | None:

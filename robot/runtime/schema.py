@@ -539,6 +539,16 @@ _OTHER_KEYS: Final[tuple[Key, ...]] = (
         high=5.0,
     ),
     Key(
+        name="runtime.arrival_tolerance_rad",
+        kind="float",
+        default=0.001,
+        unit="rad",
+        doc="measured rotary joint within this of its goal counts as arrived (0.1 mm at "
+        "100 mm from its axis)",
+        low=1e-5,
+        high=0.1,
+    ),
+    Key(
         name="runtime.motion_timeout_factor",
         kind="float",
         default=3.0,
