@@ -36,7 +36,14 @@ from kinematics import (
 from robot.errors import RobotError
 from robot.igtl import ServerConfig, parse_endpoint
 from robot.runtime.joints import JointDescription
-from robot.runtime.schema import DEFAULT_MODEL, MODEL_JOINTS, MODELS, check_value, schema_for
+from robot.runtime.schema import (
+    DEFAULT_MODEL,
+    MODEL_JOINTS,
+    MODELS,
+    check_value,
+    joint_unit,
+    schema_for,
+)
 from safety import SupervisorConfig
 
 if TYPE_CHECKING:
@@ -189,9 +196,14 @@ class RobotConfig:
                 diameter_mm=tool.diameter_mm,
             )
             guide = dataclasses.replace(guide, tool=new_tool)
-        if isinstance(guide, CartesianRcmConfig):
-            return CartesianRcmRobot(guide)
-        return TwoPlaneGuide(guide)
+        return _model_of(guide)
+
+
+def _model_of(guide: ModelConfig) -> NeedleRobot:
+    """The kinematic model a model configuration describes."""
+    if isinstance(guide, CartesianRcmConfig):
+        return CartesianRcmRobot(guide)
+    return TwoPlaneGuide(guide)
 
 
 def _flatten(table: Mapping[str, object], prefix: str = "") -> dict[str, object]:
@@ -333,7 +345,7 @@ def _build(values: dict[str, object], sources: dict[str, str]) -> RobotConfig:
 
 def _joint(values: Mapping[str, object], name: str, *, insertion: bool) -> JointDescription:
     """The one description of joint ``name`` from its ``joints.<name>.*`` keys."""
-    u = "rad" if name.endswith("_rad") else "mm"
+    u = joint_unit(name)
     p = f"joints.{name}."
     lo, hi = _f(values, f"{p}min_{u}"), _f(values, f"{p}max_{u}")
     if lo >= hi:
@@ -387,9 +399,7 @@ def _build_unchecked(values: dict[str, object], sources: dict[str, str]) -> Robo
     # The model says which joint inserts; the joints' kinematic views do not depend on it.
     lateral = tuple(_joint(values, name, insertion=False) for name in names)
     guide = _model_config(model, values, tuple(j.kinematic_joint() for j in lateral), tool)
-    insertion_index = (
-        CartesianRcmRobot(guide) if isinstance(guide, CartesianRcmConfig) else TwoPlaneGuide(guide)
-    ).insertion_index
+    insertion_index = _model_of(guide).insertion_index
     joints = tuple(
         dataclasses.replace(j, insertion=i == insertion_index) for i, j in enumerate(lateral)
     )
