@@ -25,7 +25,7 @@ from kinematics.frames import (
     transform_vectors,
 )
 from kinematics.ik_result import IkBatch, UnreachableCode
-from kinematics.joints import JointKind, JointSpec
+from kinematics.joints import JointKind, JointSpec, joint_kind
 from kinematics.model import NeedlePose, NeedleRobot
 from kinematics.planning import JointGoal, LimitViolation, Target, Unreachable, plan
 from kinematics.rcm import (
@@ -108,6 +108,7 @@ __all__ = [
     "find_outliers",
     "from_igtl12",
     "invert",
+    "joint_kind",
     "leave_one_out_residuals_mm",
     "lps_from_ras_points",
     "make_transform",

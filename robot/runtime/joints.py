@@ -14,7 +14,7 @@ from typing import Final
 
 from hal import JointKind as HalJointKind
 from hal import PiezoConfig, PneumaticStepperConfig
-from kinematics import JointKind, JointSpec
+from kinematics import JointKind, JointSpec, joint_kind
 from safety import JointConfig
 
 __all__ = ["AXIS_TYPES", "JointDescription"]
@@ -65,7 +65,7 @@ class JointDescription:
     @property
     def kind(self) -> JointKind:
         """Prismatic (``_mm`` names) or revolute (``_rad`` names)."""
-        return JointKind.REVOLUTE if self.name.endswith("_rad") else JointKind.PRISMATIC
+        return joint_kind(self.name)
 
     @property
     def unit(self) -> str:

@@ -16,7 +16,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Final
 
 from hal import LINK_TIMEOUT_FLOOR_S, LINK_TIMEOUT_PERIODS
-from kinematics import RCM_JOINT_NAMES, TWO_PLANE_JOINT_NAMES
+from kinematics import RCM_JOINT_NAMES, TWO_PLANE_JOINT_NAMES, joint_kind
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -53,7 +53,7 @@ JOINT_NAMES: Final = MODEL_JOINTS[DEFAULT_MODEL]
 
 def joint_unit(name: str) -> str:
     """The unit a joint name carries: ``mm`` (linear) or ``rad`` (rotary)."""
-    return "rad" if name.endswith("_rad") else "mm"
+    return joint_kind(name).value
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
