@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Final
 
 from hal import LINK_TIMEOUT_FLOOR_S, LINK_TIMEOUT_PERIODS
 from kinematics import RCM_JOINT_NAMES, TWO_PLANE_JOINT_NAMES, joint_kind
+from robot.runtime.joints import AXIS_TYPES
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -132,7 +133,7 @@ def _joint_keys(name: str, low: float, high: float) -> list[Key]:
             default="pneumatic",
             unit="-",
             doc="axis type: pneumatic stepper (open loop, encoder check) or piezo (closed loop)",
-            choices=("pneumatic", "piezo"),
+            choices=AXIS_TYPES,
         ),
         Key(name=f"{p}.min_{u}", kind="float", default=low, unit=u, doc="lower soft limit"),
         Key(name=f"{p}.max_{u}", kind="float", default=high, unit=u, doc="upper soft limit"),
