@@ -25,10 +25,15 @@ from kinematics.frames import (
     transform_vectors,
 )
 from kinematics.ik_result import UnreachableCode
-from kinematics.joints import JointKind, JointSpec
+from kinematics.joints import JointKind, JointSpec, joint_kind
 from kinematics.model import NeedleRobot
 from kinematics.planning import JointGoal, Target, Unreachable, plan
-from kinematics.rcm import CartesianRcmRobot, default_rcm_config
+from kinematics.rcm import (
+    RCM_JOINT_NAMES,
+    CartesianRcmConfig,
+    CartesianRcmRobot,
+    default_rcm_config,
+)
 from kinematics.registration import (
     expected_fre_mm,
     find_outliers,
@@ -38,12 +43,20 @@ from kinematics.registration import (
 )
 from kinematics.tool import ToolKind, ToolModel, default_bone_drill, default_needle
 from kinematics.trajectory import SynchronisedMove, plan_needle_motion, synchronised_move
-from kinematics.two_plane import TwoPlaneGuide, TwoPlaneGuideConfig, default_two_plane_config
+from kinematics.two_plane import (
+    TWO_PLANE_JOINT_NAMES,
+    TwoPlaneGuide,
+    TwoPlaneGuideConfig,
+    default_two_plane_config,
+)
 from kinematics.types import Points, Transform, Vec3
 from kinematics.zframe_detect import DetectorSettings, ZFrameDetection, detect_zframe
 from kinematics.zframe_geometry import Rod, ZFrameGeometry, default_zframe_geometry
 
 __all__ = [
+    "RCM_JOINT_NAMES",
+    "TWO_PLANE_JOINT_NAMES",
+    "CartesianRcmConfig",
     "CartesianRcmRobot",
     "DetectorSettings",
     "JointGoal",
@@ -82,6 +95,7 @@ __all__ = [
     "find_outliers",
     "from_igtl12",
     "invert",
+    "joint_kind",
     "leave_one_out_residuals_mm",
     "lps_from_ras_points",
     "make_transform",

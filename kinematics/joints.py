@@ -18,6 +18,7 @@ __all__ = [
     "JointKind",
     "JointSpec",
     "joint_batch",
+    "joint_kind",
     "limit_excess",
     "lower_limits",
     "upper_limits",
@@ -29,6 +30,13 @@ class JointKind(enum.Enum):
 
     PRISMATIC = "mm"
     REVOLUTE = "rad"
+
+
+def joint_kind(name: str) -> JointKind:
+    """The kind a joint name carries in its unit suffix: ``_rad`` revolute, else prismatic."""
+    return (
+        JointKind.REVOLUTE if name.endswith(f"_{JointKind.REVOLUTE.value}") else JointKind.PRISMATIC
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -52,6 +52,11 @@ class NeedleRobot(Protocol):
         """Insertion value at or below which the tool is out of the patient."""
         ...
 
+    @property
+    def max_angulation_rad(self) -> float:
+        """Largest needle tilt from ``+z`` the robot reaches in every direction (rad)."""
+        ...
+
     def forward(self, joints: FloatArray) -> NeedlePose:
         """Forward kinematics of (N, n) joint vectors."""
         ...

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 
@@ -27,10 +27,18 @@ from kinematics.tool import ToolModel, default_needle
 if TYPE_CHECKING:
     from kinematics.types import FloatArray, Points
 
-__all__ = ["CartesianRcmConfig", "CartesianRcmRobot", "default_rcm_config"]
+__all__ = ["RCM_JOINT_NAMES", "CartesianRcmConfig", "CartesianRcmRobot", "default_rcm_config"]
 
-_N_JOINTS = 6
-_NAMES = ("pivot_x_mm", "pivot_y_mm", "pivot_z_mm", "tilt_a_rad", "tilt_b_rad", "insertion_mm")
+#: The joints of a Cartesian + RCM robot in joint-vector (and wire) order: the one list of them.
+RCM_JOINT_NAMES: Final = (
+    "pivot_x_mm",
+    "pivot_y_mm",
+    "pivot_z_mm",
+    "tilt_a_rad",
+    "tilt_b_rad",
+    "insertion_mm",
+)
+_N_JOINTS: Final = len(RCM_JOINT_NAMES)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -51,8 +59,8 @@ class CartesianRcmConfig:
 
     def __post_init__(self) -> None:
         names = tuple(j.name for j in self.joints)
-        if names != _NAMES:
-            raise ValueError(f"RCM joints must be {_NAMES}, got {names}")
+        if names != RCM_JOINT_NAMES:
+            raise ValueError(f"RCM joints must be {RCM_JOINT_NAMES}, got {names}")
         z = self.joints[2]
         if not (
             math.isfinite(self.default_pivot_z_mm) and z.lower <= self.default_pivot_z_mm <= z.upper
@@ -85,14 +93,15 @@ def default_rcm_config(tool: ToolModel | None = None) -> CartesianRcmConfig:
         )
 
     mm, rad, tilt = JointKind.PRISMATIC, JointKind.REVOLUTE, math.radians(30.0)
+    x, y, z, a, b, insertion = RCM_JOINT_NAMES
     return CartesianRcmConfig(
         joints=(
-            joint("pivot_x_mm", mm, -60.0, 60.0, 5.0, 20.0),
-            joint("pivot_y_mm", mm, -60.0, 60.0, 5.0, 20.0),
-            joint("pivot_z_mm", mm, -100.0, -40.0, 5.0, 20.0),
-            joint("tilt_a_rad", rad, -tilt, tilt, math.radians(6.0), math.radians(30.0)),
-            joint("tilt_b_rad", rad, -tilt, tilt, math.radians(6.0), math.radians(30.0)),
-            joint("insertion_mm", mm, 0.0, 150.0, 10.0, 40.0),
+            joint(x, mm, -60.0, 60.0, 5.0, 20.0),
+            joint(y, mm, -60.0, 60.0, 5.0, 20.0),
+            joint(z, mm, -100.0, -40.0, 5.0, 20.0),
+            joint(a, rad, -tilt, tilt, math.radians(6.0), math.radians(30.0)),
+            joint(b, rad, -tilt, tilt, math.radians(6.0), math.radians(30.0)),
+            joint(insertion, mm, 0.0, 150.0, 10.0, 40.0),
         ),
         default_pivot_z_mm=-60.0,
         holder_length_mm=60.0,
@@ -134,6 +143,15 @@ class CartesianRcmRobot:
     def retracted_insertion_mm(self) -> float:
         """The tip is behind the pivot at insertion 0 mm or less."""
         return max(0.0, self._config.joints[-1].lower)
+
+    @property
+    def max_angulation_rad(self) -> float:
+        """The tilt from ``+z`` reachable in every direction: the smallest tilt limit.
+
+        A tilt ``t`` towards any azimuth needs ``|tilt_a| <= t`` and ``|tilt_b| <= t``.
+        """
+        a, b = self._config.joints[3], self._config.joints[4]
+        return min(-a.lower, a.upper, -b.lower, b.upper)
 
     def forward(self, joints: FloatArray) -> NeedlePose:
         """Forward kinematics of (N, 6) or (6,) joint vectors.

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 
@@ -24,9 +24,22 @@ from kinematics.tool import ToolModel, default_needle
 if TYPE_CHECKING:
     from kinematics.types import FloatArray, Points
 
-__all__ = ["TwoPlaneGuide", "TwoPlaneGuideConfig", "default_two_plane_config"]
+__all__ = [
+    "TWO_PLANE_JOINT_NAMES",
+    "TwoPlaneGuide",
+    "TwoPlaneGuideConfig",
+    "default_two_plane_config",
+]
 
-_N_JOINTS = 5
+#: The joints of a two-plane guide in joint-vector (and wire) order: the one list of them.
+TWO_PLANE_JOINT_NAMES: Final = (
+    "front_x_mm",
+    "front_y_mm",
+    "back_x_mm",
+    "back_y_mm",
+    "insertion_mm",
+)
+_N_JOINTS: Final = len(TWO_PLANE_JOINT_NAMES)
 
 
 def _mm(name: str, lower: float, upper: float, speed: float, accel: float) -> JointSpec:
@@ -69,10 +82,9 @@ class TwoPlaneGuideConfig:
                 f"back_plane_z_mm ({self.back_plane_z_mm} mm) must be below front_plane_z_mm "
                 f"({self.front_plane_z_mm} mm)"
             )
-        expected = ("front_x_mm", "front_y_mm", "back_x_mm", "back_y_mm", "insertion_mm")
         names = tuple(j.name for j in self.joints)
-        if names != expected:
-            raise ValueError(f"two-plane joints must be {expected}, got {names}")
+        if names != TWO_PLANE_JOINT_NAMES:
+            raise ValueError(f"two-plane joints must be {TWO_PLANE_JOINT_NAMES}, got {names}")
         if not 0.0 < self.max_angulation_rad < math.pi / 2:
             raise ValueError(
                 f"max_angulation_rad must be in (0, pi/2) rad, got {self.max_angulation_rad}"
@@ -89,15 +101,13 @@ def default_two_plane_config(tool: ToolModel | None = None) -> TwoPlaneGuideConf
     +-60 mm stage travel, 0-150 mm insertion, 25 degrees angulation; pneumatic-stepper speeds
     (5 mm/s, 20 mm/s^2). Reaches the 100 mm cube around the origin along ``+z``.
     """
+    *lateral, insertion = TWO_PLANE_JOINT_NAMES
     return TwoPlaneGuideConfig(
         front_plane_z_mm=-60.0,
         back_plane_z_mm=-110.0,
         joints=(
-            _mm("front_x_mm", -60.0, 60.0, 5.0, 20.0),
-            _mm("front_y_mm", -60.0, 60.0, 5.0, 20.0),
-            _mm("back_x_mm", -60.0, 60.0, 5.0, 20.0),
-            _mm("back_y_mm", -60.0, 60.0, 5.0, 20.0),
-            _mm("insertion_mm", 0.0, 150.0, 10.0, 40.0),
+            *(_mm(name, -60.0, 60.0, 5.0, 20.0) for name in lateral),
+            _mm(insertion, 0.0, 150.0, 10.0, 40.0),
         ),
         max_angulation_rad=math.radians(25.0),
         hub_clearance_mm=10.0,
@@ -135,6 +145,11 @@ class TwoPlaneGuide:
     def retracted_insertion_mm(self) -> float:
         """The tip is inside the guide at insertion 0 mm or less."""
         return max(0.0, self._config.joints[-1].lower)
+
+    @property
+    def max_angulation_rad(self) -> float:
+        """The guide bushings' tilt limit from ``+z``, the same in every direction."""
+        return self._config.max_angulation_rad
 
     def _axis(self, q: FloatArray) -> tuple[Points, Points, FloatArray]:
         c = self._config

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Final
 
 from hal import (
     ControllerDriver,
+    JointKind,
     LifecycleState,
     MonotonicClock,
     TelemetrySample,
@@ -208,6 +209,9 @@ class RobotApp:
     ) -> EmulatorConfig:
         """The emulated firmware for ``config``: its axes; homing no faster than the slowest.
 
+        The homing speed is one wire number for every axis: no faster than the slowest linear
+        axis (mm/s), and each axis, rotary ones too, no faster than its own top speed.
+
         Args:
             config: the robot (``mrbot serve`` and ``mrbot emulator`` use the same one).
             telemetry_period_ms: default ``emulator.telemetry_period_ms`` of ``config``.
@@ -217,7 +221,10 @@ class RobotApp:
         Raises:
             ValueError: a bad hose length.
         """
-        slowest_mm_s = min(a.max_speed for a in config.controller.axes)
+        slowest_mm_s = min(
+            (a.max_speed for a in config.controller.axes if a.kind is JointKind.LINEAR),
+            default=config.emulator_homing_speed_mm_s,
+        )
         homing_mm_s = min(config.emulator_homing_speed_mm_s, slowest_mm_s)
         period_ms = config.emulator_telemetry_period_ms
         return emulator_config_for(

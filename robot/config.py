@@ -9,7 +9,7 @@ from robot.runtime.config import (
     env_name,
     load_config,
 )
-from robot.runtime.schema import SCHEMA, Key, render_markdown
+from robot.runtime.schema import SCHEMA, Key, render_key_tables, render_markdown
 
 __all__ = [
     "ENV_PREFIX",
@@ -21,5 +21,6 @@ __all__ = [
     "default_config_text",
     "env_name",
     "load_config",
+    "render_key_tables",
     "render_markdown",
 ]

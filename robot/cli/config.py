@@ -2,7 +2,7 @@
 
 ``mrbot config show [--config F] [--set KEY=VALUE]`` prints each key, its value and unit, and
 where the value came from (command line, ``MRBOT_*`` environment, file, default);
-``mrbot config docs`` prints the key table of docs/CONFIGURATION.md.
+``mrbot config docs`` prints the key tables of docs/CONFIGURATION.md.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from robot.cli.serve import parse_setting
-from robot.config import SCHEMA, ConfigError, env_name, load_config, render_markdown
+from robot.config import ConfigError, env_name, load_config, render_key_tables
 
 __all__ = ["register"]
 
@@ -38,7 +38,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="override a key (command-line precedence)",
     )
     show.set_defaults(func=_show)
-    docs = actions.add_parser("docs", help="the key table of docs/CONFIGURATION.md")
+    docs = actions.add_parser("docs", help="the key tables of docs/CONFIGURATION.md")
     docs.set_defaults(func=_docs)
 
 
@@ -48,8 +48,9 @@ def _show(args: argparse.Namespace) -> int:
     except ConfigError as err:
         print(f"mrbot config: {err}", file=sys.stderr)
         return 2
-    width = max(len(k) for k in SCHEMA)
-    for key, spec in SCHEMA.items():
+    schema = config.schema
+    width = max(len(k) for k in schema)
+    for key, spec in schema.items():
         value = config.values[key]
         unit = "" if spec.unit == "-" else f" {spec.unit}"
         print(f"{key:<{width}}  {value!r}{unit}  [{config.sources[key]}; env {env_name(key)}]")
@@ -58,5 +59,5 @@ def _show(args: argparse.Namespace) -> int:
 
 def _docs(args: argparse.Namespace) -> int:
     del args
-    sys.stdout.write(render_markdown())
+    sys.stdout.write(render_key_tables())
     return 0

@@ -202,7 +202,7 @@ class _Story:
 
         t.begin("PLANNING (entry avoiding the nerve bundle)", "PLAN")
         console.planning()
-        cone = self.config.guide.max_angulation_rad - _PLAN_CONE_MARGIN_RAD
+        cone = self.robot.max_angulation_rad - _PLAN_CONE_MARGIN_RAD
         self.plan = _plan(self.scenario, self.robot, pose.T_reply, cone)
         t.end(
             f"entry {math.degrees(self.plan.obliquity_rad):.1f} deg from the cortex normal, "

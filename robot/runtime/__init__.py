@@ -12,7 +12,7 @@ from robot.runtime.config import (
 from robot.runtime.core import RobotCore
 from robot.runtime.jobs import JobKind, JobResult, TargetOutcome
 from robot.runtime.loop import ControlLoop, LoopConsumer
-from robot.runtime.schema import JOINT_NAMES, SCHEMA, Key, render_markdown
+from robot.runtime.schema import JOINT_NAMES, SCHEMA, Key, render_key_tables, render_markdown
 
 __all__ = [
     "ENV_PREFIX",
@@ -31,5 +31,6 @@ __all__ = [
     "default_config_text",
     "env_name",
     "load_config",
+    "render_key_tables",
     "render_markdown",
 ]

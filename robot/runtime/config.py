@@ -4,10 +4,14 @@
 :data:`~robot.runtime.schema.SCHEMA` (unknown keys, wrong types and out-of-range values fail
 naming the dotted key, value and unit), applies the environment and command-line overrides and
 builds each package's own frozen config (HAL axes, supervisor joints, kinematic model, server).
+``robot.model`` chooses the kinematic model and with it the key table (the model's geometry and
+joints); each joint's keys become one :class:`~robot.runtime.joints.JointDescription`, from
+which its HAL axis, supervisor joint and kinematic joint are built.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import math
 import os
@@ -19,30 +23,40 @@ from typing import TYPE_CHECKING, Final
 
 import numpy as np
 
-from hal import ControllerConfig, PiezoConfig, PneumaticStepperConfig
+from hal import ControllerConfig, PneumaticStepperConfig
 from kinematics import (
+    CartesianRcmConfig,
+    CartesianRcmRobot,
     ToolKind,
     ToolModel,
     TwoPlaneGuide,
     TwoPlaneGuideConfig,
     transform_from_rotvec,
 )
-from kinematics.joints import JointKind as KinJointKind
-from kinematics.joints import JointSpec
 from robot.errors import RobotError
 from robot.igtl import ServerConfig, parse_endpoint
-from robot.runtime.schema import JOINT_NAMES, SCHEMA, check_value
-from safety import JointConfig, SupervisorConfig
+from robot.runtime.joints import JointDescription
+from robot.runtime.schema import (
+    DEFAULT_MODEL,
+    MODEL_JOINTS,
+    MODELS,
+    check_value,
+    joint_unit,
+    schema_for,
+)
+from safety import SupervisorConfig
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from kinematics import Transform
+    from kinematics import JointSpec, NeedleRobot, Transform
+    from robot.runtime.schema import Key
 
 __all__ = [
     "ENV_PREFIX",
     "AuditSettings",
     "ConfigError",
+    "ModelConfig",
     "RobotConfig",
     "RuntimeSettings",
     "default_config_text",
@@ -54,6 +68,9 @@ ENV_PREFIX: Final = "MRBOT_"
 _DEFAULT_RESOURCE: Final = "default_robot.toml"
 #: Keys every robot file must set (the rest default).
 _REQUIRED: Final = ("robot.model",)
+
+#: The configuration of one of the kinematic models ``robot.model`` may name.
+ModelConfig = TwoPlaneGuideConfig | CartesianRcmConfig
 
 
 class ConfigError(RobotError, ValueError):
@@ -85,7 +102,8 @@ class RuntimeSettings:
     Attributes:
         control_rate_hz: control loop rate (Hz).
         position_period_s: CURRENT_POSITION period while moving (s).
-        arrival_tolerance_mm: joint within this of its goal counts as arrived (mm).
+        arrival_tolerance_mm: linear joint within this of its goal counts as arrived (mm).
+        arrival_tolerance_rad: rotary joint within this of its goal counts as arrived (rad).
         motion_timeout_factor: a segment overrunning its plan by this factor (+1 s) faults.
         homing_timeout_s: longest homing (s).
         stop_timeout_s: longest wait for standstill after STOP/EMERGENCY (s).
@@ -95,6 +113,7 @@ class RuntimeSettings:
     control_rate_hz: float
     position_period_s: float
     arrival_tolerance_mm: float
+    arrival_tolerance_rad: float
     motion_timeout_factor: float
     homing_timeout_s: float
     stop_timeout_s: float
@@ -125,9 +144,11 @@ class RobotConfig:
         values: every dotted key -> its value.
         sources: every dotted key -> where the value came from (``default``, ``file <path>``,
             ``env MRBOT_...``, ``command line``).
+        model: the kinematic model (``robot.model``: ``two-plane`` or ``cartesian-rcm``).
+        joints: the one description of each joint, in wire order (= kinematic joint order).
         controller: HAL controller and axes (wire order = kinematic joint order).
         supervisor: supervisor joints, lease and time-outs.
-        guide: kinematic model configuration.
+        guide: kinematic model configuration (of ``model``).
         server: OpenIGTLink server configuration.
         serial_url: controller URL ("" = none configured).
         baud: serial baud rate.
@@ -141,9 +162,11 @@ class RobotConfig:
 
     values: Mapping[str, object]
     sources: Mapping[str, str]
+    model: str
+    joints: tuple[JointDescription, ...]
     controller: ControllerConfig
     supervisor: SupervisorConfig
-    guide: TwoPlaneGuideConfig
+    guide: ModelConfig
     server: ServerConfig
     serial_url: str
     baud: int
@@ -154,31 +177,35 @@ class RobotConfig:
     audit: AuditSettings
     protocol_profile: str = "brp-2021"
 
-    def robot(self, tool_length_mm: float | None = None) -> TwoPlaneGuide:
+    @property
+    def schema(self) -> Mapping[str, Key]:
+        """The key table of this robot's model (its keys are those of :attr:`values`)."""
+        return schema_for(self.model)
+
+    def robot(self, tool_length_mm: float | None = None) -> NeedleRobot:
         """The kinematic model, optionally with another tool length (mm).
 
         Raises:
             ValueError: a tool length that is not finite and > 0.
         """
-        if tool_length_mm is None:
-            return TwoPlaneGuide(self.guide)
-        tool = self.guide.tool
-        new_tool = ToolModel(
-            kind=tool.kind,
-            length_mm=tool_length_mm,
-            tip_offset_mm=tool.tip_offset_mm,
-            diameter_mm=tool.diameter_mm,
-        )
-        return TwoPlaneGuide(
-            TwoPlaneGuideConfig(
-                front_plane_z_mm=self.guide.front_plane_z_mm,
-                back_plane_z_mm=self.guide.back_plane_z_mm,
-                joints=self.guide.joints,
-                max_angulation_rad=self.guide.max_angulation_rad,
-                hub_clearance_mm=self.guide.hub_clearance_mm,
-                tool=new_tool,
+        guide = self.guide
+        if tool_length_mm is not None:
+            tool = guide.tool
+            new_tool = ToolModel(
+                kind=tool.kind,
+                length_mm=tool_length_mm,
+                tip_offset_mm=tool.tip_offset_mm,
+                diameter_mm=tool.diameter_mm,
             )
-        )
+            guide = dataclasses.replace(guide, tool=new_tool)
+        return _model_of(guide)
+
+
+def _model_of(guide: ModelConfig) -> NeedleRobot:
+    """The kinematic model a model configuration describes."""
+    if isinstance(guide, CartesianRcmConfig):
+        return CartesianRcmRobot(guide)
+    return TwoPlaneGuide(guide)
 
 
 def _flatten(table: Mapping[str, object], prefix: str = "") -> dict[str, object]:
@@ -198,8 +225,8 @@ def _parse_bool(text: str) -> bool:
     return text.lower() == "true"
 
 
-def _parse_env(key: str, text: str) -> object:
-    kind = SCHEMA[key].kind
+def _parse_env(schema: Mapping[str, Key], key: str, text: str) -> object:
+    kind = schema[key].kind
     name = env_name(key)
     try:
         if kind == "float":
@@ -252,35 +279,55 @@ def load_config(
     """
     env = os.environ if environ is None else environ
     file_values, origin = _read_file(path)
-    values: dict[str, object] = {}
-    sources: dict[str, str] = {}
-    for key, spec in SCHEMA.items():
-        values[key], sources[key] = spec.default, "default"
-    for key, value in file_values.items():
-        if key not in SCHEMA:
-            raise ConfigError(f"{origin}: unknown key {key} = {value!r}", key=key)
-        values[key], sources[key] = value, origin
     missing = [k for k in _REQUIRED if k not in file_values]
     if missing:
         raise ConfigError(f"{origin}: missing required key {missing[0]}", key=missing[0])
-    known_env = {env_name(k): k for k in SCHEMA}
+    schema = schema_for(_model(file_values, origin, env, overrides or {}))
+    values: dict[str, object] = {}
+    sources: dict[str, str] = {}
+    for key, spec in schema.items():
+        values[key], sources[key] = spec.default, "default"
+    for key, value in file_values.items():
+        if key not in schema:
+            raise ConfigError(f"{origin}: unknown key {key} = {value!r}", key=key)
+        values[key], sources[key] = value, origin
+    known_env = {env_name(k): k for k in schema}
     for name, text in env.items():
         if not name.startswith(ENV_PREFIX):
             continue
         env_key = known_env.get(name)
         if env_key is None:
             continue  # other MRBOT_* variables (MRBOT_HW_PORT, ...) are not configuration keys
-        values[env_key], sources[env_key] = _parse_env(env_key, text), f"env {name}"
+        values[env_key], sources[env_key] = _parse_env(schema, env_key, text), f"env {name}"
     for key, value in (overrides or {}).items():
-        if key not in SCHEMA:
+        if key not in schema:
             raise ConfigError(f"command line: unknown key {key} = {value!r}", key=key)
         values[key], sources[key] = value, "command line"
     for key, value in list(values.items()):
         try:
-            values[key] = check_value(SCHEMA[key], value)
+            values[key] = check_value(schema[key], value)
         except (ValueError, TypeError) as err:
             raise ConfigError(f"{sources[key]}: {err}", key=key) from err
     return _build(values, sources)
+
+
+def _model(
+    file_values: Mapping[str, object],
+    origin: str,
+    env: Mapping[str, str],
+    overrides: Mapping[str, object],
+) -> str:
+    """The model the robot names: command line, then ``MRBOT_ROBOT_MODEL``, then the file."""
+    key = "robot.model"
+    if key in overrides:
+        model, source = overrides[key], "command line"
+    elif env_name(key) in env:
+        model, source = env[env_name(key)], f"env {env_name(key)}"
+    else:
+        model, source = file_values.get(key, DEFAULT_MODEL), origin
+    if not isinstance(model, str) or model not in MODELS:
+        raise ConfigError(f"{source}: {key} = {model!r}: expected one of {list(MODELS)}", key=key)
+    return model
 
 
 def _f(values: Mapping[str, object], key: str) -> float:
@@ -298,93 +345,84 @@ def _build(values: dict[str, object], sources: dict[str, str]) -> RobotConfig:
         raise ConfigError(f"the configuration does not fit together: {err}") from err
 
 
-def _joint_parts(
-    values: Mapping[str, object], name: str
-) -> tuple[PneumaticStepperConfig | PiezoConfig, JointConfig, JointSpec]:
+def _joint(values: Mapping[str, object], name: str, *, insertion: bool) -> JointDescription:
+    """The one description of joint ``name`` from its ``joints.<name>.*`` keys."""
+    u = joint_unit(name)
     p = f"joints.{name}."
-    lo, hi = _f(values, p + "min_mm"), _f(values, p + "max_mm")
+    lo, hi = _f(values, f"{p}min_{u}"), _f(values, f"{p}max_{u}")
     if lo >= hi:
         raise ConfigError(
-            f"{p}min_mm = {lo} mm must be below {p}max_mm = {hi} mm", key=p + "min_mm"
+            f"{p}min_{u} = {lo} {u} must be below {p}max_{u} = {hi} {u}", key=f"{p}min_{u}"
         )
-    step, rate = _f(values, p + "step_mm"), _f(values, p + "max_step_rate_hz")
-    safe = bool(values[p + "imaging_safe"])
-    axis: PneumaticStepperConfig | PiezoConfig
-    if values[p + "axis"] == "piezo":
-        axis = PiezoConfig(
-            name=name,
-            min_position=lo,
-            max_position=hi,
-            max_speed=_f(values, p + "piezo_max_speed_mm_s"),
-            following_error_limit=_f(values, p + "following_error_limit_mm"),
-            imaging_safe=safe,
-        )
-    else:
-        axis = PneumaticStepperConfig(
-            name=name,
-            min_position=lo,
-            max_position=hi,
-            step_size=step,
-            max_step_rate_hz=rate,
-            following_error_limit=_f(values, p + "following_error_limit_mm"),
-            min_supply_pressure_kpa=_f(values, "safety.min_supply_pressure_kpa"),
-            imaging_safe=safe,
-        )
-    speed = axis.max_speed
-    insertion = name == "insertion_mm"
-    joint = JointConfig(
+    return JointDescription(
         name=name,
-        min_position=lo,
-        max_position=hi,
-        max_speed=speed,
-        homing_speed=speed,
-        imaging_safe=safe,
-        lateral=not insertion,
-        insertion=insertion,
-    )
-    spec = JointSpec(
-        name=name,
-        kind=KinJointKind.PRISMATIC,
+        axis=str(values[p + "axis"]),
         lower=lo,
         upper=hi,
-        max_velocity=speed,
-        max_acceleration=_f(values, p + "max_accel_mm_s2"),
+        step=_f(values, f"{p}step_{u}"),
+        max_step_rate_hz=_f(values, p + "max_step_rate_hz"),
+        piezo_max_speed=_f(values, f"{p}piezo_max_speed_{u}_s"),
+        max_acceleration=_f(values, f"{p}max_accel_{u}_s2"),
+        following_error_limit=_f(values, f"{p}following_error_limit_{u}"),
+        imaging_safe=bool(values[p + "imaging_safe"]),
+        insertion=insertion,
     )
-    return axis, joint, spec
+
+
+def _model_config(
+    model: str, values: Mapping[str, object], joints: tuple[JointSpec, ...], tool: ToolModel
+) -> ModelConfig:
+    """The kinematic model's configuration: its geometry keys, its joints, the tool."""
+    if model == "cartesian-rcm":
+        return CartesianRcmConfig(
+            joints=joints,
+            default_pivot_z_mm=_f(values, "robot.default_pivot_z_mm"),
+            holder_length_mm=_f(values, "robot.holder_length_mm"),
+            tool=tool,
+        )
+    return TwoPlaneGuideConfig(
+        front_plane_z_mm=_f(values, "robot.front_plane_z_mm"),
+        back_plane_z_mm=_f(values, "robot.back_plane_z_mm"),
+        joints=joints,
+        max_angulation_rad=math.radians(_f(values, "robot.max_angulation_deg")),
+        hub_clearance_mm=_f(values, "robot.hub_clearance_mm"),
+        tool=tool,
+    )
 
 
 def _build_unchecked(values: dict[str, object], sources: dict[str, str]) -> RobotConfig:
-    parts = [_joint_parts(values, name) for name in JOINT_NAMES]
-    controller = ControllerConfig(
-        axes=tuple(p[0] for p in parts),
-        link_timeout_periods=int(str(values["serial.link_timeout_periods"])),
-        link_timeout_floor_s=_f(values, "serial.link_timeout_floor_s"),
-    )
-    supervisor = SupervisorConfig(
-        joints=tuple(p[1] for p in parts),
-        lease_s=_f(values, "safety.lease_s"),
-        console_timeout_s=_f(values, "safety.console_timeout_s"),
-        firmware_timeout_s=_f(values, "safety.firmware_timeout_s"),
-        min_supply_pressure_kpa=(
-            _f(values, "safety.min_supply_pressure_kpa")
-            if any(isinstance(a, PneumaticStepperConfig) for a in controller.axes)
-            else None  # no pneumatic axis: nothing to measure, the interlock never trips
-        ),
-        imaging_interlock_required=bool(values["safety.imaging_interlock_required"]),
-        retracted_band_mm=_f(values, "safety.retracted_band_mm"),
-    )
+    model = str(values["robot.model"])
+    names = MODEL_JOINTS[model]
     tool = ToolModel(
         kind=ToolKind(values["tool.kind"]),
         length_mm=_f(values, "tool.length_mm"),
         tip_offset_mm=_f(values, "tool.tip_offset_mm"),
     )
-    guide = TwoPlaneGuideConfig(
-        front_plane_z_mm=_f(values, "robot.front_plane_z_mm"),
-        back_plane_z_mm=_f(values, "robot.back_plane_z_mm"),
-        joints=tuple(p[2] for p in parts),
-        max_angulation_rad=math.radians(_f(values, "robot.max_angulation_deg")),
-        hub_clearance_mm=_f(values, "robot.hub_clearance_mm"),
-        tool=tool,
+    # The model says which joint inserts; the joints' kinematic views do not depend on it.
+    lateral = tuple(_joint(values, name, insertion=False) for name in names)
+    guide = _model_config(model, values, tuple(j.kinematic_joint() for j in lateral), tool)
+    insertion_index = _model_of(guide).insertion_index
+    joints = tuple(
+        dataclasses.replace(j, insertion=i == insertion_index) for i, j in enumerate(lateral)
+    )
+    pressure_kpa = _f(values, "safety.min_supply_pressure_kpa")
+    controller = ControllerConfig(
+        axes=tuple(j.hal_axis(min_supply_pressure_kpa=pressure_kpa) for j in joints),
+        link_timeout_periods=int(str(values["serial.link_timeout_periods"])),
+        link_timeout_floor_s=_f(values, "serial.link_timeout_floor_s"),
+    )
+    supervisor = SupervisorConfig(
+        joints=tuple(j.supervisor_joint() for j in joints),
+        lease_s=_f(values, "safety.lease_s"),
+        console_timeout_s=_f(values, "safety.console_timeout_s"),
+        firmware_timeout_s=_f(values, "safety.firmware_timeout_s"),
+        min_supply_pressure_kpa=(
+            pressure_kpa
+            if any(isinstance(a, PneumaticStepperConfig) for a in controller.axes)
+            else None  # no pneumatic axis: nothing to measure, the interlock never trips
+        ),
+        imaging_interlock_required=bool(values["safety.imaging_interlock_required"]),
+        retracted_band_mm=_f(values, "safety.retracted_band_mm"),
     )
     allow = values["network.allow"]
     assert isinstance(allow, list)  # noqa: S101 - canonical form from check_value
@@ -427,6 +465,7 @@ def _build_unchecked(values: dict[str, object], sources: dict[str, str]) -> Robo
         control_rate_hz=_f(values, "runtime.control_rate_hz"),
         position_period_s=1.0 / _f(values, "runtime.position_rate_hz"),
         arrival_tolerance_mm=_f(values, "runtime.arrival_tolerance_mm"),
+        arrival_tolerance_rad=_f(values, "runtime.arrival_tolerance_rad"),
         motion_timeout_factor=_f(values, "runtime.motion_timeout_factor"),
         homing_timeout_s=_f(values, "safety.homing_timeout_s"),
         stop_timeout_s=_f(values, "safety.stop_timeout_s"),
@@ -435,6 +474,8 @@ def _build_unchecked(values: dict[str, object], sources: dict[str, str]) -> Robo
     return RobotConfig(
         values=dict(values),
         sources=dict(sources),
+        model=model,
+        joints=joints,
         controller=controller,
         supervisor=supervisor,
         guide=guide,

@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from hal import ControllerDriver, HalStatus
-    from kinematics import JointGoal, Transform, TwoPlaneGuide
+    from kinematics import JointGoal, NeedleRobot, Transform
     from robot.runtime.config import RobotConfig
     from robot.runtime.readings import Readings
     from safety import Decision, InterlockSnapshot, Supervisor
@@ -120,7 +120,7 @@ class RobotCore:
         self._now = now
         self._commit = commit
         self._console_alive = console_alive
-        self.robot: TwoPlaneGuide = config.robot()
+        self.robot: NeedleRobot = config.robot()
         self.tool_length_mm = config.guide.tool.length_mm
         self.T_scanner_from_robot: Transform | None = None
         self.calibration_id: str | None = None
@@ -488,6 +488,7 @@ class RobotCore:
             self.config.controller,
             self.target.goal.joint_values,
             self.config.runtime.arrival_tolerance_mm,
+            self.config.runtime.arrival_tolerance_rad,
         )
 
     def current_pose(self) -> Transform | None:

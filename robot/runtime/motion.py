@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Final
 import numpy as np
 
 from hal import HalError
-from kinematics import plan_needle_motion
+from kinematics import JointKind, plan_needle_motion
 from robot.runtime.jobs import JobKind, JobResult, MoveJob
 from robot.runtime.readings import at_rest_at
 from safety import Event, JointEnvelope, State, StatusCode, SubCode
@@ -84,7 +84,12 @@ class MotionControl:
         out = []
         for index in joints:
             spec = self._core.robot.joints[index]
-            margin = max(self.config.runtime.arrival_tolerance_mm, 0.05)
+            runtime = self.config.runtime
+            margin = (
+                runtime.arrival_tolerance_rad
+                if spec.kind is JointKind.REVOLUTE
+                else max(runtime.arrival_tolerance_mm, 0.05)
+            )
             out.append(
                 JointEnvelope(
                     joint=spec.name,
@@ -285,6 +290,7 @@ class MotionControl:
             self.config.controller,
             goal,
             self.config.runtime.arrival_tolerance_mm,
+            self.config.runtime.arrival_tolerance_rad,
         )
 
     def advance(self) -> None:

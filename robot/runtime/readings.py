@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Final
 
 import numpy as np
 
-from hal import LifecycleState
+from hal import JointKind, LifecycleState
 from safety import InterlockSnapshot
 
 if TYPE_CHECKING:
@@ -70,14 +70,21 @@ def at_rest_at(
     config: ControllerConfig,
     goal: Sequence[float] | FloatArray,
     tolerance_mm: float,
+    tolerance_rad: float | None = None,
 ) -> bool:
-    """No axis moving and every joint within ``max(tolerance_mm, its step)`` of ``goal``."""
+    """No axis moving and every joint within ``max(its tolerance, its step)`` of ``goal``.
+
+    The tolerance is ``tolerance_mm`` for a linear joint, ``tolerance_rad`` (if given) for a
+    rotary one.
+    """
     positions = readings.positions
     if positions is None or readings.moving:
         return False
     for axis, value, wanted in zip(config.axes, positions, goal, strict=True):
         step = getattr(axis, "step_size", 0.0)
-        if abs(float(value) - float(wanted)) > max(tolerance_mm, step):
+        rotary = axis.kind is JointKind.ROTARY
+        tolerance = tolerance_rad if rotary and tolerance_rad is not None else tolerance_mm
+        if abs(float(value) - float(wanted)) > max(tolerance, step):
             return False
     return True
 

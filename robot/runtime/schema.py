@@ -1,9 +1,11 @@
 """The robot configuration schema: every key with its type, unit, default, range and meaning.
 
-One table (:data:`SCHEMA`) drives loading, the ``MRBOT_*`` environment overrides, ``mrbot config
-show`` and the generated docs/CONFIGURATION.md. Joint keys are ``joints.<joint>.<key>`` for each
-joint of the robot model (two-plane guide: ``front_x_mm``, ``front_y_mm``, ``back_x_mm``,
-``back_y_mm``, ``insertion_mm``).
+One table per robot model (:func:`schema_for`; :data:`SCHEMA` is the default robot's) drives
+loading, the ``MRBOT_*`` environment overrides, ``mrbot config show`` and the generated
+docs/CONFIGURATION.md. ``robot.model`` chooses the model: ``two-plane`` (the default) or
+``cartesian-rcm``. Joint keys are ``joints.<joint>.<key>`` for each joint of the model, named
+once in :mod:`kinematics` (:data:`MODEL_JOINTS`); a joint's keys carry its unit (``min_mm`` for a
+linear joint, ``min_rad`` for a rotary one).
 """
 
 from __future__ import annotations
@@ -14,15 +16,45 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Final
 
 from hal import LINK_TIMEOUT_FLOOR_S, LINK_TIMEOUT_PERIODS
+from kinematics import RCM_JOINT_NAMES, TWO_PLANE_JOINT_NAMES, joint_kind
+from robot.runtime.joints import AXIS_TYPES
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterable, Mapping
 
-__all__ = ["JOINT_NAMES", "SCHEMA", "Key", "ValueType", "check_value", "render_markdown"]
+__all__ = [
+    "DEFAULT_MODEL",
+    "JOINT_NAMES",
+    "MODELS",
+    "MODEL_JOINTS",
+    "SCHEMA",
+    "Key",
+    "ValueType",
+    "check_value",
+    "joint_unit",
+    "model_keys",
+    "render_key_tables",
+    "render_markdown",
+    "schema_for",
+]
 
 ValueType = type[float] | type[int] | type[str] | type[bool] | type[list[str]] | type[list[float]]
 
-JOINT_NAMES: Final = ("front_x_mm", "front_y_mm", "back_x_mm", "back_y_mm", "insertion_mm")
+#: The model of the default robot.
+DEFAULT_MODEL: Final = "two-plane"
+#: Model name (``robot.model``) -> its joints in wire order, as the kinematic model names them.
+MODEL_JOINTS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
+    {"two-plane": TWO_PLANE_JOINT_NAMES, "cartesian-rcm": RCM_JOINT_NAMES}
+)
+#: The models ``robot.model`` may name.
+MODELS: Final = tuple(MODEL_JOINTS)
+#: The joints of the default robot (two-plane guide).
+JOINT_NAMES: Final = MODEL_JOINTS[DEFAULT_MODEL]
+
+
+def joint_unit(name: str) -> str:
+    """The unit a joint name carries: ``mm`` (linear) or ``rad`` (rotary)."""
+    return joint_kind(name).value
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -50,8 +82,49 @@ class Key:
     choices: tuple[str, ...] = ()
 
 
-def _joint_keys(name: str, *, insertion: bool) -> list[Key]:
-    low, high = (0.0, 150.0) if insertion else (-60.0, 60.0)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _UnitDefaults:
+    """Per joint unit: defaults and ranges of the step, speed, acceleration and error keys."""
+
+    step: float
+    step_range: tuple[float, float]
+    piezo_speed: float
+    speed_range: tuple[float, float]
+    accel: float
+    accel_range: tuple[float, float]
+    following_error: float
+    error_range: tuple[float, float]
+
+
+_UNIT_DEFAULTS: Final = MappingProxyType(
+    {
+        "mm": _UnitDefaults(
+            step=0.01,
+            step_range=(1e-4, 5.0),
+            piezo_speed=10.0,
+            speed_range=(1e-3, 10_000.0),
+            accel=40.0,
+            accel_range=(1e-3, 1e6),
+            following_error=0.5,
+            error_range=(1e-3, 50.0),
+        ),
+        "rad": _UnitDefaults(
+            step=1e-4,
+            step_range=(1e-6, 0.1),
+            piezo_speed=0.1,
+            speed_range=(1e-5, 100.0),
+            accel=0.5,
+            accel_range=(1e-5, 1e4),
+            following_error=0.01,
+            error_range=(1e-5, 1.0),
+        ),
+    }
+)
+
+
+def _joint_keys(name: str, low: float, high: float) -> list[Key]:
+    u = joint_unit(name)
+    d = _UNIT_DEFAULTS[u]
     p = f"joints.{name}"
     return [
         Key(
@@ -60,54 +133,54 @@ def _joint_keys(name: str, *, insertion: bool) -> list[Key]:
             default="pneumatic",
             unit="-",
             doc="axis type: pneumatic stepper (open loop, encoder check) or piezo (closed loop)",
-            choices=("pneumatic", "piezo"),
+            choices=AXIS_TYPES,
         ),
-        Key(name=f"{p}.min_mm", kind="float", default=low, unit="mm", doc="lower soft limit"),
-        Key(name=f"{p}.max_mm", kind="float", default=high, unit="mm", doc="upper soft limit"),
+        Key(name=f"{p}.min_{u}", kind="float", default=low, unit=u, doc="lower soft limit"),
+        Key(name=f"{p}.max_{u}", kind="float", default=high, unit=u, doc="upper soft limit"),
         Key(
-            name=f"{p}.step_mm",
+            name=f"{p}.step_{u}",
             kind="float",
-            default=0.01,
-            unit="mm",
+            default=d.step,
+            unit=u,
             doc="pneumatic step size (travel per step)",
-            low=1e-4,
-            high=5.0,
+            low=d.step_range[0],
+            high=d.step_range[1],
         ),
         Key(
             name=f"{p}.max_step_rate_hz",
             kind="float",
             default=1000.0,
             unit="Hz",
-            doc="step rate with the installed hose; max speed = step_mm * max_step_rate_hz",
+            doc=f"step rate with the installed hose; max speed = step_{u} * max_step_rate_hz",
             low=1.0,
             high=100_000.0,
         ),
         Key(
-            name=f"{p}.piezo_max_speed_mm_s",
+            name=f"{p}.piezo_max_speed_{u}_s",
             kind="float",
-            default=10.0,
-            unit="mm/s",
-            doc="speed limit of a piezo axis (a pneumatic axis: step_mm * max_step_rate_hz)",
-            low=1e-3,
-            high=10_000.0,
+            default=d.piezo_speed,
+            unit=f"{u}/s",
+            doc=f"speed limit of a piezo axis (a pneumatic axis: step_{u} * max_step_rate_hz)",
+            low=d.speed_range[0],
+            high=d.speed_range[1],
         ),
         Key(
-            name=f"{p}.max_accel_mm_s2",
+            name=f"{p}.max_accel_{u}_s2",
             kind="float",
-            default=40.0,
-            unit="mm/s^2",
+            default=d.accel,
+            unit=f"{u}/s^2",
             doc="acceleration used by the trajectory planner",
-            low=1e-3,
-            high=1e6,
+            low=d.accel_range[0],
+            high=d.accel_range[1],
         ),
         Key(
-            name=f"{p}.following_error_limit_mm",
+            name=f"{p}.following_error_limit_{u}",
             kind="float",
-            default=0.5,
-            unit="mm",
+            default=d.following_error,
+            unit=u,
             doc="largest allowed |commanded - encoder|",
-            low=1e-3,
-            high=50.0,
+            low=d.error_range[0],
+            high=d.error_range[1],
         ),
         Key(
             name=f"{p}.imaging_safe",
@@ -120,51 +193,117 @@ def _joint_keys(name: str, *, insertion: bool) -> list[Key]:
     ]
 
 
-_KEYS: Final[tuple[Key, ...]] = (
-    Key(
+#: Default soft limits per model and joint (joint unit).
+_DEFAULT_LIMITS: Final[Mapping[str, tuple[tuple[float, float], ...]]] = MappingProxyType(
+    {
+        "two-plane": ((-60.0, 60.0),) * 4 + ((0.0, 150.0),),
+        "cartesian-rcm": (
+            (-60.0, 60.0),
+            (-60.0, 60.0),
+            (-100.0, -40.0),
+            (-0.5, 0.5),
+            (-0.5, 0.5),
+            (0.0, 150.0),
+        ),
+    }
+)
+
+
+def _model_key(model: str) -> Key:
+    """``robot.model``; in the table of ``model`` its default is that model."""
+    return Key(
         name="robot.model",
         kind="str",
-        default="two-plane",
+        default=model,
         unit="-",
-        doc="kinematic model",
-        choices=("two-plane",),
-    ),
-    Key(
-        name="robot.front_plane_z_mm",
-        kind="float",
-        default=-60.0,
-        unit="mm",
-        doc="robot z of the front stage plane",
-        low=-1000.0,
-        high=1000.0,
-    ),
-    Key(
-        name="robot.back_plane_z_mm",
-        kind="float",
-        default=-110.0,
-        unit="mm",
-        doc="robot z of the back stage plane (below the front plane)",
-        low=-1000.0,
-        high=1000.0,
-    ),
-    Key(
-        name="robot.max_angulation_deg",
-        kind="float",
-        default=25.0,
-        unit="deg",
-        doc="largest needle tilt from +z",
-        low=0.1,
-        high=89.0,
-    ),
-    Key(
-        name="robot.hub_clearance_mm",
-        kind="float",
-        default=10.0,
-        unit="mm",
-        doc="tool length kept behind the back stage",
-        low=0.0,
-        high=500.0,
-    ),
+        doc="kinematic model: two-plane guide or Cartesian stage with a remote centre of motion",
+        choices=MODELS,
+    )
+
+
+#: The geometry keys of each model (``robot.*`` besides ``robot.model``).
+_GEOMETRY_KEYS: Final[Mapping[str, tuple[Key, ...]]] = MappingProxyType(
+    {
+        "two-plane": (
+            Key(
+                name="robot.front_plane_z_mm",
+                kind="float",
+                default=-60.0,
+                unit="mm",
+                doc="robot z of the front stage plane",
+                low=-1000.0,
+                high=1000.0,
+            ),
+            Key(
+                name="robot.back_plane_z_mm",
+                kind="float",
+                default=-110.0,
+                unit="mm",
+                doc="robot z of the back stage plane (below the front plane)",
+                low=-1000.0,
+                high=1000.0,
+            ),
+            Key(
+                name="robot.max_angulation_deg",
+                kind="float",
+                default=25.0,
+                unit="deg",
+                doc="largest needle tilt from +z",
+                low=0.1,
+                high=89.0,
+            ),
+            Key(
+                name="robot.hub_clearance_mm",
+                kind="float",
+                default=10.0,
+                unit="mm",
+                doc="tool length kept behind the back stage",
+                low=0.0,
+                high=500.0,
+            ),
+        ),
+        "cartesian-rcm": (
+            Key(
+                name="robot.default_pivot_z_mm",
+                kind="float",
+                default=-60.0,
+                unit="mm",
+                doc="pivot height used for a target without an entry point (within the "
+                "pivot_z_mm limits)",
+                low=-1000.0,
+                high=1000.0,
+            ),
+            Key(
+                name="robot.holder_length_mm",
+                kind="float",
+                default=60.0,
+                unit="mm",
+                doc="tool length kept behind the pivot (holder, hub, carriage)",
+                low=0.0,
+                high=500.0,
+            ),
+        ),
+    }
+)
+
+
+def model_keys(model: str) -> tuple[Key, ...]:
+    """The keys that belong to ``model``: its geometry and its joints, in wire order.
+
+    Raises:
+        ValueError: an unknown model.
+    """
+    if model not in MODEL_JOINTS:
+        raise ValueError(f"robot.model = {model!r}: expected one of {list(MODELS)}")
+    return (*_GEOMETRY_KEYS[model], *_model_joint_keys(model))
+
+
+def _model_joint_keys(model: str) -> tuple[Key, ...]:
+    limits = zip(MODEL_JOINTS[model], _DEFAULT_LIMITS[model], strict=True)
+    return tuple(k for name, (low, high) in limits for k in _joint_keys(name, low, high))
+
+
+_TOOL_KEYS: Final[tuple[Key, ...]] = (
     Key(
         name="tool.kind",
         kind="str",
@@ -191,7 +330,9 @@ _KEYS: Final[tuple[Key, ...]] = (
         low=-100.0,
         high=100.0,
     ),
-    *(k for j in JOINT_NAMES for k in _joint_keys(j, insertion=j == "insertion_mm")),
+)
+
+_OTHER_KEYS: Final[tuple[Key, ...]] = (
     Key(
         name="serial.url",
         kind="str",
@@ -407,6 +548,16 @@ _KEYS: Final[tuple[Key, ...]] = (
         high=5.0,
     ),
     Key(
+        name="runtime.arrival_tolerance_rad",
+        kind="float",
+        default=0.001,
+        unit="rad",
+        doc="measured rotary joint within this of its goal counts as arrived (0.1 mm at "
+        "100 mm from its axis)",
+        low=1e-5,
+        high=0.1,
+    ),
+    Key(
         name="runtime.motion_timeout_factor",
         kind="float",
         default=3.0,
@@ -461,8 +612,38 @@ _KEYS: Final[tuple[Key, ...]] = (
     ),
 )
 
-SCHEMA: Final[Mapping[str, Key]] = MappingProxyType({k.name: k for k in _KEYS})
-"""Dotted key -> its description (read-only)."""
+_SCHEMAS: Final[Mapping[str, Mapping[str, Key]]] = MappingProxyType(
+    {
+        model: MappingProxyType(
+            {
+                k.name: k
+                for k in (
+                    _model_key(model),
+                    *_GEOMETRY_KEYS[model],
+                    *_TOOL_KEYS,
+                    *_model_joint_keys(model),
+                    *_OTHER_KEYS,
+                )
+            }
+        )
+        for model in MODELS
+    }
+)
+
+
+def schema_for(model: str) -> Mapping[str, Key]:
+    """Dotted key -> its description, for a robot of ``model`` (read-only).
+
+    Raises:
+        ValueError: an unknown model.
+    """
+    if model not in _SCHEMAS:
+        raise ValueError(f"robot.model = {model!r}: expected one of {list(MODELS)}")
+    return _SCHEMAS[model]
+
+
+SCHEMA: Final[Mapping[str, Key]] = schema_for(DEFAULT_MODEL)
+"""Dotted key -> its description for the default robot (read-only)."""
 
 
 def _number(key: Key, value: object) -> float:
@@ -511,10 +692,10 @@ def check_value(key: Key, value: object) -> object:
     raise ValueError(f"{key.name}: unknown kind {key.kind!r}")
 
 
-def render_markdown() -> str:
-    """The key table of docs/CONFIGURATION.md, generated from :data:`SCHEMA`."""
+def render_markdown(keys: Iterable[Key] | None = None) -> str:
+    """A key table of docs/CONFIGURATION.md: ``keys`` (default: all of :data:`SCHEMA`)."""
     lines = ["| key | unit | default | range | meaning |", "|---|---|---|---|---|"]
-    for key in SCHEMA.values():
+    for key in SCHEMA.values() if keys is None else keys:
         if key.choices:
             allowed = ", ".join(key.choices)
         elif key.low is not None or key.high is not None:
@@ -526,3 +707,16 @@ def render_markdown() -> str:
         default = "`" + repr(key.default).replace("'", '"') + "`"
         lines.append(f"| `{key.name}` | {key.unit} | {default} | {allowed} | {key.doc} |")
     return "\n".join(lines) + "\n"
+
+
+def render_key_tables() -> str:
+    """Every key table of docs/CONFIGURATION.md: the default robot's, then each other model's."""
+    others = (
+        f"\n### Keys of the `{model}` model\n"
+        f'A `{model}` robot file (`robot.model = "{model}"`) has the `robot.model`, `tool.*` '
+        "and all later keys of the table above; its geometry and joints are these:\n\n"
+        + render_markdown(model_keys(model))
+        for model in MODELS
+        if model != DEFAULT_MODEL
+    )
+    return "".join((render_markdown(), *others))

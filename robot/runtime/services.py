@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from collections import deque
 
     from hal import FaultEvent, HalStatus
-    from kinematics import TwoPlaneGuide
+    from kinematics import NeedleRobot
     from robot.runtime.jobs import JobResult
     from robot.runtime.readings import Readings
     from safety import Decision, InterlockSnapshot
@@ -25,8 +25,8 @@ class CoreServices(Protocol):
     """The core's state of this cycle and the calls that report and record."""
 
     @property
-    def robot(self) -> TwoPlaneGuide:
-        """The kinematic model (it changes with the tool)."""
+    def robot(self) -> NeedleRobot:
+        """The kinematic model, whichever the configuration chose (it changes with the tool)."""
         ...
 
     @property

@@ -14,6 +14,8 @@ import math
 import re
 from typing import TYPE_CHECKING, Final
 
+from robot.runtime.schema import joint_unit
+
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
@@ -52,11 +54,9 @@ def speed_overrides(values: Mapping[str, object], factor: float) -> dict[str, ob
         match = _RATE.match(key)
         if match is None:
             continue
-        prefix = f"joints.{match['name']}"
+        accel = f"joints.{match['name']}.max_accel_{joint_unit(match['name'])}_s2"
         overrides[key] = float(str(value)) * factor
-        overrides[f"{prefix}.max_accel_mm_s2"] = (
-            float(str(values[f"{prefix}.max_accel_mm_s2"])) * factor**2
-        )
+        overrides[accel] = float(str(values[accel])) * factor**2
     overrides["emulator.homing_speed_mm_s"] = (
         float(str(values["emulator.homing_speed_mm_s"])) * factor
     )

@@ -2,7 +2,8 @@
 
 ``fast_config()`` is the default robot with fast axes (200 mm/s, 2000 mm/s^2, homing 200 mm/s,
 10 ms telemetry, link lost after max(15 periods, 200 ms) = 200 ms) so real-time tests take
-fractions of a second.
+fractions of a second; ``fast_model_config(model)`` is the shipped robot of another model
+(``robot/data/``) with the same fast axes (rotary ones 2 rad/s, 20 rad/s^2).
 ``Console`` wraps :class:`robot.igtl.IgtlClient` with helpers that read until an expected
 message, with deadlines.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -19,7 +21,7 @@ from robot.config import load_config
 from robot.igtl import IgtlClient, IgtlMessage, StatusBody, StringBody, TransformBody, Workphase
 from robot.igtl.errors import IgtlReceiveTimeoutError
 from robot.igtl.profile import PROFILES, Profile
-from robot.runtime.schema import JOINT_NAMES
+from robot.runtime.schema import DEFAULT_MODEL, JOINT_NAMES, MODEL_JOINTS, joint_unit
 
 if TYPE_CHECKING:
     from robot.runtime import RobotConfig
@@ -35,10 +37,38 @@ FAST = {
 }
 
 
+#: The robot file shipped for each model (``None``: the default robot).
+SHIPPED_ROBOTS: dict[str, Path | None] = {
+    DEFAULT_MODEL: None,
+    "cartesian-rcm": Path(__file__).resolve().parents[2] / "robot" / "data" / "cartesian_rcm.toml",
+}
+
+
+def fast_overrides(model: str = DEFAULT_MODEL) -> dict[str, object]:
+    """:data:`FAST` for the joints of ``model``: each joint's keys in its own unit."""
+    joints = MODEL_JOINTS[model]
+    return {
+        **{k: v for k, v in FAST.items() if not k.startswith("joints.")},
+        **{f"joints.{j}.max_step_rate_hz": 20_000.0 for j in joints},
+        **{f"joints.{j}.max_accel_{joint_unit(j)}_s2": _FAST_ACCEL[joint_unit(j)] for j in joints},
+    }
+
+
+_FAST_ACCEL = {"mm": 2_000.0, "rad": 20.0}
+
+
 def fast_config(**overrides: object) -> RobotConfig:
     """The default robot with fast axes; ``overrides`` use dotted keys with ``__`` for dots."""
     extra = {k.replace("__", "."): v for k, v in overrides.items()}
     return load_config(overrides={**FAST, **extra}, environ={})
+
+
+def fast_model_config(model: str, **overrides: object) -> RobotConfig:
+    """The shipped robot of ``model`` with fast axes; ``overrides`` as :func:`fast_config`."""
+    extra = {k.replace("__", "."): v for k, v in overrides.items()}
+    return load_config(
+        SHIPPED_ROBOTS[model], overrides={**fast_overrides(model), **extra}, environ={}
+    )
 
 
 def matrix(translation_mm=(0.0, 0.0, 0.0), rotation=None) -> np.ndarray:

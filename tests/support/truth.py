@@ -9,12 +9,28 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import numpy as np
+
+from hal import JointKind
+
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
+    from hal import ControllerConfig
     from hal.emulator import TruthSample
 
 _UM_PER_MM = 1000.0
+_UM_PER_RAD = 1_000_000.0
+
+
+def joint_values(sample: TruthSample, controller: ControllerConfig) -> np.ndarray:
+    """The true joint vector of ``sample`` in joint units (mm, rad), wire order."""
+    return np.array(
+        [
+            p / (_UM_PER_RAD if axis.kind is JointKind.ROTARY else _UM_PER_MM)
+            for p, axis in zip(sample.positions_um, controller.axes, strict=True)
+        ]
+    )
 
 
 @dataclass(slots=True)

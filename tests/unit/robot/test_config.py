@@ -7,10 +7,19 @@ from pathlib import Path
 
 import pytest
 
+from hal import JointKind as HalJointKind
 from hal import PiezoConfig
+from kinematics import CartesianRcmRobot, JointKind
 from robot.cli.main import main
-from robot.config import SCHEMA, ConfigError, default_config_text, load_config, render_markdown
-from robot.runtime.schema import JOINT_NAMES
+from robot.config import (
+    SCHEMA,
+    ConfigError,
+    default_config_text,
+    load_config,
+    render_key_tables,
+    render_markdown,
+)
+from robot.runtime.schema import JOINT_NAMES, MODEL_JOINTS, model_keys, schema_for
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -157,3 +166,69 @@ def test_an_axis_can_be_a_piezo_with_its_own_speed_limit():
     joint = config.supervisor.joints[-1]
     assert (joint.max_speed, joint.imaging_safe, joint.insertion) == (5.0, False, True)
     assert config.guide.joints[-1].max_velocity == 5.0
+
+
+RCM_FILE = ROOT / "robot" / "data" / "cartesian_rcm.toml"
+
+
+def test_the_shipped_rcm_robot_file_sets_every_key_of_its_model_to_its_default_but_one():
+    values = flatten(tomllib.loads(RCM_FILE.read_text(encoding="utf-8")))
+    schema = schema_for("cartesian-rcm")
+    assert set(values) == set(schema)
+    # the emulator homes the tilts slowly (the file says why): a longer homing time-out
+    assert values["safety.homing_timeout_s"] == 120.0
+    for key, spec in schema.items():
+        if key != "safety.homing_timeout_s":
+            assert values[key] == spec.default, key
+
+
+def test_the_rcm_robot_builds_its_joints_once_for_the_hal_safety_and_kinematics():
+    config = load_config(RCM_FILE, environ={})
+    names = list(MODEL_JOINTS["cartesian-rcm"])
+    assert config.model == "cartesian-rcm"
+    assert isinstance(config.robot(), CartesianRcmRobot)
+    assert [j.name for j in config.joints] == names
+    assert [a.name for a in config.controller.axes] == names
+    assert [j.name for j in config.supervisor.joints] == names
+    assert [j.name for j in config.robot().joints] == names
+    tilt = config.controller.axes[names.index("tilt_a_rad")]
+    assert tilt.kind is HalJointKind.ROTARY
+    assert tilt.max_speed == pytest.approx(0.1)  # 1e-4 rad x 1000 Hz
+    assert config.robot().joints[3].kind is JointKind.REVOLUTE
+    assert [j.insertion for j in config.supervisor.joints] == [False] * 5 + [True]
+    assert config.robot(100.0).tool.length_mm == 100.0
+
+
+def test_a_key_of_another_model_fails_as_unknown(tmp_path):
+    path = tmp_path / "robot.toml"
+    path.write_text(
+        '[robot]\nmodel = "cartesian-rcm"\nfront_plane_z_mm = -60.0\n', encoding="utf-8"
+    )
+    with pytest.raises(ConfigError, match=r"unknown key robot\.front_plane_z_mm") as info:
+        load_config(path, environ={})
+    assert info.value.key == "robot.front_plane_z_mm"
+
+
+def test_an_unknown_model_fails_naming_the_key():
+    with pytest.raises(ConfigError, match=r"robot\.model = 'scara'") as info:
+        load_config(overrides={"robot.model": "scara"}, environ={})
+    assert info.value.key == "robot.model"
+
+
+def test_a_rotary_joint_limit_that_does_not_fit_fails_in_its_unit():
+    with pytest.raises(ConfigError, match=r"min_rad = 0\.6 rad") as info:
+        load_config(RCM_FILE, overrides={"joints.tilt_b_rad.min_rad": 0.6}, environ={})
+    assert info.value.key == "joints.tilt_b_rad.min_rad"
+
+
+def test_the_configuration_doc_holds_every_model_key_table():
+    text = (ROOT / "docs" / "CONFIGURATION.md").read_text(encoding="utf-8")
+    assert render_key_tables() in text
+    assert render_markdown(model_keys("cartesian-rcm")) in text
+
+
+def test_config_show_prints_the_keys_of_the_files_model(capsys):
+    assert main(["config", "show", "--config", str(RCM_FILE)]) == 0
+    out = capsys.readouterr().out
+    assert len(out.splitlines()) == len(schema_for("cartesian-rcm"))
+    assert any(line.startswith("joints.tilt_a_rad.min_rad") for line in out.splitlines())

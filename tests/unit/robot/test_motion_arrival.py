@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 from unittest.mock import MagicMock
 
@@ -11,7 +12,7 @@ from kinematics.trajectory import SynchronisedMove
 from robot.config import load_config
 from robot.runtime.jobs import JobKind, MoveJob
 from robot.runtime.motion import MotionControl
-from robot.runtime.readings import Readings
+from robot.runtime.readings import Readings, at_rest_at
 
 
 def _segment(name: str, start: list[float], goal: list[float]) -> SynchronisedMove:
@@ -80,3 +81,17 @@ def test_the_next_segment_waits_for_telemetry_that_shows_the_current_move():
     assert len(sent) == 2
     assert set(sent[1]) == set(names[:-1])
     core.fault.assert_not_called()
+
+
+def test_a_rotary_joint_arrives_within_the_rad_tolerance_not_the_mm_one():
+    path = Path(__file__).resolve().parents[3] / "robot" / "data" / "cartesian_rcm.toml"
+    config = load_config(path, environ={})
+    runtime = config.runtime
+    goal = [0.0, 0.0, -60.0, 0.1, 0.0, 30.0]
+    off = runtime.arrival_tolerance_rad * 5  # far below 0.05 "mm", well beyond 0.001 rad
+    tilted = _at_rest([0.0, 0.0, -60.0, 0.1 + off, 0.0, 30.0], last_move_id=1)
+    tol_mm, tol_rad = runtime.arrival_tolerance_mm, runtime.arrival_tolerance_rad
+    assert not at_rest_at(tilted, config.controller, goal, tol_mm, tol_rad)
+    assert at_rest_at(tilted, config.controller, goal, tol_mm)  # the mm tolerance alone: 0.05
+    there = _at_rest([0.0, 0.0, -60.0, 0.1 + tol_rad / 2, 0.0, 30.0 + tol_mm / 2], 1)
+    assert at_rest_at(there, config.controller, goal, tol_mm, tol_rad)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from robot.config import load_config
@@ -32,3 +34,13 @@ def test_speeds_scale_by_the_factor_accelerations_by_its_square_homing_timeout_b
 def test_a_factor_outside_1_to_50_is_refused(factor):
     with pytest.raises(ValueError, match=r"speed factor must be in \[1, 50\]"):
         check_speed_factor(factor)
+
+
+def test_the_rcm_robot_scales_its_rotary_joints_in_their_own_unit():
+    path = Path(__file__).resolve().parents[3] / "robot" / "data" / "cartesian_rcm.toml"
+    base = load_config(path, environ={})
+    scaled = load_config(path, overrides=speed_overrides(base.values, 4.0), environ={})
+    accel = "joints.tilt_a_rad.max_accel_rad_s2"
+    assert scaled.values[accel] == pytest.approx(16.0 * float(str(base.values[accel])))
+    for axis_base, axis in zip(base.controller.axes, scaled.controller.axes, strict=True):
+        assert axis.max_speed == pytest.approx(4.0 * axis_base.max_speed)
