@@ -2,12 +2,15 @@
 
 Only the control-loop thread calls a :class:`RobotCore`. Each cycle it calls :meth:`sense`
 (HAL read -> interlock snapshot -> HAL faults -> ``supervisor.evaluate``), then the workphase
-layer's commands (``start_up``, ``calibrate``, ``set_target``, ``move``, ``stop``, ...), then
-:meth:`act` (advance homing, motion and stops), and :meth:`commit` (audit group commit). Results of
-multi-cycle work come back from :meth:`sense`/:meth:`act` as :class:`~robot.runtime.jobs.JobResult`.
-Motion always follows: plan in the robot frame (target in scanner RAS through the calibration), a
-trajectory that retracts before lateral motion, a permit from the supervisor, the audit committed,
-then the HAL moves with that permit.
+layer's commands (``start_up``, ``targets.calibrate``, ``targets.set_target``,
+``move_to_target``, ``stop``, ...), then :meth:`act` (advance homing, motion and stops), and
+:meth:`commit` (audit group commit). Results of multi-cycle work come back from
+:meth:`sense`/:meth:`act` as :class:`~robot.runtime.jobs.JobResult`. The core is composed of
+collaborators, each in its own module: ``StartUpSequence`` (robot/runtime/startup.py),
+``MotionControl`` (motion.py) and ``Targeting`` (targeting.py: calibration and target).
+Motion always follows: plan in the robot frame (target in scanner RAS through the calibration),
+a trajectory that retracts before lateral motion, a permit from the supervisor, the audit
+committed, then the HAL moves with that permit.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import numpy as np
 
 from hal import FaultEvent, HalFaultKind, LifecycleState
 from hal import StopCategory as WireStop
-from kinematics import Target, Unreachable, compose, plan, transform_points, transform_vectors
+from kinematics import transform_points, transform_vectors
 from robot.runtime.jobs import (
     AcceptedTarget,
     JobKind,
@@ -29,12 +32,12 @@ from robot.runtime.jobs import (
     MoveJob,
     StartUpJob,
     StopJob,
-    TargetOutcome,
 )
 from robot.runtime.motion import MotionControl
-from robot.runtime.pose import calibration_problem, nearest_rigid, pose_along, target_problem
-from robot.runtime.readings import at_rest_at, read_joints, snapshot_from
+from robot.runtime.pose import pose_along
+from robot.runtime.readings import read_joints, snapshot_from
 from robot.runtime.startup import StartUpSequence
+from robot.runtime.targeting import Targeting
 from safety import (
     LATCHED_STATES,
     MOTION_STATES,
@@ -52,12 +55,12 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from hal import ControllerDriver, HalStatus
-    from kinematics import JointGoal, NeedleRobot, Transform
+    from kinematics import NeedleRobot, Transform
     from robot.runtime.config import RobotConfig
     from robot.runtime.readings import Readings
     from safety import Decision, InterlockSnapshot, Supervisor
 
-__all__ = ["REACH_TOLERANCE_MM", "WIRE_STOP", "AcceptedTarget", "RobotCore"]
+__all__ = ["WIRE_STOP", "AcceptedTarget", "RobotCore"]
 
 logger = logging.getLogger(__name__)
 
@@ -73,8 +76,6 @@ _STOPPING_HAL_FAULTS: Final = frozenset(
 )
 #: Controller faults a START_UP failure names (the most recent ones).
 _REMEMBERED_FAULTS: Final = 4
-#: OPENIGTLINK.md 4.5: a reachable target is reached within this (mm).
-REACH_TOLERANCE_MM: Final = 0.1
 #: The supervisor's stop categories on the wire: the one mapping between the two definitions
 #: (safety and the firmware protocol may not import each other).
 WIRE_STOP: Final = MappingProxyType(
@@ -84,8 +85,6 @@ WIRE_STOP: Final = MappingProxyType(
         StopCategory.CAT2: WireStop.CAT2,
     }
 )
-#: States in which a target may be accepted.
-_TARGETABLE: Final = frozenset({State.CALIBRATED, State.TARGET_SET, State.AT_TARGET})
 #: Workphases a MOVE_TO_TARGET may follow.
 _MOVE_AFTER: Final = frozenset({Workphase.TARGETING, Workphase.MOVE_TO_TARGET})
 #: Supervisor states in which axes seek their limit switches (START_UP's two homing stages).
@@ -122,12 +121,6 @@ class RobotCore:
         self._console_alive = console_alive
         self.robot: NeedleRobot = config.robot()
         self.tool_length_mm = config.guide.tool.length_mm
-        self.T_scanner_from_robot: Transform | None = None
-        self.calibration_id: str | None = None
-        self.target: AcceptedTarget | None = None
-        #: A target (scanner RAS, its id, its sender) that arrived while the needle was in: kept
-        #: apart from the accepted one and planned once the needle is measured out.
-        self.pending_target: tuple[Transform, str, str] | None = None
         self.scanner_imaging: bool | None = None
         self.stopping: StopJob | None = None
         self._cut_motion = False  # the last STOP/EMERGENCY cut motion (see _cut_jobs)
@@ -145,6 +138,14 @@ class RobotCore:
         )
         self._motion = MotionControl(
             self, config=config, driver=driver, supervisor=supervisor, now=now
+        )
+        #: The calibration in use, the accepted target and a pending one (their checks too).
+        self.targets = Targeting(
+            self,
+            config=config,
+            supervisor=supervisor,
+            state=lambda: self.state,
+            busy=lambda: self.busy,
         )
 
     # --- per cycle ---------------------------------------------------------------------------
@@ -192,9 +193,9 @@ class RobotCore:
         """
         memory = self.supervisor.memory
         if memory.calibration_id is None and self.T_scanner_from_robot is not None:
-            self._forget_registration()
+            self.targets.forget_registration()
         if memory.target_id is None and self.target is not None:
-            self.target = None
+            self.targets.drop_target()
 
     def act(self) -> list[JobResult]:
         """Advance START_UP, motion and stops by one cycle."""
@@ -468,28 +469,11 @@ class RobotCore:
         """
         self.robot = self.config.robot(length_mm)
         self.tool_length_mm = length_mm
-        self.target = None
+        self.targets.drop_target()
 
     def needle_text(self) -> str:
         """Where the needle is, measured (for refusals)."""
         return needle_text(self.snapshot(), self.config.supervisor)
-
-    @property
-    def has_target(self) -> bool:
-        """Whether a target is accepted (IS_IN_TARGETING_POS)."""
-        return self.target is not None
-
-    def has_reached_target(self) -> bool:
-        """The measured joints are at the accepted target's goal (HAS_REACHED_TARGET), at rest."""
-        if self.target is None or self.busy:
-            return False
-        return at_rest_at(
-            self.readings,
-            self.config.controller,
-            self.target.goal.joint_values,
-            self.config.runtime.arrival_tolerance_mm,
-            self.config.runtime.arrival_tolerance_rad,
-        )
 
     def current_pose(self) -> Transform | None:
         """Needle-tip pose: FK of measured joints, scanner RAS (robot frame if uncalibrated)."""
@@ -505,17 +489,21 @@ class RobotCore:
         reference = None if self.target is None else self.target.requested
         return pose_along(tip, direction, reference)
 
+    @property
+    def target(self) -> AcceptedTarget | None:
+        """The accepted target (owned by :attr:`targets`), or ``None``."""
+        return self.targets.target
+
+    @property
+    def T_scanner_from_robot(self) -> Transform | None:
+        """The calibration in use (owned by :attr:`targets`), or ``None``."""
+        return self.targets.T_scanner_from_robot
+
     def plane_pose(self) -> Transform | None:
         """The pose a scan plane along the needle goes through: the target's, else the measured."""
         if self.target is not None:
             return self.target.T_scanner_from_reached
         return self.current_pose()
-
-    def plan_target(self, requested: Transform) -> JointGoal | Unreachable:
-        """Plan a target pose (scanner RAS) with the current calibration and tool."""
-        assert self.T_scanner_from_robot is not None  # noqa: S101 - callers check calibration
-        target = Target.from_arrays(requested[:3, 3], direction_ras=requested[:3, 2])
-        return plan(self.robot, target, self.T_scanner_from_robot)
 
     # --- commands the workphase layer translates into (the core owns the state they change) ---
 
@@ -523,187 +511,19 @@ class RobotCore:
         """PLANNING: the supervisor's PLAN (from MANUAL it forgets calibration and target)."""
         decision = self.supervisor.handle(Event.PLAN, self.snapshot(), source=source)
         if decision.accepted and decision.state_after is State.READY:
-            self._forget_registration()
+            self.targets.forget_registration()
         return decision
 
     def manual(self, source: str) -> Decision:
         """MANUAL: the supervisor's MANUAL (the target is forgotten)."""
         decision = self.supervisor.handle(Event.MANUAL, self.snapshot(), source=source)
         if decision.accepted:
-            self.target = None
+            self.targets.drop_target()
         return decision
 
     def targeting(self, source: str) -> Decision:
         """TARGETING: the supervisor's TARGETING; on acceptance the target is forgotten."""
         decision = self.supervisor.handle(Event.TARGETING, self.snapshot(), source=source)
         if decision.accepted:
-            self.target = None
+            self.targets.drop_target()
         return decision
-
-    def calibrate(
-        self, T_scanner_from_robot: Transform, calibration_id: str, source: str
-    ) -> Decision:
-        """Check and accept a calibration; on acceptance it is in use and the target is gone.
-
-        A matrix that is not rigid is refused with its measured deviation (10, INVALID_MATRIX)
-        and recorded as such.
-        """
-        problem = calibration_problem(T_scanner_from_robot)
-        if problem is not None:
-            return self.supervisor.handle(
-                Event.CALIBRATE,
-                self.snapshot(),
-                source=source,
-                rejected=SubCode.INVALID_MATRIX,
-                reason=problem.message,
-            )
-        decision = self.supervisor.handle(
-            Event.CALIBRATE, self.snapshot(), source=source, calibration_id=calibration_id
-        )
-        if decision.accepted:
-            self.T_scanner_from_robot = nearest_rigid(T_scanner_from_robot)
-            self.calibration_id = calibration_id
-            self.target = None
-        return decision
-
-    def set_target(
-        self, requested: Transform, target_id: str, source: str, *, phase: Workphase
-    ) -> TargetOutcome:
-        """A TGT_ transform: keep it pending (needle in), refuse it (not ready), or accept it.
-
-        Args:
-            requested: the target pose (scanner RAS).
-            target_id: its id.
-            source: who sent it.
-            phase: the workphase in effect (a target is taken in TARGETING only).
-        """
-        if self.state is State.NEEDLE_INSERTED:
-            # Kept apart from the accepted target until the needle is out (then planned).
-            self.keep_pending_target(requested, target_id, source)
-            held = "none" if self.target is None else self.target.target_id
-            return TargetOutcome(
-                code=StatusCode.NOT_READY,
-                sub_code=SubCode.INTERLOCK,
-                reason=(
-                    f"{self.needle_text()}: {target_id} is kept pending and planned once the "
-                    f"needle is out (RETRACT_NEEDLE); the accepted target ({held}) stays"
-                ),
-                judged=False,
-            )
-        if phase is not Workphase.TARGETING or self.state not in _TARGETABLE:
-            return TargetOutcome(
-                code=StatusCode.NOT_READY,
-                sub_code=(
-                    SubCode.NOT_CALIBRATED
-                    if self.T_scanner_from_robot is None
-                    else SubCode.NOT_READY
-                ),
-                reason=(
-                    f"TGT_ needs TARGETING ready (phase {phase.value}, robot {self.state.value})"
-                ),
-                judged=False,
-            )
-        return self.accept_target(requested, target_id, source)
-
-    def reject_target(self, sub_code: SubCode, reason: str, source: str) -> Decision:
-        """Record a target the robot's own checks refused (invalid matrix, unreachable)."""
-        return self.supervisor.handle(
-            Event.SET_TARGET, self.snapshot(), source=source, rejected=sub_code, reason=reason
-        )
-
-    def keep_pending_target(self, requested: Transform, target_id: str, source: str) -> None:
-        """Keep a target that arrived while the needle is in, apart from the accepted one."""
-        self.pending_target = (np.asarray(requested, dtype=np.float64), target_id, source)
-
-    def take_pending_target(self) -> tuple[Transform, str, str] | None:
-        """The pending target once the needle is out and the robot can take a target, else None."""
-        pending = self.pending_target
-        if pending is None or self.busy or self.state not in _TARGETABLE:
-            return None
-        self.pending_target = None
-        return pending
-
-    def accept_pending_target(self) -> TargetOutcome | None:
-        """Plan and accept a target kept while the needle was in, once it is out (each cycle)."""
-        pending = self.take_pending_target()
-        if pending is None:
-            return None
-        requested, target_id, source = pending
-        logger.info("the needle is out: planning the pending target %s", target_id)
-        return self.accept_target(requested, target_id, source)
-
-    def _forget_registration(self) -> None:
-        self.T_scanner_from_robot = None
-        self.calibration_id = None
-        self.target = None
-
-    def accept_target(self, requested: Transform, target_id: str, source: str) -> TargetOutcome:
-        """Check and plan a target, then ask the supervisor to accept it (it is then the target).
-
-        An invalid matrix, an unreachable target or one the tip would miss by more than
-        :data:`REACH_TOLERANCE_MM` is refused and recorded as such (10, with its reason).
-        """
-        requested = np.asarray(requested, dtype=np.float64)
-        problem = target_problem(requested)
-        if problem is not None:
-            return self._refuse_target(SubCode.INVALID_MATRIX, problem.message, source)
-        planned = self.plan_target(requested)
-        if isinstance(planned, Unreachable):
-            return self._refuse_target(SubCode.OUT_OF_RANGE, planned.reason, source)
-        miss = float(np.linalg.norm(np.subtract(planned.tip_ras_mm, requested[:3, 3])))
-        if miss > REACH_TOLERANCE_MM:
-            reason = f"the tip would end {miss:.3f} mm from the target (> 0.1 mm)"
-            return self._refuse_target(SubCode.OUT_OF_RANGE, reason, source)
-        decision = self.accept_goal(requested, planned, target_id, source)
-        if not decision.accepted or self.target is None:
-            return TargetOutcome(
-                code=StatusCode.OK if decision.accepted else decision.code,
-                sub_code=SubCode.OK if decision.accepted else decision.sub_code,
-                reason="" if decision.accepted else decision.reason,
-                judged=True,
-            )
-        return TargetOutcome(
-            code=StatusCode.OK,
-            sub_code=SubCode.OK,
-            reason=planned.describe().replace("\n", "; "),
-            judged=True,
-            T_scanner_from_reached=self.target.T_scanner_from_reached,
-        )
-
-    def _refuse_target(self, sub_code: SubCode, reason: str, source: str) -> TargetOutcome:
-        self.reject_target(sub_code, reason, source)
-        return TargetOutcome(
-            code=StatusCode.CONFIG_ERROR, sub_code=sub_code, reason=reason, judged=True
-        )
-
-    def accept_goal(
-        self, requested: Transform, goal: JointGoal, target_id: str, source: str
-    ) -> Decision:
-        """Ask the supervisor to accept a planned target; on acceptance it is the robot's target.
-
-        The supervisor remembers the target's insertion depth, so no insertion permit may reach
-        deeper than it.
-        """
-        decision = self.supervisor.handle(
-            Event.SET_TARGET,
-            self.snapshot(),
-            source=source,
-            target_id=target_id,
-            target_depth_mm=float(goal.joint_values[self.robot.insertion_index]),
-        )
-        if decision.accepted:
-            self.target = AcceptedTarget(
-                target_id=target_id,
-                requested=requested,
-                goal=goal,
-                T_scanner_from_reached=self.reached_pose(goal, requested),
-            )
-        return decision
-
-    def reached_pose(self, goal: JointGoal, requested: Transform) -> Transform:
-        """The pose the robot will reach for ``goal`` (scanner RAS)."""
-        return pose_along(goal.tip_ras_mm, goal.direction_ras, requested)
-
-    def T_scanner_from_zframe_to_robot(self, T_scanner_from_zframe: Transform) -> Transform:
-        """The calibration implied by a Z-frame pose and the configured mount."""
-        return compose(T_scanner_from_zframe, self.config.T_zframe_from_robot)

@@ -113,7 +113,7 @@ class ZFrameAlignment:
         self.zframe_count += 1
         self.last_zframe = T_s_z
         accepted = self._poses.apply_calibration(
-            core.T_scanner_from_zframe_to_robot(T_s_z),
+            core.targets.T_scanner_from_zframe_to_robot(T_s_z),
             f"ZFRAME-{self.zframe_count}",
             f"conn{result.connection_id}",
         )

@@ -65,7 +65,7 @@ class PoseRequests:
         if kind is PoseKind.CLB:
             self._calibration(body.matrix_ras_mm, f"CLB_{event.command_id}", source, conn)
             return
-        outcome = self._core.set_target(
+        outcome = self._core.targets.set_target(
             body.matrix_ras_mm, f"TGT_{event.command_id}", source, phase=self._replier.phase
         )
         if outcome.judged:
@@ -90,19 +90,19 @@ class PoseRequests:
 
     def apply_calibration(self, matrix: Transform, calibration_id: str, source: str) -> bool:
         """The core's ``calibrate``; STATUS(CALIBRATION) to all; whether it was accepted."""
-        decision = self._core.calibrate(matrix, calibration_id, source)
+        decision = self._core.targets.calibrate(matrix, calibration_id, source)
         self._replier.decision_status("CALIBRATION", decision)
         return decision.accepted
 
     def accept_pending_target(self) -> None:
         """The core's pending target, once the needle is out: its STATUS(TARGET) (each cycle)."""
-        outcome = self._core.accept_pending_target()
+        outcome = self._core.targets.accept_pending_target()
         if outcome is not None:
             self.target_status(outcome)
 
     def accept_target(self, matrix: Transform, target_id: str, source: str) -> bool:
         """The core's ``accept_target`` (re-alignment); its STATUS(TARGET); whether accepted."""
-        outcome = self._core.accept_target(matrix, target_id, source)
+        outcome = self._core.targets.accept_target(matrix, target_id, source)
         self.target_status(outcome)
         return outcome.accepted
 

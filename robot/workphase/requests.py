@@ -116,9 +116,9 @@ class StringRequests:
         elif name == "CURRENT_POSITION":
             self._position_reply(conn)
             if self._replier.profile.position_poll_flags:
-                aligned = "1" if self._core.has_target else "0"
+                aligned = "1" if self._core.targets.has_target else "0"
                 self._replier.send(conn, replies.string("IS_IN_TARGETING_POS", aligned))
-                reached = "1" if self._core.has_reached_target() else "0"
+                reached = "1" if self._core.targets.has_reached_target() else "0"
                 self._replier.send(conn, replies.string("HAS_REACHED_TARGET", reached))
         elif name == "SCANNER":
             self._scanner(conn, text)

@@ -278,7 +278,7 @@ def test_a_target_sent_while_the_needle_is_in_is_kept_pending_until_it_is_out():
         # the needle is measured out: the pending target is planned and accepted now
         planned = console.status("TARGET")
         assert planned.code == 1, planned
-        console.until("TARGET", type_name="TRANSFORM")
+        console.until(console.profile.target_transform, type_name="TRANSFORM")
         assert app.core.target is not None
         assert app.core.target.target_id == f"TGT_{pose_id}"
         watch = _watch(app)

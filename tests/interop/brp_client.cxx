@@ -2,9 +2,11 @@
 // whole workphase sequence of OPENIGTLINK.md section 4 against mrbot's server and checks every
 // reply's order, device name, codes and echo. Every frame is unpacked with the CRC check on.
 //
-// Usage: brp_client <host> <port> <tx ty tz> <ux uy uz>
+// Usage: brp_client <host> <port> <tx ty tz> <ux uy uz> [brp-2013|brp-2021]
 //   t: a reachable tip position (RAS mm) for an identity calibration, identity orientation;
-//   u: an unreachable one.
+//   u: an unreachable one; the last argument is the robot's protocol profile (default brp-2013,
+//   the order below; brp-2021 adds STATUS(PLANNING,1) and STATUS(CALIBRATION,1) after
+//   CURRENT_STATUS and names the reached pose TRANSFORM(REACHABLE_TARGET)).
 //
 // Sequence (ids 0001..0011):
 //   CMD START_UP           ACK, CURRENT_STATUS(START_UP), STATUS(START_UP,1)
@@ -19,7 +21,7 @@
 //                          STATUS(RETRACT_NEEDLE,1), CURRENT_POSITION
 //   CMD TARGETING          ACK, CURRENT_STATUS(TARGETING), STATUS(TARGETING,1)
 //   TGT u                  TRANSFORM(ACK) bit-exact, STATUS(TARGET,10,sub 3), no TRANSFORM
-//   CMD STOP               ACK, CURRENT_STATUS(STOP), STATUS(STOP,1)
+//   CMD STOP               ACK, CURRENT_STATUS(STOP), STATUS(STOP,1), nothing more at rest
 //   CMD EMERGENCY          ACK, CURRENT_STATUS(EMERGENCY), STATUS(EMERGENCY,1)
 // Prints one line per received frame and a final "OK positions=<N>"; exit 0 only if all held.
 
@@ -210,13 +212,19 @@ double distance_mm(const igtl::Matrix4x4& a, const igtl::Matrix4x4& b) {
   return std::sqrt(sum);
 }
 
-int run(const float reachable[3], const float unreachable[3]) {
+int run(const float reachable[3], const float unreachable[3], bool profile_2021) {
   send_command("0001", "START_UP");
   expect_status("START_UP", 1);
 
   send_command("0002", "PLANNING");
+  if (profile_2021) {
+    expect_status("PLANNING", 1);
+  }
 
   send_command("0003", "CALIBRATION");
+  if (profile_2021) {
+    expect_status("CALIBRATION", 1);  // the phase; the calibration's own STATUS follows the CLB_
+  }
   const float origin[3] = {0.0f, 0.0f, 0.0f};
   send_pose("CLB", "0004", origin);
   expect_status("CALIBRATION", 1);
@@ -225,7 +233,7 @@ int run(const float reachable[3], const float unreachable[3]) {
   expect_status("TARGETING", 1);
   send_pose("TGT", "0006", reachable);
   expect_status("TARGET", 1);
-  const Frame planned = expect("TRANSFORM", "TARGET");
+  const Frame planned = expect("TRANSFORM", profile_2021 ? "REACHABLE_TARGET" : "TARGET");
 
   send_command("0007", "MOVE_TO_TARGET");
   int positions = 0;
@@ -259,10 +267,7 @@ int run(const float reachable[3], const float unreachable[3]) {
   expect_status("TARGET", 10, 3, "OUT_OF_RANGE");
 
   send_command("0010", "STOP");
-  expect_status("STOP", 1);
-  if (peek_frame("ACK_0011").name == "CURRENT_POSITION") {
-    read_frame("CURRENT_POSITION");  // the one position after a STOP (section 4.4)
-  }
+  expect_status("STOP", 1);  // at rest: nothing follows, the next frame is ACK_0011
 
   send_command("0011", "EMERGENCY");
   expect_status("EMERGENCY", 1);
@@ -273,8 +278,14 @@ int run(const float reachable[3], const float unreachable[3]) {
 }  // namespace
 
 int main(int argc, char* argv[]) {
-  if (argc != 9) {
-    std::fprintf(stderr, "usage: brp_client <host> <port> <tx ty tz> <ux uy uz>\n");
+  if (argc != 9 && argc != 10) {
+    std::fprintf(stderr,
+                 "usage: brp_client <host> <port> <tx ty tz> <ux uy uz> [brp-2013|brp-2021]\n");
+    return 2;
+  }
+  const std::string profile = argc == 10 ? argv[9] : "brp-2013";
+  if (profile != "brp-2013" && profile != "brp-2021") {
+    std::fprintf(stderr, "brp_client: unknown profile %s\n", profile.c_str());
     return 2;
   }
   const float reachable[3] = {std::strtof(argv[3], nullptr), std::strtof(argv[4], nullptr),
@@ -289,7 +300,7 @@ int main(int argc, char* argv[]) {
   g_socket->SetReceiveTimeout(20000);  // ms: homing and the move fit; the test's time-out backs it
   int code = 1;
   try {
-    code = run(reachable, unreachable);
+    code = run(reachable, unreachable, profile == "brp-2021");
   } catch (const Failure& failure) {
     std::fprintf(stderr, "brp_client: %s\n", failure.why().c_str());
     code = 1;

@@ -67,9 +67,10 @@ def build_brp_client(directory: Path) -> Path:
     return binary
 
 
-def run_brp_client(binary: Path, port: int, *, timeout_s: float = 60.0):
+def run_brp_client(binary: Path, port: int, *, timeout_s: float = 60.0, profile: str = "brp-2013"):
     args = [str(binary), "127.0.0.1", str(port)]
     args += [f"{v:g}" for v in (*REACHABLE_RAS_MM, *UNREACHABLE_RAS_MM)]
+    args.append(profile)
     return subprocess.run(args, capture_output=True, text=True, timeout=timeout_s, check=False)
 
 
@@ -107,7 +108,7 @@ def _script_compliant_robot(
     robot.expect("TGT").reply(
         ack(), status("TARGET", 10, 3, "OUT_OF_RANGE", "insertion exceeds 150 mm by 410 mm")
     )
-    robot.expect("CMD:STOP").reply(phase_ok("STOP"), position(*REACHABLE_RAS_MM))
+    robot.expect("CMD:STOP").reply(phase_ok("STOP"))  # at rest nothing follows
     robot.expect("CMD:EMERGENCY").reply(phase_ok("EMERGENCY"))
 
 
@@ -141,8 +142,8 @@ def test_cpp_client_rejects_a_move_that_arrives_off_target(brp_client):
 
 
 def test_cpp_client_runs_the_whole_workphase_sequence_against_the_real_robot(brp_client):
-    with RobotApp(fast_config(), emulate=True, port=0) as app:
-        result = run_brp_client(brp_client, app.address[1])
+    with RobotApp(fast_config(), emulate=True, port=0) as app:  # the default profile, brp-2021
+        result = run_brp_client(brp_client, app.address[1], profile="brp-2021")
         emulator = app.emulator
         assert emulator is not None
         wait_for(lambda: not any(a.moving for a in emulator.axes), timeout_s=0.2, what="still")

@@ -101,8 +101,8 @@ class SimRobot:
 
     def target(self, translation_mm) -> None:
         requested = matrix(translation_mm)
-        assert self.core.calibrate(np.eye(4), "c", "test").accepted
-        assert self.core.accept_target(requested, "t", "test").accepted
+        assert self.core.targets.calibrate(np.eye(4), "c", "test").accepted
+        assert self.core.targets.accept_target(requested, "t", "test").accepted
 
     def close(self) -> None:
         self.driver.close()
