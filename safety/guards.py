@@ -363,40 +363,41 @@ def reset_allowed(g: GuardInput) -> Refusal | None:
     )
 
 
-def calibration_accepted(g: GuardInput) -> Refusal | None:
-    """CALIBRATE: an identified calibration that passed the robot's rigidity check."""
+def _identified_and_accepted(
+    g: GuardInput, *, what: str, identifier: str | None, needs: str
+) -> Refusal | None:
+    """The robot's checks did not reject the request and it carries an id (``needs`` says which)."""
     request = g.request
     if request.rejected is not None:
         return Refusal(
             code=StatusCode.CONFIG_ERROR,
             sub_code=request.rejected,
-            reason=request.reason or f"calibration rejected ({request.rejected.name})",
+            reason=request.reason or f"{what} rejected ({request.rejected.name})",
         )
-    if not request.calibration_id:
+    if not identifier:
         return Refusal(
             code=StatusCode.CONFIG_ERROR,
             sub_code=SubCode.BAD_VALUE,
-            reason="CALIBRATE needs a calibration_id",
+            reason=needs,
         )
     return None
+
+
+def calibration_accepted(g: GuardInput) -> Refusal | None:
+    """CALIBRATE: an identified calibration that passed the robot's rigidity check."""
+    return _identified_and_accepted(
+        g,
+        what="calibration",
+        identifier=g.request.calibration_id,
+        needs="CALIBRATE needs a calibration_id",
+    )
 
 
 def target_accepted(g: GuardInput) -> Refusal | None:
     """SET_TARGET: an identified target that passed the robot's validity and reach checks."""
-    request = g.request
-    if request.rejected is not None:
-        return Refusal(
-            code=StatusCode.CONFIG_ERROR,
-            sub_code=request.rejected,
-            reason=request.reason or f"target rejected ({request.rejected.name})",
-        )
-    if not request.target_id:
-        return Refusal(
-            code=StatusCode.CONFIG_ERROR,
-            sub_code=SubCode.BAD_VALUE,
-            reason="SET_TARGET needs a target_id",
-        )
-    return None
+    return _identified_and_accepted(
+        g, what="target", identifier=g.request.target_id, needs="SET_TARGET needs a target_id"
+    )
 
 
 def has_calibration(g: GuardInput) -> Refusal | None:
