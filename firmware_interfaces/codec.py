@@ -106,6 +106,16 @@ def _getter(names: tuple[str, ...]) -> Callable[[object], tuple[object, ...]]:
     return attrgetter(*names)
 
 
+def _term(names: dict[str, object], spec: FieldSpec, owner: str, value: str) -> str:
+    """Source of ``value`` as the field's Python value; a converter it needs goes into ``names``."""
+    convert = _converter(owner, spec)
+    if convert is None:
+        return value
+    key = f"c{len(names)}"
+    names[key] = convert
+    return f"{key}({value})"
+
+
 def _compile_checked_builder(
     layout: Layout, cls: type[Message]
 ) -> Callable[[tuple[int, ...]], Message]:
@@ -119,15 +129,9 @@ def _compile_checked_builder(
     """
     names: dict[str, object] = {"M": cls}
 
-    def term(spec: FieldSpec, owner: str, value: str) -> str:
-        convert = _converter(owner, spec)
-        if convert is None:
-            return value
-        key = f"c{len(names)}"
-        names[key] = convert
-        return f"{key}({value})"
-
-    args = [f"{f.name}={term(f, layout.name, f'v[{i}]')}" for i, f in enumerate(layout.fixed)]
+    args = [
+        f"{f.name}={_term(names, f, layout.name, f'v[{i}]')}" for i, f in enumerate(layout.fixed)
+    ]
     lines = ["def build(v):"]
     if layout.has_axes:
         first = len(layout.fixed) + 1
@@ -137,14 +141,15 @@ def _compile_checked_builder(
             names["R"] = layout.record
             owner = layout.record.__name__
             fields = ", ".join(
-                f"{f.name}={term(f, owner, f'v[j + {k}]')}" for k, f in enumerate(layout.per_axis)
+                f"{f.name}={_term(names, f, owner, f'v[j + {k}]')}"
+                for k, f in enumerate(layout.per_axis)
             )
             span = f"range({first}, {first} + n * {width}, {width})"
             args.append(f"{layout.per_axis_attrs[0]}=tuple([R({fields}) for j in {span}])")
         else:
             for k, f in enumerate(layout.per_axis):
                 items = f"v[{first + k}:{first} + n * {width}:{width}]"
-                converted = term(f, layout.name, "x")
+                converted = _term(names, f, layout.name, "x")
                 if converted == "x":
                     args.append(f"{f.name}=tuple({items})")
                 else:
@@ -179,18 +184,10 @@ def _compile_fast_builder(
     names: dict[str, object] = {"M": cls, "new": object.__new__, "put": object.__setattr__}
     names["slow"] = checked
 
-    def term(spec: FieldSpec, owner: str, value: str) -> str:
-        convert = _converter(owner, spec)
-        if convert is None:
-            return value
-        key = f"c{len(names)}"
-        names[key] = convert
-        return f"{key}({value})"
-
     lines = ["def build(v):"]
     guards = [c for i, f in enumerate(layout.fixed) if (c := _narrowed(f, f"v[{i}]"))]
     sets = [
-        f"    put(m, {f.name!r}, {term(f, layout.name, f'v[{i}]')})"
+        f"    put(m, {f.name!r}, {_term(names, f, layout.name, f'v[{i}]')})"
         for i, f in enumerate(layout.fixed)
     ]
     if layout.has_axes:
@@ -213,7 +210,7 @@ def _compile_fast_builder(
                 lines.append("            return slow(v)")
             lines.append("        r = new(R)")
             lines.extend(
-                f"        put(r, {f.name!r}, {term(f, owner, f'v[j + {k}]')})"
+                f"        put(r, {f.name!r}, {_term(names, f, owner, f'v[j + {k}]')})"
                 for k, f in enumerate(layout.per_axis)
             )
             lines.append("        records.append(r)")
@@ -223,7 +220,7 @@ def _compile_fast_builder(
                 items = f"v[{first + k}:{stop}:{width}]"
                 if (c := _narrowed(f, "x")) is not None:
                     guards.append(f"all({c} for x in {items})")
-                converted = term(f, layout.name, "x")
+                converted = _term(names, f, layout.name, "x")
                 column = (
                     f"tuple({items})"
                     if converted == "x"

@@ -129,6 +129,22 @@ class MotionCommands:
             self._count_refusal()
             raise PermitRefusedError(err.reason) from err
 
+    def _send_setpoint_change(self, message: Home | Jog, mark: int, operation: str) -> None:
+        """Send a HOME or JOG (no retry) unless a stop came since ``mark``; then fence telemetry.
+
+        Called with the motion lock held.
+        """
+        self._refuse_if_stopped(mark, operation)
+        try:
+            self._link.request(
+                message,
+                timeout_s=self._config.ack_timeout_s,
+                retries=0,
+                abort=self._stops.stopped_since(mark),
+            )
+        finally:
+            self.fence_telemetry()
+
     def home(self, names: tuple[str, ...] | None = None, *, permit: MotionPermit | None) -> None:
         """Home the named axes (default: all) towards their lower limit switch.
 
@@ -161,16 +177,7 @@ class MotionCommands:
             self._count_refusal()
             raise MotionBusyError("another motion request is in progress (one motion owner)")
         try:
-            self._refuse_if_stopped(mark, "home")
-            try:
-                self._link.request(
-                    Home(axis_mask=mask),
-                    timeout_s=self._config.ack_timeout_s,
-                    retries=0,
-                    abort=self._stops.stopped_since(mark),
-                )
-            finally:
-                self.fence_telemetry()
+            self._send_setpoint_change(Home(axis_mask=mask), mark, "home")
         finally:
             self._motion_lock.release()
 
@@ -345,15 +352,6 @@ class MotionCommands:
                 velocity_um_s=to_wire_um(velocity, cfg.kind),
                 duration_ms=round(duration_s * 1000),
             )
-            self._refuse_if_stopped(mark, "jog")
-            try:
-                self._link.request(
-                    message,
-                    timeout_s=self._config.ack_timeout_s,
-                    retries=0,
-                    abort=self._stops.stopped_since(mark),
-                )
-            finally:
-                self.fence_telemetry()
+            self._send_setpoint_change(message, mark, "jog")
         finally:
             self._motion_lock.release()

@@ -242,6 +242,23 @@ def unpack_image(content: bytes | memoryview) -> tuple[NDArray[np.generic], NDAr
     return voxels, matrix
 
 
+def _answer_commands(
+    server: pyigtl.OpenIGTLinkServer, stop: threading.Event, poll_s: float
+) -> None:
+    """Answer every ``STRING(CMD_<id>)`` with ``STRING(ACK_<id>)`` until ``stop`` is set.
+
+    The responder thread of :class:`PyigtlAckServer` and :class:`PyigtlAckBaseline`: polls
+    pyigtl's server every ``poll_s``.
+    """
+    while not stop.is_set():
+        for message in server.get_latest_messages():
+            name = str(message.device_name)
+            if name.startswith("CMD_"):
+                ack = pyigtl.StringMessage(string=message.string, device_name="ACK_" + name[4:])
+                server.send_message(ack, wait=False)
+        stop.wait(poll_s)
+
+
 class PyigtlAckServer:
     """pyigtl's own server answering ``STRING(CMD_<id>)`` with ``STRING(ACK_<id>)``: a baseline.
 
@@ -256,7 +273,11 @@ class PyigtlAckServer:
         self._handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
         self._server = pyigtl.OpenIGTLinkServer(port=0, local_server=True)
         self.port = int(self._server.server_address[1])
-        self._responder = threading.Thread(target=self._respond, name="pyigtl-ack-server")
+        self._responder = threading.Thread(
+            target=_answer_commands,
+            args=(self._server, self._stop, self._poll_s),
+            name="pyigtl-ack-server",
+        )
         self._responder.start()
 
     def close(self) -> None:
@@ -266,16 +287,6 @@ class PyigtlAckServer:
         self._server.stop()
         for signum, handler in self._handlers.items():
             signal.signal(signum, handler)
-
-    def _respond(self) -> None:
-        server = self._server
-        while not self._stop.is_set():
-            for message in server.get_latest_messages():
-                name = str(message.device_name)
-                if name.startswith("CMD_"):
-                    ack = pyigtl.StringMessage(string=message.string, device_name="ACK_" + name[4:])
-                    server.send_message(ack, wait=False)
-            self._stop.wait(self._poll_s)
 
 
 class PyigtlAckBaseline:
@@ -301,7 +312,11 @@ class PyigtlAckBaseline:
         self._handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
         self._server = pyigtl.OpenIGTLinkServer(port=0, local_server=True)
         port = int(self._server.server_address[1])
-        self._responder = threading.Thread(target=self._respond, name="pyigtl-baseline-responder")
+        self._responder = threading.Thread(
+            target=_answer_commands,
+            args=(self._server, self._stop, self._poll_s),
+            name="pyigtl-baseline-responder",
+        )
         self._responder.start()
         self._client = pyigtl.OpenIGTLinkClient(host="127.0.0.1", port=port)
         deadline = time.monotonic() + timeout_s
@@ -332,15 +347,3 @@ class PyigtlAckBaseline:
             self._server.stop()
         for signum, handler in self._handlers.items():
             signal.signal(signum, handler)  # type: ignore[arg-type]  # getsignal's own result
-
-    def _respond(self) -> None:
-        server = self._server
-        if server is None:
-            return
-        while not self._stop.is_set():
-            for message in server.get_latest_messages():
-                name = str(message.device_name)
-                if name.startswith("CMD_"):
-                    ack = pyigtl.StringMessage(string=message.string, device_name="ACK_" + name[4:])
-                    server.send_message(ack, wait=False)
-            self._stop.wait(self._poll_s)

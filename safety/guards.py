@@ -203,9 +203,11 @@ def move_allowed(g: GuardInput) -> Refusal | None:
     return _interlock_refusal(blocking) if blocking else None
 
 
-def insert_allowed(g: GuardInput) -> Refusal | None:
-    """INSERT: the insertion axis alone, towards the accepted target, no interlock blocking it."""
-    checked = _check_envelopes(g, MotionKind.TARGET)
+def _insertion_axis_only(
+    g: GuardInput, kind: MotionKind, motion: str
+) -> tuple[JointConfig, ...] | Refusal:
+    """The checked envelopes of a plan that moves the insertion axis alone (``motion`` names it)."""
+    checked = _check_envelopes(g, kind)
     if isinstance(checked, Refusal):
         return checked
     others = [j.name for j in checked if not j.insertion]
@@ -213,8 +215,16 @@ def insert_allowed(g: GuardInput) -> Refusal | None:
         return Refusal(
             code=StatusCode.CONFIG_ERROR,
             sub_code=SubCode.BAD_VALUE,
-            reason=f"an insertion may move the insertion axis only, plan also moves {others}",
+            reason=f"{motion} may move the insertion axis only, plan also moves {others}",
         )
+    return checked
+
+
+def insert_allowed(g: GuardInput) -> Refusal | None:
+    """INSERT: the insertion axis alone, towards the accepted target, no interlock blocking it."""
+    checked = _insertion_axis_only(g, MotionKind.TARGET, "an insertion")
+    if isinstance(checked, Refusal):
+        return checked
     depth_mm = g.memory.target_depth_mm
     if g.memory.target_id is None or depth_mm is None:
         return Refusal(
@@ -257,16 +267,9 @@ def retract_allowed(g: GuardInput) -> Refusal | None:
     unknown insertion position refuses the retraction: without it the permit could let the HAL
     drive the needle deeper.
     """
-    checked = _check_envelopes(g, MotionKind.RETRACTION)
+    checked = _insertion_axis_only(g, MotionKind.RETRACTION, "a retraction")
     if isinstance(checked, Refusal):
         return checked
-    others = [j.name for j in checked if not j.insertion]
-    if others:
-        return Refusal(
-            code=StatusCode.CONFIG_ERROR,
-            sub_code=SubCode.BAD_VALUE,
-            reason=f"a retraction may move the insertion axis only, plan also moves {others}",
-        )
     blocking = blocking_interlocks(g.tripped, MotionKind.RETRACTION, checked)
     if blocking:
         return _interlock_refusal(blocking)
@@ -363,40 +366,41 @@ def reset_allowed(g: GuardInput) -> Refusal | None:
     )
 
 
-def calibration_accepted(g: GuardInput) -> Refusal | None:
-    """CALIBRATE: an identified calibration that passed the robot's rigidity check."""
+def _identified_and_accepted(
+    g: GuardInput, *, what: str, identifier: str | None, needs: str
+) -> Refusal | None:
+    """The robot's checks did not reject the request and it carries an id (``needs`` says which)."""
     request = g.request
     if request.rejected is not None:
         return Refusal(
             code=StatusCode.CONFIG_ERROR,
             sub_code=request.rejected,
-            reason=request.reason or f"calibration rejected ({request.rejected.name})",
+            reason=request.reason or f"{what} rejected ({request.rejected.name})",
         )
-    if not request.calibration_id:
+    if not identifier:
         return Refusal(
             code=StatusCode.CONFIG_ERROR,
             sub_code=SubCode.BAD_VALUE,
-            reason="CALIBRATE needs a calibration_id",
+            reason=needs,
         )
     return None
+
+
+def calibration_accepted(g: GuardInput) -> Refusal | None:
+    """CALIBRATE: an identified calibration that passed the robot's rigidity check."""
+    return _identified_and_accepted(
+        g,
+        what="calibration",
+        identifier=g.request.calibration_id,
+        needs="CALIBRATE needs a calibration_id",
+    )
 
 
 def target_accepted(g: GuardInput) -> Refusal | None:
     """SET_TARGET: an identified target that passed the robot's validity and reach checks."""
-    request = g.request
-    if request.rejected is not None:
-        return Refusal(
-            code=StatusCode.CONFIG_ERROR,
-            sub_code=request.rejected,
-            reason=request.reason or f"target rejected ({request.rejected.name})",
-        )
-    if not request.target_id:
-        return Refusal(
-            code=StatusCode.CONFIG_ERROR,
-            sub_code=SubCode.BAD_VALUE,
-            reason="SET_TARGET needs a target_id",
-        )
-    return None
+    return _identified_and_accepted(
+        g, what="target", identifier=g.request.target_id, needs="SET_TARGET needs a target_id"
+    )
 
 
 def has_calibration(g: GuardInput) -> Refusal | None:

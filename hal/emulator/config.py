@@ -7,7 +7,17 @@ from dataclasses import dataclass
 from hal.config import ControllerConfig, JointKind, PiezoConfig, to_wire_um
 from hal.emulator.physics import HOSE_REFERENCE_M, PiezoModelConfig, PneumaticModelConfig
 
-__all__ = ["EmulatorConfig", "emulator_config_for"]
+__all__ = ["EmulatorConfig", "check_step_period", "emulator_config_for"]
+
+
+def check_step_period(period_s: float, name: str) -> None:
+    """Refuse an emulator stepping period outside (0, 0.1] s (a sanity bound, 100 ms).
+
+    Raises:
+        ValueError: ``period_s`` (called ``name`` in the message) is out of range.
+    """
+    if not 0 < period_s <= 0.1:  # noqa: PLR2004 - sanity bound, 100 ms
+        raise ValueError(f"{name} must be in (0, 0.1] s, got {period_s}")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -47,8 +57,7 @@ class EmulatorConfig:
             raise ValueError(f"telemetry_period_ms must be > 0 ms, got {self.telemetry_period_ms}")
         if self.homing_velocity_um_s <= 0:
             raise ValueError(f"homing_velocity_um_s must be > 0, got {self.homing_velocity_um_s}")
-        if not 0 < self.physics_period_s <= 0.1:  # noqa: PLR2004 - sanity bound, 100 ms
-            raise ValueError(f"physics_period_s must be in (0, 0.1] s, got {self.physics_period_s}")
+        check_step_period(self.physics_period_s, "physics_period_s")
 
 
 def emulator_config_for(

@@ -11,6 +11,7 @@ import logging
 import threading
 from typing import TYPE_CHECKING, Final
 
+from hal.emulator.config import check_step_period
 from hal.emulator.pipe import ByteChannel
 from hal.errors import TransportError
 
@@ -106,8 +107,7 @@ class RealTimeRunner:
     def __init__(
         self, firmware: EmulatedFirmware, clock: Clock, *, period_s: float = 0.001
     ) -> None:
-        if not 0 < period_s <= 0.1:  # noqa: PLR2004 - 100 ms sanity bound
-            raise ValueError(f"period_s must be in (0, 0.1] s, got {period_s}")
+        check_step_period(period_s, "period_s")
         self._firmware = firmware
         self._clock = clock
         self._period_s = period_s

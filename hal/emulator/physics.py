@@ -98,23 +98,14 @@ class PiezoModelConfig:
 class AxisModel(ABC):
     """State and motion shared by both axis models; each model says how it advances."""
 
-    def __init__(
-        self,
-        *,
-        soft_min_um: int,
-        soft_max_um: int,
-        switch_margin_um: int,
-        start_um: int,
-        following_error_limit_um: int,
-        rng: random.Random,
-    ) -> None:
-        self.soft_min_um = soft_min_um
-        self.soft_max_um = soft_max_um
-        self.lower_switch_um = float(soft_min_um - switch_margin_um)
-        self.upper_switch_um = float(soft_max_um + switch_margin_um)
-        self.following_error_limit_um = following_error_limit_um
-        self.true_um = float(start_um)
-        self.commanded_um = float(start_um)
+    def __init__(self, config: PneumaticModelConfig | PiezoModelConfig, rng: random.Random) -> None:
+        self.soft_min_um = config.soft_min_um
+        self.soft_max_um = config.soft_max_um
+        self.lower_switch_um = float(config.soft_min_um - config.switch_margin_um)
+        self.upper_switch_um = float(config.soft_max_um + config.switch_margin_um)
+        self.following_error_limit_um = config.following_error_limit_um
+        self.true_um = float(config.start_um)
+        self.commanded_um = float(config.start_um)
         self.velocity_um_s = 0.0
         self.enabled = False
         self.homed = False
@@ -220,14 +211,7 @@ class PneumaticModel(AxisModel):
     """Discrete steps at a hose-limited rate; steps lost at low pressure; not backdrivable."""
 
     def __init__(self, config: PneumaticModelConfig, rng: random.Random) -> None:
-        super().__init__(
-            soft_min_um=config.soft_min_um,
-            soft_max_um=config.soft_max_um,
-            switch_margin_um=config.switch_margin_um,
-            start_um=config.start_um,
-            following_error_limit_um=config.following_error_limit_um,
-            rng=rng,
-        )
+        super().__init__(config, rng)
         self.config = config
         self.supply_pressure_hpa = config.supply_pressure_hpa
         self._step_budget = 0.0
@@ -269,14 +253,7 @@ class PiezoModel(AxisModel):
     """Closed loop: the stage follows the commanded path at a limited speed; noisy encoder."""
 
     def __init__(self, config: PiezoModelConfig, rng: random.Random) -> None:
-        super().__init__(
-            soft_min_um=config.soft_min_um,
-            soft_max_um=config.soft_max_um,
-            switch_margin_um=config.switch_margin_um,
-            start_um=config.start_um,
-            following_error_limit_um=config.following_error_limit_um,
-            rng=rng,
-        )
+        super().__init__(config, rng)
         self.config = config
         self.supply_pressure_hpa = 0
 

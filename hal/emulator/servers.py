@@ -18,6 +18,7 @@ import tty
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Final
 
+from hal.emulator.config import check_step_period
 from hal.errors import TransportError
 
 if TYPE_CHECKING:
@@ -77,8 +78,7 @@ class EmulatorServer(ABC):
     def __init__(
         self, firmware: EmulatedFirmware, clock: Clock, *, period_s: float = 0.001
     ) -> None:
-        if not 0 < period_s <= 0.1:  # noqa: PLR2004 - 100 ms sanity bound
-            raise ValueError(f"period_s must be in (0, 0.1] s, got {period_s}")
+        check_step_period(period_s, "period_s")
         self.firmware = firmware
         self._clock = clock
         self._period_s = period_s

@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from robot.cli.serve import parse_setting
+from robot.cli.serve import add_settings_option
 from robot.config import ConfigError, env_name, load_config, render_key_tables
 
 __all__ = ["register"]
@@ -28,15 +28,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     show = actions.add_parser("show", help="every key with its value and source")
     show.add_argument("--config", type=Path, help="robot TOML (default: the shipped robot)")
-    show.add_argument(
-        "--set",
-        dest="settings",
-        action="append",
-        default=[],
-        type=parse_setting,
-        metavar="KEY=VALUE",
-        help="override a key (command-line precedence)",
-    )
+    add_settings_option(show, "override a key (command-line precedence)")
     show.set_defaults(func=_show)
     docs = actions.add_parser("docs", help="the key tables of docs/CONFIGURATION.md")
     docs.set_defaults(func=_docs)

@@ -32,7 +32,7 @@ from hal.emulator import (
     parse_fault,
 )
 from robot.app import RobotApp
-from robot.cli.serve import parse_setting
+from robot.cli.serve import add_settings_option
 from robot.config import ConfigError, load_config
 
 if TYPE_CHECKING:
@@ -76,15 +76,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--config", type=Path, help="robot TOML whose axes to emulate (default: the shipped robot)"
     )
-    parser.add_argument(
-        "--set",
-        dest="settings",
-        action="append",
-        default=[],
-        type=parse_setting,
-        metavar="KEY=VALUE",
-        help="override a configuration key, as for mrbot serve",
-    )
+    add_settings_option(parser, "override a configuration key, as for mrbot serve")
     parser.add_argument("--seed", type=int, default=0, help="seed of random faults and noise")
     parser.add_argument(
         "--telemetry-hz",

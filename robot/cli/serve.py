@@ -63,6 +63,7 @@ __all__ = [
     "EXIT_OK",
     "EXIT_SHUTDOWN_UNCONFIRMED",
     "EXIT_START_FAILED",
+    "add_settings_option",
     "parse_setting",
     "register",
 ]
@@ -101,6 +102,19 @@ def parse_setting(text: str) -> tuple[str, object]:
     except tomllib.TOMLDecodeError:
         parsed = value  # a bare word is a string (e.g. --set network.host=0.0.0.0)
     return key.strip(), parsed
+
+
+def add_settings_option(parser: argparse.ArgumentParser, help_text: str) -> None:
+    """Add the repeatable ``--set KEY=VALUE`` (into ``args.settings``): serve, emulator, config."""
+    parser.add_argument(
+        "--set",
+        dest="settings",
+        action="append",
+        default=[],
+        type=parse_setting,
+        metavar="KEY=VALUE",
+        help=help_text,
+    )
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -167,15 +181,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="NAME",
         help=f"emulator fault (with --emulate): {', '.join(FAULT_NAMES)}",
     )
-    parser.add_argument(
-        "--set",
-        dest="settings",
-        action="append",
-        default=[],
-        type=parse_setting,
-        metavar="KEY=VALUE",
-        help="override a configuration key (see mrbot config show)",
-    )
+    add_settings_option(parser, "override a configuration key (see mrbot config show)")
     parser.set_defaults(func=run)
 
 

@@ -155,9 +155,7 @@ class BonePhantom:
         Raises:
             ValueError: points are not (N, 3) or (3,) and finite.
         """
-        pts = as_points(points_ras_mm, name="points_ras_mm")
-        radial = _radial(pts, np.array(self.bone_axis_point_ras_mm), np.array(self.bone_axis_ras))
-        return np.asarray(np.linalg.norm(radial, axis=1))
+        return self._axis_distance_mm(points_ras_mm, self.bone_axis_point_ras_mm)
 
     def bundle_distance_mm(self, points_ras_mm: npt.ArrayLike) -> FloatArray:
         """Distance of N points from the bundle axis (N,); the bundle surface is at its radius.
@@ -165,8 +163,14 @@ class BonePhantom:
         Raises:
             ValueError: points are not (N, 3) or (3,) and finite.
         """
+        return self._axis_distance_mm(points_ras_mm, self.bundle_point_ras_mm)
+
+    def _axis_distance_mm(
+        self, points_ras_mm: npt.ArrayLike, axis_point_ras_mm: Triple
+    ) -> FloatArray:
+        """Distance of N points from the line through ``axis_point_ras_mm`` along the bone axis."""
         pts = as_points(points_ras_mm, name="points_ras_mm")
-        radial = _radial(pts, np.array(self.bundle_point_ras_mm), np.array(self.bone_axis_ras))
+        radial = _radial(pts, np.array(axis_point_ras_mm), np.array(self.bone_axis_ras))
         return np.asarray(np.linalg.norm(radial, axis=1))
 
     def tissue_at(self, points_ras_mm: npt.ArrayLike) -> IntArray:
