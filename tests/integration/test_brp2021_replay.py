@@ -34,6 +34,7 @@ from safety import State
 from tests.integration.test_robot_as_client import ConsoleServer
 from tests.support.brp2021 import (
     REACH_TOLERANCE_MM,
+    CommandNode,
     ConnectorBuffer,
     Replay,
     RobotModel,
@@ -261,6 +262,7 @@ def test_the_2021_module_places_a_needle_across_a_reconnect(role: Role) -> None:
     for number, segment in enumerate(replay.segments, start=1):
         assert check_segment(segment, model) == [], f"connection {number}"
     assert model.reached
+    assert model.streamed > 0  # positions streamed while it moved
 
     # the last CURRENT_POSITION is the reachable target
     last = [m for m in replay.segments[-1].received if m.device_name == "CURRENT_POSITION"][-1]
@@ -368,3 +370,38 @@ def test_the_connector_hands_over_the_latest_per_type_and_name_in_map_order() ->
     assert isinstance(position, TransformBody)
     assert position.matrix_ras_mm[0, 3] == 2.0  # the latest one
     assert not connector
+
+
+def _planning_view() -> tuple[Replay, str]:
+    """A module that has sent ``CMD_<id> PLANNING`` (no connection needed for its view)."""
+    replay = Replay(PLANNED_TARGET)
+    name = "CMD_153012123456"
+    replay.module.commands[name] = CommandNode(name, "PLANNING")
+    return replay, name
+
+
+def test_the_module_achieves_a_phase_whose_status_it_is_handed_before_the_ack() -> None:
+    # one connector poll in map order: both STATUS nodes come before the ACK text node; the
+    # module still sees the ACK first (handled 10 ms after it is added, a STATUS after 100 ms)
+    replay, name = _planning_view()
+    module = replay.module
+    for message in (
+        _reply("CURRENT_STATUS", StatusBody(code=1, error_name="PLANNING")),
+        _reply("PLANNING", StatusBody(code=1)),
+        _reply("ACK_" + name[4:], StringBody(text="PLANNING")),
+    ):
+        module.deliver(message)
+    replay.run_until(lambda: module.phase == "PLANNING", timeout_s=2.0, what="PLANNING")
+    assert module.achieved == ["PLANNING"]
+    assert module.errors == []
+
+
+def test_the_module_refuses_a_phase_whose_ack_it_has_not_handled() -> None:
+    replay, name = _planning_view()
+    module = replay.module
+    module.deliver(_reply("PLANNING", StatusBody(code=1)))
+    replay.run_until(lambda: bool(module.statuses), timeout_s=2.0, what="the STATUS handled")
+    module.deliver(_reply("ACK_" + name[4:], StringBody(text="PLANNING")))
+    replay.run_until(replay.idle, timeout_s=2.0, what="the ACK handled")
+    assert module.phase == "NONE"
+    assert module.errors == [f"{name}: ACK not received before STATUS(PLANNING)"]

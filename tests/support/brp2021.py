@@ -35,6 +35,7 @@ import datetime
 import heapq
 import itertools
 import struct
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
@@ -88,7 +89,8 @@ def describe(message: IgtlMessage) -> str:
     body = message.body
     head = f"{message.message_type} {message.device_name or '(empty)'}"
     if isinstance(body, StringBody):
-        return f"{head} {body.text!r}"
+        encoding = "" if body.encoding == 3 else f" (encoding {body.encoding})"
+        return f"{head} {body.text!r}{encoding}"
     if isinstance(body, StatusBody):
         text = f" {body.message!r}" if body.message else ""
         return f"{head} code {body.code} sub {body.subcode} {body.error_name!r}{text}"
@@ -205,11 +207,13 @@ class RobotModel:
         target_held: a target is accepted (``IS_IN_TARGETING_POS`` "1").
         reached: the move has ended at the target (``HAS_REACHED_TARGET`` "1").
         reachable: the last ``REACHABLE_TARGET`` pose.
+        streamed: ``CURRENT_POSITION`` sent unasked while MOVE_TO_TARGET moved.
     """
 
     target_held: bool = False
     reached: bool = False
     reachable: NDArray[np.float64] | None = None
+    streamed: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -410,7 +414,8 @@ def check_segment(segment: Segment, model: RobotModel) -> list[str]:
                 and upcoming.device_name == "IS_IN_TARGETING_POS"
             )
             if moving and label == "TRANSFORM CURRENT_POSITION" and not poll_reply:
-                position += 1  # streamed while moving (20 Hz)
+                model.streamed += 1  # streamed while moving (20 Hz)
+                position += 1
                 continue
             current = next(pending, None)
             while current is not None and not current.expects:
@@ -643,6 +648,7 @@ class Replay:
         self._trace: list[tuple[float, int, str]] = []
         self.delivered = 0
         self.coalesced = 0
+        self._pause = threading.Event()  # never set: a timed wait for the next timer
 
     # --- clock, trace -------------------------------------------------------------------------
 
@@ -749,7 +755,8 @@ class Replay:
         self._receive_until(min(due))
 
     def _receive_until(self, until_s: float) -> None:
-        if self._client is None:
+        if self._client is None:  # between connections: only the timers run
+            self._pause.wait(max(0.0, until_s - time.monotonic()))
             return
         while (left_s := until_s - time.monotonic()) > 0:
             try:
