@@ -187,7 +187,7 @@ def _at_rest_without_its_console(app: RobotApp) -> None:
     wait_for(lambda: app.authority.holder is None, timeout_s=5.0, what="authority released")
     assert app.state is State.TARGET_SET
     assert app.core is not None
-    assert app.core.has_target
+    assert app.core.targets.has_target
     assert app.protocol is not None
     assert app.protocol.phase is Workphase.TARGETING
     assert app.emulator is not None
