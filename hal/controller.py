@@ -633,6 +633,11 @@ class ControllerDriver:
             **findings,
         )
 
+    @property
+    def link_up(self) -> bool:
+        """The link to the controller is open and not lost (no telemetry is read here)."""
+        return self.link.is_up
+
     def joint_readings(self) -> JointReadings | None:
         """The latest telemetry in joint units; ``None`` before telemetry (or with other axes)."""
         sample = self.link.latest

@@ -154,7 +154,7 @@ class StartUpSequence:
     def _connect(self, job: StartUpJob) -> None:
         """Configure a fresh driver, or reconnect a lost link (backoff between attempts)."""
         driver = self.driver
-        if driver.state is not LifecycleState.UNCONFIGURED and driver.link.is_up:
+        if driver.state is not LifecycleState.UNCONFIGURED and driver.link_up:
             self._next(StartUpStep.CLEAR_FIRMWARE)
             self._clear_firmware(0.0, job)
             return
