@@ -12,7 +12,15 @@ from safety import StatusCode, SubCode
 if TYPE_CHECKING:
     from kinematics import Transform
 
-__all__ = ["current_status", "not_in_control", "rts", "status", "string", "transform"]
+__all__ = [
+    "current_status",
+    "not_in_control",
+    "not_supported",
+    "rts",
+    "status",
+    "string",
+    "transform",
+]
 
 _MESSAGE_CHARS: Final = 1000
 
@@ -33,6 +41,21 @@ def status(name: str, code: int, sub_code: int = 0, message: str = "") -> IgtlMe
         body=StatusBody(
             code=int(code), subcode=int(sub_code), error_name=error_name, message=_ascii(message)
         ),
+    )
+
+
+def not_supported(name: str, what: str) -> IgtlMessage:
+    """``STATUS(ACK_<name>, 12 UNKNOWN)``: a request the robot does not handle (never silence).
+
+    Args:
+        name: the request's device name (its first 16 characters name the reply).
+        what: how it is named in the message, e.g. ``STRING 'FOO'``.
+    """
+    return status(
+        f"ACK_{name[:16]}",
+        StatusCode.UNKNOWN_INSTRUCTION,
+        SubCode.UNKNOWN,
+        f"{what} is not supported",
     )
 
 

@@ -73,15 +73,8 @@ class StringRequests:
             logger.info("conn %d: %s %s logged", conn.id, message.message_type, name)
         else:
             logger.info("conn %d: %s %s is not supported", conn.id, message.message_type, name)
-            self._replier.send(
-                conn,
-                replies.status(
-                    f"ACK_{name[:16]}",
-                    StatusCode.UNKNOWN_INSTRUCTION,
-                    SubCode.UNKNOWN,
-                    f"{message.message_type} {name[:40]!r} is not supported",
-                ),
-            )
+            what = f"{message.message_type} {name[:40]!r}"
+            self._replier.send(conn, replies.not_supported(name, what))
 
     def _position_reply(self, conn: Connection) -> None:
         message = self._replier.position_message()
@@ -147,15 +140,7 @@ class StringRequests:
             else:
                 self._alignment.set_auto_align(conn, text)
         else:
-            self._replier.send(
-                conn,
-                replies.status(
-                    f"ACK_{name[:16]}",
-                    StatusCode.UNKNOWN_INSTRUCTION,
-                    SubCode.UNKNOWN,
-                    f"STRING {name!r} is not supported",
-                ),
-            )
+            self._replier.send(conn, replies.not_supported(name, f"STRING {name!r}"))
 
     # --- strings -------------------------------------------------------------------------------
 
