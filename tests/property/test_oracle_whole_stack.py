@@ -162,20 +162,42 @@ class StackOracle(RuleBasedStateMachine):
 
     @rule(index=st.integers(0, 2), pose=st.sampled_from(TARGETS[:4]))
     def placement(self, index: int, pose: tuple[float, float, float]) -> None:
-        """A whole placement sent at once (the replies are not awaited)."""
+        """A whole placement: each step's STATUS awaited (with a deadline), as a console does.
+
+        Fixed pauses here made insertion depend on the machine's speed: under load START_UP had
+        not finished when MOVE_TO_TARGET went out, and no sequence of the run inserted.
+        """
         self._count("placement")
         console = self._console(index)
         console.command("START_UP")
-        self._wait(1.2)
+        if not self._await_status(console, "START_UP", 15.0):
+            return
         for phase in ("PLANNING", "CALIBRATION"):
             console.command(phase)
         console.pose("CLB", matrix())
-        self._wait(0.1)
         console.command("TARGETING")
         console.pose("TGT", matrix(pose))
-        self._wait(0.1)
+        if not self._await_status(console, "TARGET", 5.0):
+            return
         console.command("MOVE_TO_TARGET")
-        self._wait(1.0)
+        self._await_status(console, "MOVE_TO_TARGET", 20.0)
+
+    def _await_status(self, console: Console, name: str, timeout_s: float) -> bool:
+        """Read ``console`` until STATUS ``name`` (the others drained); whether it came in time.
+
+        The robot answers every request; a refusal is an answer too. A STATUS that does not come
+        within the deadline ends the placement (the oracle's checks still run on what happened).
+        """
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            try:
+                message = console.client.receive(timeout_s=0.01)
+            except IgtlError:
+                self._drain()
+                continue
+            if message.message_type == "STATUS" and message.device_name == name:
+                return True
+        return False
 
     @rule(index=st.integers(0, 2), wait_s=st.floats(0.02, 0.6))
     def retract(self, index: int, wait_s: float) -> None:
