@@ -361,9 +361,9 @@ class ControllerDriver:
         self._check_liveness()
         estop, category = self._stops.pending()
         if estop:
-            self._send_estop()
+            self._send_estop(repeat=True)
         elif category is not None:
-            self._send_stop(category)
+            self._send_stop(category, repeat=True)
 
     def _telemetry_period_s(self) -> float:
         return (self.ident.telemetry_period_ms if self.ident else 10) / 1000.0
@@ -527,16 +527,24 @@ class ControllerDriver:
         self.link.count("stops_sent")
         return self._send_stop(current)
 
-    def _send_stop(self, category: StopCategory) -> bool:
-        """Write a Stop frame, noting its seq first if it is for the pending category."""
+    def _send_stop(self, category: StopCategory, *, repeat: bool = False) -> bool:
+        """Write a Stop frame, noting its seq first if it is for the pending category.
+
+        A ``repeat`` (the heartbeat's) is written only if the stop is still pending when the
+        write lock is held: a repeat of a stop acknowledged meanwhile could otherwise reach the
+        firmware after the Enable that followed the acknowledgement, and disable the drives
+        again (START_UP then had its homing refused with BAD_STATE under load).
+        """
         seq = self.link.reserve_seq()
         self._stops.track_stop_frame(category, seq)
-        return self.link.send_urgent(Stop(category=category), seq=seq)
+        unless = (lambda: self._stops.pending()[1] is not category) if repeat else None
+        return self.link.send_urgent(Stop(category=category), seq=seq, unless=unless)
 
-    def _send_estop(self) -> bool:
+    def _send_estop(self, *, repeat: bool = False) -> bool:
         seq = self.link.reserve_seq()
         self._stops.track_estop_frame(seq)
-        return self.link.send_urgent(EStop(), seq=seq)
+        unless = (lambda: not self._stops.pending()[0]) if repeat else None
+        return self.link.send_urgent(EStop(), seq=seq, unless=unless)
 
     def estop(self) -> bool:
         """Emergency stop; any thread, idempotent, never raises. True if the frame went out."""

@@ -269,15 +269,26 @@ class Link:
         """
         return self._write(message)
 
-    def send_urgent(self, message: Message, *, seq: int | None = None) -> bool:
+    def send_urgent(
+        self,
+        message: Message,
+        *,
+        seq: int | None = None,
+        unless: Callable[[], bool] | None = None,
+    ) -> bool:
         """Write a stop-type frame now, ahead of any request; never raises. True if written.
 
         Args:
             message: the frame (stop, e-stop).
             seq: a seq taken with :meth:`reserve_seq`; default the next one.
+            unless: asked under the write lock right before the write; true: nothing is
+                written (a repeat of a stop that was acknowledged meanwhile).
         """
         try:
-            self._write(message, seq=seq)
+            self._write(message, seq=seq, abort=unless)
+        except RequestAbortedError:
+            logger.debug("%s not repeated: no longer pending", type(message).__name__)
+            return False
         except (HalError, ValueError, TypeError) as err:  # nothing may escape a stop path
             logger.error("could not send %s: %s", type(message).__name__, err)  # noqa: TRY400
             return False

@@ -296,3 +296,22 @@ def test_frames_of_another_protocol_major_or_unknown_type_are_counted_not_acted_
     link.request(Enable(axis_mask=1), timeout_s=0.2, retries=0)
     faults = link.counters().frame_faults
     assert faults == {"bad_version": 1, "unknown_type": 1}
+
+
+def test_an_urgent_frame_is_not_written_when_its_condition_says_it_is_no_longer_needed(
+    link, firmware
+):
+    asked: list[bool] = []
+
+    def acknowledged_meanwhile() -> bool:
+        asked.append(True)
+        return True
+
+    assert (
+        link.send_urgent(Stop(category=StopCategory.CAT1), unless=acknowledged_meanwhile) is False
+    )
+    assert asked == [True]  # asked under the write lock, right before the write
+    assert link.send_urgent(Stop(category=StopCategory.CAT2), unless=lambda: False)
+    wait_for(lambda: firmware.received, what="the second stop written")
+    assert [type(f.message).TYPE for f in firmware.received] == [MessageType.STOP]
+    assert firmware.received[0].message.category is StopCategory.CAT2
