@@ -21,6 +21,9 @@ from safety import read_audit_log
 from tests.support import processes
 from tests.support.robot_app import Console, matrix, ready_to_move
 
+#: Audit records that observe (interlocks, permit revocations) rather than decide.
+_OBSERVATIONS = frozenset({"interlock", "permit_revoked"})
+
 if TYPE_CHECKING:
     import subprocess
     from pathlib import Path
@@ -82,8 +85,14 @@ def test_a_signal_during_a_move_stops_the_axes_and_audits_the_stop_and_the_shutd
     kinds = [(r.kind, r.payload.get("event"), r.payload.get("to")) for r in records]
     moved = [i for i, r in enumerate(records) if r.payload.get("to") == "MOVING"]
     assert moved, kinds
-    stop, shutdown = records[-2], records[-1]
-    assert (stop.kind, stop.payload["event"], stop.payload["source"]) == (
+    # The STOP is the last decision and the shutdown record the last record; in between only
+    # observations may be written while the axes come to rest (an interlock that trips or clears
+    # under load: seen with two CPU burners beside the test).
+    decisions = [r for r in records[:-1] if r.kind not in _OBSERVATIONS]
+    stop, shutdown = decisions[-1], records[-1]
+    between = records[records.index(stop) + 1 : -1]
+    assert all(r.kind in _OBSERVATIONS for r in between), kinds[moved[-1] :]
+    assert (stop.kind, stop.payload.get("event"), stop.payload.get("source")) == (
         "transition",
         "STOP",
         "shutdown",
