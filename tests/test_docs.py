@@ -115,6 +115,18 @@ def test_every_cited_markdown_file_exists_in_the_repository():
     assert not missing, "cited but not in the repository:\n" + "\n".join(missing)
 
 
+def test_no_file_points_at_material_outside_the_repository():
+    # the design notes beside the checkout are background, not part of the project
+    outside = re.compile(r"\.\./shared\b|shared/design")
+    hits = [
+        f"{p.relative_to(ROOT)}:{n}"
+        for p in _scanned_files()
+        for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+        if outside.search(line)
+    ]
+    assert not hits, "points outside the repository:\n" + "\n".join(hits)
+
+
 def test_every_cited_section_is_a_numbered_heading_of_its_file():
     headings: dict[Path, set[str]] = {}
     wrong = []
