@@ -177,14 +177,16 @@ class Scenario:
 # Emulator times (s) at which each phase is under way with the campaign robot (400 mm/s):
 # START_UP sent at 0.1, homing 0.14..0.33; START_UP done by ~0.35; target accepted by ~0.4;
 # MOVE sent 0.12 s before the fault, whose lateral segment lasts ~0.25 s; the full move to the
-# target ends ~0.6 s after it starts; RETRACT sent 0.12 s before the fault, lasting ~0.27 s.
+# target ends ~0.6-0.7 s after it starts (the needle is at the target by ~1.0-1.15 s: each segment
+# ends on telemetry that shows its move, and brp-2021 confirms PLANNING and CALIBRATION);
+# RETRACT sent 0.2 s before the fault, lasting ~0.27 s.
 _AT: Final = {
     Phase.START_UP: 0.2,
     Phase.IDLE: 0.7,
     Phase.TARGETING: 0.75,
     Phase.MOVE: 0.75,
-    Phase.INSERTED: 1.3,
-    Phase.RETRACT: 1.3,
+    Phase.INSERTED: 1.5,
+    Phase.RETRACT: 1.5,
     Phase.WHOLE_RUN: 0.0,
 }
 #: Lead (s) between sending the command and the fault, for faults during an action.
