@@ -14,7 +14,7 @@ from typing import Final
 
 from robot.igtl.events import Workphase
 
-__all__ = ["PROFILES", "REACHED_POSE_NAMES", "Profile", "profile_named"]
+__all__ = ["PROFILES", "Profile", "profile_named"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -61,9 +61,6 @@ PROFILES: Final = MappingProxyType(
     }
 )
 """Every profile by its ``network.profile`` name."""
-
-REACHED_POSE_NAMES: Final = tuple(sorted({p.target_transform for p in PROFILES.values()}))
-"""Device names of the reached-pose TRANSFORM across the profiles."""
 
 
 def profile_named(name: str) -> Profile:

@@ -20,15 +20,7 @@ from hal.emulator import EmulatedFirmware
 from robot.app import RobotApp
 from robot.runtime.schema import MODEL_JOINTS, MODELS
 from safety import State
-from tests.support.robot_app import (
-    Console,
-    calibrate,
-    fast_model_config,
-    matrix,
-    set_target,
-    start_up,
-    targeting,
-)
+from tests.support.robot_app import Console, fast_model_config, matrix, ready_to_move
 from tests.support.truth import joint_values, travel_mm
 
 pytestmark = pytest.mark.slow
@@ -79,12 +71,7 @@ def test_each_model_places_the_needle_on_the_target_and_retracts_it(model):
         robot = app.core.robot
         assert [j.name for j in robot.joints] == list(MODEL_JOINTS[model])
         assert [a.name for a in config.controller.axes] == list(MODEL_JOINTS[model])
-        assert start_up(console).code == 1
-        assert calibrate(console).code == 1
-        assert targeting(console).code == 1
-        verdict, reached = set_target(console, TARGET)
-        assert verdict.code == 1, verdict
-        assert reached is not None
+        ready_to_move(console, TARGET)  # asserts each verdict and the reached pose
         console.command("MOVE_TO_TARGET")
         moved = console.status("MOVE_TO_TARGET", timeout_s=30.0)
         assert moved.code == 1, moved

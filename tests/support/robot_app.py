@@ -131,12 +131,8 @@ class Console:
         self.seen.append(message)
         return message
 
-    def until(
-        self, name: str | tuple[str, ...], *, timeout_s: float = 10.0, type_name: str | None = None
-    ):
-        """Read until a message named ``name`` (or one of them, of ``type_name``); returns it and
-        the skipped ones."""
-        wanted = (name,) if isinstance(name, str) else name
+    def until(self, name: str, *, timeout_s: float = 10.0, type_name: str | None = None):
+        """Read until a message named ``name`` (of ``type_name``); returns it and the skipped."""
         deadline = time.monotonic() + timeout_s
         skipped: list[IgtlMessage] = []
         while True:
@@ -149,7 +145,7 @@ class Console:
                 raise AssertionError(
                     f"no {name} within {timeout_s} s; got {names(skipped)}"
                 ) from err
-            if message.device_name in wanted and (
+            if message.device_name == name and (
                 type_name is None or message.message_type == type_name
             ):
                 return message, skipped
